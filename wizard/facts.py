@@ -1,0 +1,165 @@
+"""Facts about a target, as gathered by the one-round-trip probe.
+
+Facts are plain frozen data: the probe parser builds them, the pure checks read them.
+Paths are always as seen on the target (for an image target: relative to its root, with a
+leading "/"), never prefixed with the operator's mount point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PasswordState(StrEnum):
+    """What the password field of /etc/shadow allows. The hash itself never leaves the target."""
+
+    EMPTY = "empty"  # no password at all: login without one may be possible
+    LOCKED = "locked"  # "!" or "*" prefix, or "!" alone: no password login
+    USABLE = "usable"  # a hash: a password login is possible
+    NO_ENTRY = "no-entry"  # the account has no line in /etc/shadow
+    UNKNOWN = "unknown"  # /etc/shadow could not be read
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One file found on the target (its name is data: any bytes, decoded with surrogateescape)."""
+
+    path: str
+    size: int = 0
+    mode: int = 0  # permission bits, e.g. 0o600
+    uid: int = 0
+    gid: int = 0
+    mtime: int = 0
+    owner: str = ""  # resolved from /etc/passwd ("" when unknown)
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    uid: int
+    gid: int
+    home: str
+    shell: str
+    password: PasswordState = PasswordState.UNKNOWN
+    password_scheme: str = ""  # e.g. "6" for $6$ (SHA-512 crypt); never the hash
+
+    @property
+    def can_login_shell(self) -> bool:
+        return not self.shell.endswith(("/nologin", "/false")) and self.shell not in ("", "/bin/sync")
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A public key line from a host key .pub file or an authorized_keys file."""
+
+    path: str
+    line: int
+    key_type: str
+    fingerprint: str  # "SHA256:..." (OpenSSH style, no padding)
+    comment: str = ""
+    options: str = ""  # authorized_keys options (from="...", command="..."), as written
+
+
+@dataclass(frozen=True)
+class HostKey:
+    """A host key pair: the private key file (never read) and its public half, if present."""
+
+    private: FileInfo | None
+    public: FileInfo | None
+    key: PublicKey | None = None
+
+
+@dataclass(frozen=True)
+class AuthorizedKeysFile:
+    file: FileInfo
+    user: str  # the account whose AuthorizedKeysFile pattern matched it
+    keys: tuple[PublicKey, ...] = ()
+
+
+@dataclass(frozen=True)
+class SecretHit:
+    """A secret found inside a file. Only the first four characters are ever transported."""
+
+    path: str
+    line: int
+    kind: str  # "aws-access-key-id" | "aws-secret-access-key" | "private-key" | "token" | ...
+    prefix: str  # at most 4 characters
+
+
+@dataclass(frozen=True)
+class CredentialFile:
+    file: FileInfo
+    kind: str  # "aws-credentials" | "x509-private-key" | "x509-certificate" | "ssh-private-key" | ...
+    hits: tuple[SecretHit, ...] = ()
+
+
+@dataclass(frozen=True)
+class CloudInit:
+    installed: bool = False
+    version: str = ""
+    enabled: bool = False  # not disabled by /etc/cloud/cloud-init.disabled or a kernel flag
+    config: dict[str, str] = field(default_factory=dict)  # path -> text of cloud.cfg and cloud.cfg.d/*
+    state_entries: tuple[str, ...] = ()  # names under /var/lib/cloud/instances and other state
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A systemd unit (or sysv script) file relevant to first boot."""
+
+    path: str
+    text: str
+    enabled: bool = False  # a wants/ symlink exists for it
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the checks know about one target at one moment."""
+
+    # identity
+    target_kind: str = "local"
+    root: str = "/"
+    live: bool = True
+    is_root: bool = True
+    hostname: str = ""
+    os_id: str = ""
+    os_version: str = ""
+    os_pretty: str = ""
+    kernel: str = ""
+    is_ec2: bool = False
+    instance_id: str = ""
+    ami_id: str = ""
+    product_codes: tuple[str, ...] = ()
+    # accounts
+    accounts: tuple[Account, ...] = ()
+    sudoers: dict[str, str] = field(default_factory=dict)  # path -> text of /etc/sudoers(.d)
+    # sshd
+    sshd_main: str = "/etc/ssh/sshd_config"
+    sshd_files: dict[str, str] = field(default_factory=dict)  # path -> text, main + includes
+    sshd_version: str = ""  # e.g. "9.2p1"
+    sshd_t: dict[str, tuple[str, ...]] | None = None  # `sshd -T` (live targets), keyword -> values
+    sshd_t_error: str = ""
+    host_keys: tuple[HostKey, ...] = ()
+    authorized_keys: tuple[AuthorizedKeysFile, ...] = ()
+    # traces and secrets
+    histories: tuple[FileInfo, ...] = ()
+    credentials: tuple[CredentialFile, ...] = ()
+    # first boot
+    cloud_init: CloudInit = field(default_factory=CloudInit)
+    units: tuple[Unit, ...] = ()
+    rc_local: str | None = None
+    machine_id: str | None = None  # content of /etc/machine-id (None: absent)
+    dbus_machine_id: str | None = None  # /var/lib/dbus/machine-id, when a regular file
+    # packages and tools
+    package_manager: str = ""  # "apt" | "dnf" | "yum" | "apk" | "zypper" | ""
+    pending_updates: int | None = None  # from the local package cache; None when unknown
+    ami_tools: tuple[FileInfo, ...] = ()  # ec2-bundle-vol & co found on the target
+    ami_tools_version: str = ""
+    # what the operator says of the image (from the plan/config; not read from the target)
+    identity: dict[str, str] = field(default_factory=dict)  # publisher, description, contact
+    # probe bookkeeping
+    limits_hit: tuple[str, ...] = ()  # e.g. "find timed out in /home/bob" — results may be partial
+    probe_errors: tuple[str, ...] = ()
+
+    def account(self, name: str) -> Account | None:
+        return next((a for a in self.accounts if a.name == name), None)
