@@ -1,0 +1,448 @@
+"""The one-round-trip probe: send `probe.sh` over one exec channel, parse its records into Facts.
+
+The script prints records of NUL-terminated fields, each record closed by a field holding
+the single byte 0x1e. File names and contents are data all the way: they are decoded with
+surrogateescape and never interpreted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from wizard.errors import ProbeError
+from wizard.facts import (
+    Account,
+    AuthorizedKeysFile,
+    CloudInit,
+    CredentialFile,
+    Facts,
+    FileInfo,
+    HostKey,
+    PasswordState,
+    PublicKey,
+    SecretHit,
+    Unit,
+)
+
+if TYPE_CHECKING:
+    from wizard.targets.base import Target
+
+log = logging.getLogger(__name__)
+
+RECORD_END = b"\x1e"
+# The metadata service's documented address; configurable so that tests use a loopback stub.
+DEFAULT_IMDS_ENDPOINT = "http://" + ".".join(["169", "254", "169", "254"])
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    depth: int = 4  # how deep home directories are searched
+    timeout: int = 10  # seconds for each file search on the target
+    max_size: int = 262144  # bytes read at most from one file
+    imds_mode: str = "auto"  # auto | always | never
+    imds_endpoint: str = DEFAULT_IMDS_ENDPOINT
+    channel_timeout: float = 120.0  # the whole probe, seen from here
+
+
+@cache
+def script() -> bytes:
+    return resources.files("wizard").joinpath("probe.sh").read_bytes()
+
+
+def probe_args(root: str, live: bool, config: ProbeConfig) -> list[str]:
+    return [
+        root,
+        "1" if live else "0",
+        config.imds_mode,
+        config.imds_endpoint,
+        str(config.depth),
+        str(config.timeout),
+        str(config.max_size),
+    ]
+
+
+def run_probe(target: Target, config: ProbeConfig | None = None) -> Facts:
+    """Probe the target: one script over one exec channel, parsed into Facts."""
+    config = config or ProbeConfig()
+    result = target.run_script(
+        script(), probe_args(target.root, target.live, config), timeout=config.channel_timeout
+    )
+    if result.exit_status != 0 and b"\x1e" not in result.stdout:
+        err = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ProbeError(
+            f"the probe failed on {target.uri} (exit {result.exit_status})"
+            + (f": {err[-1]}" if err else "")
+        )
+    return parse(
+        result.stdout,
+        target_kind=target.kind,
+        root=target.root,
+        live=target.live,
+        is_root=target.is_root,
+    )
+
+
+def records(data: bytes) -> Iterator[list[str]]:
+    """Split probe output into records of decoded fields."""
+    fields: list[str] = []
+    for raw in data.split(b"\0"):
+        if raw == RECORD_END:
+            yield fields
+            fields = []
+        else:
+            fields.append(raw.decode("utf-8", "surrogateescape"))
+    # Whatever follows the last record end is an unterminated tail (the probe was cut short).
+    if any(fields) and fields != [""]:
+        log.debug("probe output has an unterminated tail of %d fields", len(fields))
+
+
+def _unescape(s: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), s)
+
+
+def key_fingerprint(blob: bytes) -> str:
+    """OpenSSH's SHA256 fingerprint of a public key blob."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+_KEY_TYPE = re.compile(r"^(ssh-(rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp\d+|sk-\S+@openssh\.com)$")
+
+
+def _split_options(line: str) -> tuple[str, str]:
+    """Split an authorized_keys line into (options, rest), honouring double quotes."""
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch in " \t" and not quoted:
+            return line[:i], line[i:].strip()
+    return line, ""
+
+
+def parse_public_keys(path: str, text: str) -> tuple[PublicKey, ...]:
+    """Public keys in a .pub or authorized_keys file; lines that are not keys are skipped."""
+    keys: list[PublicKey] = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        options = ""
+        first = line.split(None, 1)[0]
+        if not _KEY_TYPE.match(first):
+            options, line = _split_options(line)
+        parts = line.split(None, 2)
+        if len(parts) < 2 or not _KEY_TYPE.match(parts[0]):
+            continue
+        try:
+            blob = base64.b64decode(parts[1], validate=True)
+        except ValueError:
+            continue
+        keys.append(
+            PublicKey(
+                path=path,
+                line=n,
+                key_type=parts[0],
+                fingerprint=key_fingerprint(blob),
+                comment=parts[2] if len(parts) > 2 else "",
+                options=options,
+            )
+        )
+    return tuple(keys)
+
+
+def _os_release(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            k, v = line.split("=", 1)
+            out[k.strip()] = v.strip().strip("\"'")
+    return out
+
+
+def _pending_updates(text: str) -> int | None:
+    m = re.search(r"(\d+)\s+(?:updates?|packages?)\s+can be", text)
+    return int(m[1]) if m else None
+
+
+_CREDENTIAL_KINDS = (
+    (re.compile(r"(^|/)pk-[^/]*\.pem$"), "x509-private-key"),
+    (re.compile(r"(^|/)cert-[^/]*\.pem$"), "x509-certificate"),
+    (re.compile(r"/\.aws/credentials$"), "aws-credentials"),
+    (re.compile(r"/\.aws/config$"), "aws-config"),
+    (re.compile(r"(^|/)id_[^/]*$"), "ssh-private-key"),
+    (re.compile(r"/\.docker/config\.json$"), "docker-auth"),
+    (re.compile(r"(^|/)\.(netrc|git-credentials|pgpass|s3cfg|boto)$"), "password-file"),
+    (re.compile(r"\.(ppk|p12|pfx|key)$"), "private-key-file"),
+)
+
+# Files listed by name alone that are not credentials unless a secret is found inside.
+_NEEDS_HIT = {"aws-config", "private-key-file"}
+
+
+def credential_kind(path: str) -> str:
+    for pattern, kind in _CREDENTIAL_KINDS:
+        if pattern.search(path):
+            return kind
+    return "secret-in-file"
+
+
+class _Parser:
+    def __init__(self, root: str) -> None:
+        self.prefix = "" if root in ("", "/") else root.rstrip("/")
+        self.fields: dict[str, list[list[str]]] = defaultdict(list)
+
+    def rel(self, path: str) -> str:
+        if self.prefix and path.startswith(self.prefix + "/"):
+            return path[len(self.prefix) :]
+        return path
+
+    def file_info(self, meta: str, path: str, owners: dict[int, str]) -> FileInfo:
+        try:
+            size, mode, uid, gid, mtime = meta.split()
+            return FileInfo(
+                path=self.rel(path),
+                size=int(size),
+                mode=int(mode, 8),
+                uid=int(uid),
+                gid=int(gid),
+                mtime=int(float(mtime)),
+                owner=owners.get(int(uid), ""),
+            )
+        except ValueError:
+            return FileInfo(path=self.rel(path))
+
+
+def parse(
+    data: bytes,
+    *,
+    target_kind: str = "local",
+    root: str = "/",
+    live: bool = True,
+    is_root: bool = True,
+) -> Facts:
+    """Turn the probe's output into Facts. Raises ProbeError when the output is not a probe's."""
+    p = _Parser(root)
+    content: dict[str, dict[str, str]] = defaultdict(dict)
+    lists: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    notes: list[str] = []
+    seen_done = False
+    header: list[str] | None = None
+    akfiles: list[tuple[str, str]] = []
+    secrets_text = ""
+    cloud: list[str] = []
+    pkg: list[str] = []
+    wants: list[str] = []
+    symlinks: set[str] = set()
+    sshd_t: list[str] | None = None
+    shadow_text = ""
+    other: dict[str, list[str]] = {}
+    for rec in records(data):
+        if not rec:
+            continue
+        kind, args = rec[0], rec[1:]
+        if kind == "probe":
+            header = args
+        elif kind == "content" and len(args) == 3:
+            content[args[0]][p.rel(args[1])] = args[2][1:] if args[2].startswith("=") else args[2]
+        elif kind == "list" and args:
+            pairs = args[1:]
+            lists[args[0]].extend(zip(pairs[0::2], pairs[1::2], strict=False))
+        elif kind == "akfile" and len(args) == 2:
+            akfiles.append((args[0], args[1]))
+        elif kind == "secrets":
+            secrets_text = args[0] if args else ""
+        elif kind == "cloudinit":
+            cloud = args
+        elif kind == "pkg":
+            pkg = args
+        elif kind == "wants" and args:
+            wants.append(args[0])
+        elif kind == "symlink" and args:
+            symlinks.add(args[0])
+        elif kind == "sshd_t":
+            sshd_t = args
+        elif kind == "shadow":
+            shadow_text = args[0] if args else ""
+        elif kind == "note" and args:
+            notes.append(args[0])
+        elif kind == "done":
+            seen_done = True
+        else:
+            other[kind] = args
+    if header is None:
+        raise ProbeError("the target's answer is not a probe report (is /bin/sh a POSIX shell?)")
+    if not seen_done:
+        raise ProbeError("the probe was cut short before it finished (timeout or lost connection)")
+
+    sysfiles = content["sys"]
+    # accounts
+    shadow: dict[str, tuple[PasswordState, str]] = {}
+    for line in shadow_text.splitlines():
+        parts = line.split(" ")
+        if len(parts) >= 2:
+            shadow[parts[0]] = (PasswordState(parts[1]), parts[2] if len(parts) > 2 else "")
+    shadow_known = bool(shadow_text) or not any("shadow:" in n for n in notes)
+    accounts: list[Account] = []
+    for line in sysfiles.get("/etc/passwd", "").splitlines():
+        parts = line.split(":")
+        if len(parts) < 7 or line.startswith("#"):
+            continue
+        try:
+            uid, gid = int(parts[2]), int(parts[3])
+        except ValueError:
+            continue
+        state, scheme = shadow.get(
+            parts[0], (PasswordState.NO_ENTRY if shadow_known else PasswordState.UNKNOWN, "")
+        )
+        if not shadow_text:
+            state = PasswordState.UNKNOWN
+        accounts.append(Account(parts[0], uid, gid, parts[5], parts[6], state, scheme))
+    owners = {a.uid: a.name for a in accounts}
+
+    # host keys: pair each private key with its .pub
+    infos = {p.rel(path): p.file_info(meta, path, owners) for meta, path in lists["hostkey"]}
+    pub_keys = {path: parse_public_keys(path, text) for path, text in content["pub"].items()}
+    host_keys: list[HostKey] = []
+    for path in sorted({k[:-4] if k.endswith(".pub") else k for k in infos}):
+        pub = infos.get(path + ".pub")
+        keys = pub_keys.get(path + ".pub", ())
+        host_keys.append(HostKey(infos.get(path), pub, keys[0] if keys else None))
+
+    ak_infos = {p.rel(path): p.file_info(meta, path, owners) for meta, path in lists["authorized_keys"]}
+    authorized: list[AuthorizedKeysFile] = []
+    seen_ak: set[str] = set()
+    for user, path in akfiles:
+        if path in seen_ak:
+            continue
+        seen_ak.add(path)
+        authorized.append(
+            AuthorizedKeysFile(
+                file=ak_infos.get(path, FileInfo(path=path)),
+                user=user,
+                keys=parse_public_keys(path, content["ak"].get(path, "")),
+            )
+        )
+
+    histories = tuple(
+        sorted(
+            (p.file_info(meta, path, owners) for meta, path in lists["history"]),
+            key=lambda f: f.path,
+        )
+    )
+
+    hits: dict[str, list[SecretHit]] = defaultdict(list)
+    for line in secrets_text.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 4:
+            continue
+        path = p.rel(_unescape(parts[0]))
+        try:
+            lineno = int(parts[1])
+        except ValueError:
+            lineno = 0
+        hits[path].append(SecretHit(path, lineno, parts[2], parts[3][:4]))
+    creds: dict[str, CredentialFile] = {}
+    for meta, path in lists["credential"]:
+        info = p.file_info(meta, path, owners)
+        kind = credential_kind(info.path)
+        found = tuple(hits.get(info.path, ()))
+        if kind in _NEEDS_HIT and not any(h.kind != "certificate" for h in found):
+            continue
+        if kind == "ssh-private-key" and info.path.endswith(".pub"):
+            continue
+        creds[info.path] = CredentialFile(info, kind, found)
+    for path, found in hits.items():
+        if path in creds or path.endswith(".pub"):
+            continue
+        if all(h.kind == "certificate" for h in found):
+            continue
+        creds[path] = CredentialFile(FileInfo(path=path), credential_kind(path), tuple(found))
+
+    # sshd
+    sshd_version = ""
+    if "sshd_version" in other and len(other["sshd_version"]) > 1:
+        sshd_version = other["sshd_version"][1].removeprefix("OpenSSH_")
+    sshd_t_map: dict[str, tuple[str, ...]] | None = None
+    sshd_t_error = ""
+    if sshd_t is not None and len(sshd_t) >= 3:
+        if sshd_t[0] == "0":
+            acc: dict[str, list[str]] = defaultdict(list)
+            for line in sshd_t[1].splitlines():
+                if line.strip():
+                    k, _, v = line.strip().partition(" ")
+                    acc[k.lower()].append(v)
+            sshd_t_map = {k: tuple(v) for k, v in acc.items()}
+        else:
+            sshd_t_error = (sshd_t[2].strip() or f"sshd -T exited {sshd_t[0]}").splitlines()[-1]
+
+    # cloud-init and first boot
+    ci_config = {
+        path: text
+        for path, text in sysfiles.items()
+        if path == "/etc/cloud/cloud.cfg" or path.startswith("/etc/cloud/cloud.cfg.d/")
+    }
+    cloud_init = CloudInit(
+        installed=bool(cloud and cloud[0]),
+        version=cloud[2] if len(cloud) > 2 else "",
+        enabled=bool(cloud and cloud[0]) and not (len(cloud) > 1 and cloud[1] == "1"),
+        config=ci_config,
+        state_entries=tuple(p.rel(x) for x in cloud[3:]),
+    )
+    wanted = {w.rsplit("/", 1)[-1] for w in wants}
+    units = tuple(
+        Unit(path, text, enabled=path.rsplit("/", 1)[-1] in wanted)
+        for path, text in sorted(content["unit"].items())
+    )
+
+    osr = _os_release(sysfiles.get("/etc/os-release") or sysfiles.get("/usr/lib/os-release", ""))
+    uname = other.get("uname", [])
+    hostname = (uname[1] if len(uname) > 1 else "") or sysfiles.get("/etc/hostname", "").strip()
+    imds = other.get("imds", [])
+    machine_id = sysfiles.get("/etc/machine-id")
+    dbus_id = None if "/var/lib/dbus/machine-id" in symlinks else sysfiles.get("/var/lib/dbus/machine-id")
+    updates = sysfiles.get("/var/lib/update-notifier/updates-available")
+    return Facts(
+        target_kind=target_kind,
+        root=root,
+        live=live,
+        is_root=(header[3] == "0") if len(header) > 3 and header[3] else is_root,
+        hostname=hostname,
+        os_id=osr.get("ID", ""),
+        os_version=osr.get("VERSION_ID", ""),
+        os_pretty=osr.get("PRETTY_NAME", ""),
+        kernel=uname[0] if uname else "",
+        is_ec2=bool(imds),
+        instance_id=imds[0] if imds else "",
+        ami_id=imds[1] if len(imds) > 1 else "",
+        product_codes=tuple(imds[2].split()) if len(imds) > 2 else (),
+        accounts=tuple(accounts),
+        sudoers={k: v for k, v in sysfiles.items() if k.startswith("/etc/sudoers")},
+        sshd_main=(other.get("sshd_main") or ["/etc/ssh/sshd_config"])[0],
+        sshd_files=dict(content["sshd"]),
+        sshd_version=sshd_version,
+        sshd_t=sshd_t_map,
+        sshd_t_error=sshd_t_error,
+        host_keys=tuple(host_keys),
+        authorized_keys=tuple(authorized),
+        histories=histories,
+        credentials=tuple(creds[k] for k in sorted(creds)),
+        cloud_init=cloud_init,
+        units=units,
+        rc_local=sysfiles.get("/etc/rc.local", sysfiles.get("/etc/rc.d/rc.local")),
+        machine_id=machine_id,
+        dbus_machine_id=dbus_id,
+        package_manager=pkg[0] if pkg else "",
+        pending_updates=_pending_updates(updates) if updates else None,
+        ami_tools=tuple(FileInfo(path=x) for x in pkg[1:]),
+        limits_hit=tuple(n for n in notes if n.startswith("limit:")),
+        probe_errors=tuple(n for n in notes if not n.startswith("limit:")),
+    )
