@@ -46,7 +46,10 @@ class Account:
 
     @property
     def can_login_shell(self) -> bool:
-        return not self.shell.endswith(("/nologin", "/false")) and self.shell not in ("", "/bin/sync")
+        return not self.shell.endswith(("/nologin", "/false")) and self.shell not in (
+            "",
+            "/bin/sync",
+        )
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,9 @@ class SecretHit:
 @dataclass(frozen=True)
 class CredentialFile:
     file: FileInfo
-    kind: str  # "aws-credentials" | "x509-private-key" | "x509-certificate" | "ssh-private-key" | ...
+    kind: (
+        str  # "aws-credentials" | "x509-private-key" | "x509-certificate" | "ssh-private-key" | ...
+    )
     hits: tuple[SecretHit, ...] = ()
 
 
@@ -99,7 +104,9 @@ class CloudInit:
     installed: bool = False
     version: str = ""
     enabled: bool = False  # not disabled by /etc/cloud/cloud-init.disabled or a kernel flag
-    config: dict[str, str] = field(default_factory=dict)  # path -> text of cloud.cfg and cloud.cfg.d/*
+    config: dict[str, str] = field(
+        default_factory=dict
+    )  # path -> text of cloud.cfg and cloud.cfg.d/*
     state_entries: tuple[str, ...] = ()  # names under /var/lib/cloud/instances and other state
 
 

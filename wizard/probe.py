@@ -317,7 +317,9 @@ def parse(
         keys = pub_keys.get(path + ".pub", ())
         host_keys.append(HostKey(infos.get(path), pub, keys[0] if keys else None))
 
-    ak_infos = {p.rel(path): p.file_info(meta, path, owners) for meta, path in lists["authorized_keys"]}
+    ak_infos = {
+        p.rel(path): p.file_info(meta, path, owners) for meta, path in lists["authorized_keys"]
+    }
     authorized: list[AuthorizedKeysFile] = []
     seen_ak: set[str] = set()
     for user, path in akfiles:
@@ -408,7 +410,9 @@ def parse(
     hostname = (uname[1] if len(uname) > 1 else "") or sysfiles.get("/etc/hostname", "").strip()
     imds = other.get("imds", [])
     machine_id = sysfiles.get("/etc/machine-id")
-    dbus_id = None if "/var/lib/dbus/machine-id" in symlinks else sysfiles.get("/var/lib/dbus/machine-id")
+    dbus_id = (
+        None if "/var/lib/dbus/machine-id" in symlinks else sysfiles.get("/var/lib/dbus/machine-id")
+    )
     updates = sysfiles.get("/var/lib/update-notifier/updates-available")
     return Facts(
         target_kind=target_kind,
