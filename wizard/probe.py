@@ -362,12 +362,12 @@ def parse(
         if kind == "ssh-private-key" and info.path.endswith(".pub"):
             continue
         creds[info.path] = CredentialFile(info, kind, found)
-    for path, found in hits.items():
+    for path, path_hits in hits.items():
         if path in creds or path.endswith(".pub"):
             continue
-        if all(h.kind == "certificate" for h in found):
+        if all(h.kind == "certificate" for h in path_hits):
             continue
-        creds[path] = CredentialFile(FileInfo(path=path), credential_kind(path), tuple(found))
+        creds[path] = CredentialFile(FileInfo(path=path), credential_kind(path), tuple(path_hits))
 
     # sshd
     sshd_version = ""
