@@ -226,6 +226,10 @@ def test_other_key_is_refused(keys: dict[str, Key], tmp_path: Path) -> None:
         verify(DATA, armored, allowed_signers=str(allowed))
     with pytest.raises(SignatureError, match="not by the given key"):
         verify(DATA, armored, public_key=str(other.pub))
+    with pytest.raises(SignatureError, match="cannot read public key"):
+        verify(DATA, armored, public_key=str(tmp_path / "missing.pub"))
+    with pytest.raises(SignatureError, match="cannot read allowed signers"):
+        verify(DATA, armored, allowed_signers="bad\0path")
 
 
 # --- (c) tampering ----------------------------------------------------------------------

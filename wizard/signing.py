@@ -185,6 +185,15 @@ class _Reader:
             raise SignatureError(f"{self._what} has trailing data")
 
 
+def _read(path: str | os.PathLike[str], what: str) -> bytes:
+    """Read a file the operator named; any failure is a one-line SignatureError."""
+    try:
+        return Path(path).read_bytes()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SignatureError(f"cannot read {what} {os.fspath(path)}: {reason}") from None
+
+
 def fingerprint(public_key_blob: bytes) -> str:
     """OpenSSH's default fingerprint of a public key blob: "SHA256:" + unpadded base64."""
     digest = hashlib.sha256(public_key_blob).digest()
@@ -401,10 +410,7 @@ def load_private_key(
     absolute path), else `passphrase_cb(path)`.
     """
     key_path = os.path.abspath(os.path.expanduser(os.fspath(path)))
-    try:
-        data = Path(key_path).read_bytes()
-    except OSError as exc:
-        raise SignatureError(f"cannot read private key {key_path}: {exc.strerror}") from None
+    data = _read(key_path, "private key")
     try:
         key = _decode_private(data, None)
     except TypeError:
@@ -626,10 +632,7 @@ def sign_file(path: str, **kw: Any) -> str:
     Keyword arguments are those of `sign`.
     """
     source = Path(path)
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise SignatureError(f"cannot read {path}: {exc.strerror}") from None
+    data = _read(source, "file")
     armored = sign(data, **kw)
     target = source.with_name(source.name + ".sig")
     try:
@@ -736,10 +739,7 @@ def read_allowed_signers(path: str) -> tuple[list[AllowedSigner], list[str]]:
 
     Bad lines are skipped, as ssh-keygen does, but reported so a refusal can say why.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise SignatureError(f"cannot read allowed signers {path}: {exc.strerror}") from None
+    text = _read(path, "allowed signers").decode("utf-8", "replace")
     entries: list[AllowedSigner] = []
     problems: list[str] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -807,10 +807,7 @@ def _read_public_key(spec: str) -> _Public:
     first = spec.split(maxsplit=1)[0] if spec.strip() else ""
     if first in _KNOWN_KEY_TYPES:
         return _parse_key_line(spec, "public key")
-    try:
-        text = Path(spec).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise SignatureError(f"cannot read public key {spec}: {exc.strerror}") from None
+    text = _read(spec, "public key").decode("utf-8", "replace")
     for line in text.splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             return _parse_key_line(line, spec)
@@ -867,9 +864,6 @@ def verify(
 def verify_file(path: str, signature_path: str | None = None, **kw: Any) -> Verified:
     """Verify the file at `path` against `signature_path` (default `path`.sig)."""
     sig_path = signature_path or path + ".sig"
-    try:
-        data = Path(path).read_bytes()
-        signature = Path(sig_path).read_text(encoding="ascii", errors="replace")
-    except OSError as exc:
-        raise SignatureError(f"cannot read {exc.filename}: {exc.strerror}") from None
+    data = _read(path, "file")
+    signature = _read(sig_path, "signature").decode("ascii", "replace")
     return verify(data, signature, **kw)
