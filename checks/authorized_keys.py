@@ -1,0 +1,47 @@
+"""authorized-keys: no user's authorized_keys may travel inside a shared image.
+
+Whoever holds a listed key could log in to every instance launched from the image.
+"""
+
+from __future__ import annotations
+
+from checks.base import catalog
+from wizard.facts import Facts, PublicKey
+from wizard.model import Evidence, Finding, Status
+
+ID = "authorized-keys"
+
+
+def key_detail(key: PublicKey) -> str:
+    """`ssh-ed25519 SHA256:... comment`, plus a hint when the line carries options."""
+    text = f"{key.key_type} {key.fingerprint}"
+    if key.comment:
+        text += f" {key.comment}"
+    if key.options:
+        text += " (with options)"
+    return text
+
+
+def check(facts: Facts) -> Finding:
+    entry = catalog()[ID]
+    files = facts.authorized_keys
+    if not files:
+        return entry.finding(Status.PASS, "no authorized_keys file found for any account")
+    with_keys = [f for f in files if f.keys]
+    if not with_keys:
+        evidence = [Evidence(f.file.path, 0, f"{f.user}: file present, no keys") for f in files]
+        return entry.finding(
+            Status.PASS, f"{len(files)} authorized_keys file(s) present but empty", evidence
+        )
+    evidence = [
+        Evidence(key.path or f.file.path, key.line, f"{f.user}: {key_detail(key)}")
+        for f in with_keys
+        for key in f.keys
+    ]
+    users = sorted({f.user for f in with_keys})
+    return entry.finding(
+        Status.FAIL,
+        f"{len(evidence)} key(s) would let their holders into every launch "
+        f"(accounts: {', '.join(users)})",
+        evidence,
+    )

@@ -1,0 +1,65 @@
+"""bundle-credentials: no credential may be baked into the image.
+
+AWS keys, X.509 pk-/cert- files, private keys and tokens are reported with at most their
+first four characters, never more.
+"""
+
+from __future__ import annotations
+
+from checks.base import catalog
+from wizard.facts import CredentialFile, Facts
+from wizard.model import Evidence, Finding, Status
+from wizard.secrets import mask
+
+ID = "bundle-credentials"
+
+FILE_KINDS = {
+    "aws-credentials": "AWS credentials file",
+    "aws-config": "AWS CLI config file",
+    "x509-private-key": "X.509 private key (pk-*.pem)",
+    "x509-certificate": "X.509 certificate (cert-*.pem)",
+    "ssh-private-key": "SSH private key",
+    "private-key": "private key",
+}
+HIT_KINDS = {
+    "aws-access-key-id": "AWS access key id",
+    "aws-secret-access-key": "AWS secret access key",
+    "aws-session-token": "AWS session token",
+    "private-key": "private key block",
+    "token": "token",
+}
+
+
+def _label(kind: str, names: dict[str, str]) -> str:
+    return names.get(kind, kind.replace("-", " "))
+
+
+def _evidence(cred: CredentialFile) -> list[Evidence]:
+    owner = cred.file.owner or f"uid {cred.file.uid}"
+    out = [
+        Evidence(
+            cred.file.path,
+            0,
+            f"{_label(cred.kind, FILE_KINDS)}, owner {owner}, mode {cred.file.mode:04o}",
+        )
+    ]
+    for hit in cred.hits:
+        # mask() keeps at most four characters even if the probe ever sent more.
+        shown = mask(hit.prefix[:4])
+        out.append(
+            Evidence(hit.path or cred.file.path, hit.line, f"{_label(hit.kind, HIT_KINDS)} {shown}")
+        )
+    return out
+
+
+def check(facts: Facts) -> Finding:
+    entry = catalog()[ID]
+    if not facts.credentials:
+        return entry.finding(Status.PASS, "no credential file or secret found")
+    evidence = [e for c in facts.credentials for e in _evidence(c)]
+    kinds = sorted({_label(c.kind, FILE_KINDS) for c in facts.credentials})
+    return entry.finding(
+        Status.FAIL,
+        f"{len(facts.credentials)} credential file(s) would ship in the image: {', '.join(kinds)}",
+        evidence,
+    )

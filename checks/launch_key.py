@@ -1,0 +1,170 @@
+"""launch-key: an instance launched from the image must receive the launch key pair.
+
+Either cloud-init's ssh module installs it, or a first-boot unit fetches it over IMDSv2.
+Also exports the cloud-init config reading shared with ssh-host-keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from checks.base import catalog
+from wizard.facts import Facts, Unit
+from wizard.model import Evidence, Finding, Status
+
+log = logging.getLogger(__name__)
+
+ID = "launch-key"
+KEYS_PATH = "meta-data/public-keys"
+TOKEN_HEADER = "x-aws-ec2-metadata-token"  # noqa: S105 (a header name, not a secret)
+
+
+@dataclass(frozen=True)
+class CloudConfig:
+    """cloud.cfg and cloud.cfg.d/*.cfg merged the way cloud-init does (later files win)."""
+
+    values: dict[str, Any]
+    source: dict[str, str]  # top-level key -> the file that set it last
+    texts: dict[str, str]
+    broken: tuple[str, ...] = ()  # files that are not valid YAML (cloud-init skips them too)
+
+    def line_of(self, key: str, pattern: str) -> Evidence | None:
+        """Evidence for the first line matching `pattern` in the file that set `key`."""
+        path = self.source.get(key)
+        if path is None:
+            return None
+        regex = re.compile(pattern)
+        for number, line in enumerate(self.texts[path].splitlines(), 1):
+            if regex.search(line):
+                return Evidence(path, number, line.strip())
+        return Evidence(path, 0, f"{key} set here")
+
+    def modules(self, stage: str = "cloud_init_modules") -> list[str]:
+        """Module names of a stage, without the optional `cc_` prefix or frequency."""
+        names = []
+        for item in self.values.get(stage) or []:
+            name = item[0] if isinstance(item, list) and item else item
+            if isinstance(name, str):
+                names.append(name.strip().removeprefix("cc_"))
+        return names
+
+
+def cloud_config(facts: Facts) -> CloudConfig:
+    config = facts.cloud_init.config
+    main = sorted(p for p in config if p.endswith("/cloud.cfg"))
+    rest = sorted(p for p in config if p not in main)
+    values: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    broken = []
+    for path in main + rest:
+        try:
+            data = yaml.safe_load(config[path])
+        except yaml.YAMLError:
+            log.warning("cloud-init config %s is not valid YAML", path)
+            broken.append(path)
+            continue
+        if isinstance(data, dict):
+            values.update(data)
+            source.update({key: path for key in data})
+    return CloudConfig(values, source, dict(config), tuple(broken))
+
+
+def cloud_init_ssh(facts: Facts) -> Evidence | None:
+    """Where cloud-init's ssh module is enabled, or None when cloud-init will not run it."""
+    ci = facts.cloud_init
+    if not (ci.installed and ci.enabled):
+        return None
+    cfg = cloud_config(facts)
+    if "ssh" not in cfg.modules():
+        return None
+    return cfg.line_of("cloud_init_modules", r"^\s*-\s*\[?\s*['\"]?(cc_)?ssh\b")
+
+
+def boot_sources(facts: Facts) -> tuple[Unit, ...]:
+    """First-boot units, with /etc/rc.local treated as one (rc-local.service runs it)."""
+    extra = (Unit("/etc/rc.local", facts.rc_local, True),) if facts.rc_local else ()
+    return facts.units + extra
+
+
+def _line(text: str, needle: str) -> int:
+    for number, line in enumerate(text.splitlines(), 1):
+        if needle in line.lower():
+            return number
+    return 0
+
+
+def check(facts: Facts) -> Finding:
+    entry = catalog()[ID]
+    ci = facts.cloud_init
+    evidence: list[Evidence] = []
+    if ci.installed:
+        cfg = cloud_config(facts)
+        evidence += [Evidence(p, 0, "not valid YAML: cloud-init ignores it") for p in cfg.broken]
+        if cfg.values.get("disable_root") is False:
+            ev = cfg.line_of("disable_root", r"disable_root")
+            evidence.append(
+                dataclasses.replace(
+                    ev or Evidence("/etc/cloud/cloud.cfg"),
+                    detail="disable_root: false: the launch key also logs in as root",
+                )
+            )
+        if cfg.values.get("allow_public_ssh_keys") is False:
+            ev = cfg.line_of("allow_public_ssh_keys", r"allow_public_ssh_keys")
+            evidence.append(ev or Evidence("/etc/cloud/cloud.cfg", 0, "allow_public_ssh_keys"))
+            return entry.finding(
+                Status.FAIL,
+                "cloud-init is told to ignore the launch key (allow_public_ssh_keys: false)",
+                evidence,
+            )
+        found = cloud_init_ssh(facts)
+        if found is not None:
+            evidence.insert(
+                0, dataclasses.replace(found, detail="cloud-init runs its ssh module at boot")
+            )
+            return entry.finding(
+                Status.PASS, "cloud-init installs the launch key at first boot", evidence
+            )
+        why = "disabled" if not ci.enabled else "configured without its ssh module"
+        evidence.append(Evidence("/etc/cloud/cloud.cfg", 0, f"cloud-init is {why}"))
+
+    fetchers = [u for u in boot_sources(facts) if KEYS_PATH in u.text]
+    v2 = [u for u in fetchers if TOKEN_HEADER in u.text.lower()]
+    for unit in fetchers:
+        kind = "IMDSv2" if unit in v2 else "IMDSv1 only (no session token)"
+        state = "enabled" if unit.enabled else "NOT enabled"
+        evidence.append(
+            Evidence(
+                unit.path, _line(unit.text, KEYS_PATH), f"fetches the launch key, {kind}, {state}"
+            )
+        )
+    result: Finding
+    if any(u.enabled for u in v2):
+        result = entry.finding(
+            Status.PASS, "a first-boot unit fetches the launch key over IMDSv2", evidence
+        )
+    elif any(u.enabled for u in fetchers):
+        result = entry.finding(
+            Status.WARN,
+            "the launch key is fetched with IMDSv1 only: it fails on instances that require IMDSv2",
+            evidence,
+        )
+    elif fetchers:
+        result = entry.finding(
+            Status.WARN, "a launch-key fetch unit exists but is not enabled", evidence
+        )
+    else:
+        result = entry.finding(
+            Status.FAIL,
+            "nothing installs the launch key at boot: launched instances would accept no key",
+            evidence,
+        )
+    if not ci.installed:
+        # Without cloud-init the fetch unit is the only realistic choice.
+        result = dataclasses.replace(result, recommended="imds-fetch-unit")
+    return result

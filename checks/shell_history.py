@@ -1,0 +1,31 @@
+"""shell-history: no shell or REPL history of any user may ship in the image.
+
+Histories keep whatever was typed: passwords on command lines, keys exported into the shell.
+"""
+
+from __future__ import annotations
+
+from checks.base import catalog
+from wizard.facts import Facts, FileInfo
+from wizard.model import Evidence, Finding, Status
+
+ID = "shell-history"
+
+
+def _detail(info: FileInfo) -> str:
+    owner = info.owner or f"uid {info.uid}"
+    return f"owner {owner}, {info.size} bytes"
+
+
+def check(facts: Facts) -> Finding:
+    entry = catalog()[ID]
+    if not facts.histories:
+        return entry.finding(Status.PASS, "no shell or REPL history file found")
+    evidence = [Evidence(h.path, 0, _detail(h)) for h in facts.histories]
+    owners = sorted({h.owner or f"uid {h.uid}" for h in facts.histories})
+    return entry.finding(
+        Status.FAIL,
+        f"{len(facts.histories)} history file(s) would ship in the image "
+        f"(owners: {', '.join(owners)})",
+        evidence,
+    )

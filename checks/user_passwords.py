@@ -1,0 +1,52 @@
+"""user-passwords: no account other than root may keep a usable or empty password.
+
+Each offending account is listed by name; the hash never leaves the target.
+"""
+
+from __future__ import annotations
+
+from checks.base import catalog
+from checks.root_password import scheme_name
+from wizard.facts import Account, Facts, PasswordState
+from wizard.model import Evidence, Finding, Severity, Status
+
+ID = "user-passwords"
+
+
+def _detail(account: Account) -> str:
+    if account.password is PasswordState.EMPTY:
+        what = "EMPTY password (no password needed)"
+    else:
+        what = f"usable {scheme_name(account.password_scheme)} password"
+    # A nologin shell does not make a password harmless: sshd still authenticates it, and
+    # port forwarding (ssh -N) works without a shell.
+    shell = "" if account.can_login_shell else f", shell {account.shell or '(none)'}"
+    return f"{account.name} (uid {account.uid}): {what}{shell}"
+
+
+def check(facts: Facts) -> Finding:
+    entry = catalog()[ID]
+    others = [a for a in facts.accounts if a.uid != 0]
+    if not others:
+        return entry.finding(Status.PASS, "no account other than root")
+    bad = [a for a in others if a.password in (PasswordState.USABLE, PasswordState.EMPTY)]
+    evidence = [Evidence("/etc/shadow", 0, _detail(a)) for a in bad]
+    if bad:
+        empty = [a.name for a in bad if a.password is PasswordState.EMPTY]
+        names = ", ".join(a.name for a in bad)
+        if empty:
+            return entry.finding(
+                Status.FAIL,
+                f"{len(bad)} account(s) can log in with a password, "
+                f"{len(empty)} with an EMPTY one: {names}",
+                evidence,
+                severity=Severity.CRITICAL,
+            )
+        return entry.finding(
+            Status.FAIL, f"{len(bad)} account(s) have a usable password: {names}", evidence
+        )
+    if all(a.password is PasswordState.UNKNOWN for a in others):
+        return entry.finding(Status.ERROR, "could not read /etc/shadow (not root?)")
+    return entry.finding(
+        Status.PASS, f"none of the {len(others)} other accounts has a usable or empty password"
+    )

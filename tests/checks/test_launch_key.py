@@ -1,0 +1,100 @@
+from checks.launch_key import check, cloud_config
+from wizard.facts import CloudInit, Facts, Unit
+from wizard.model import Status
+
+CLOUD_CFG = """\
+disable_root: true
+cloud_init_modules:
+  - seed_random
+  - bootcmd
+  - [ssh, always]
+  - set_hostname
+"""
+NO_SSH = """\
+cloud_init_modules:
+  - seed_random
+  - bootcmd
+"""
+FETCH_V2 = """\
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'T=$(curl -X PUT http://$IMDS/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60"); curl -H "X-aws-ec2-metadata-token: $T" http://$IMDS/latest/meta-data/public-keys/0/openssh-key >> /root/.ssh/authorized_keys'
+"""
+FETCH_V1 = "ExecStart=/bin/sh -c 'curl http://$IMDS/latest/meta-data/public-keys/0/openssh-key'\n"
+
+
+def ci(*files: tuple[str, str], enabled: bool = True) -> CloudInit:
+    return CloudInit(installed=True, enabled=enabled, config=dict(files))
+
+
+def test_cloud_init_with_ssh_module_passes_with_line() -> None:
+    finding = check(Facts(cloud_init=ci(("/etc/cloud/cloud.cfg", CLOUD_CFG))))
+    assert finding.status is Status.PASS
+    assert (finding.evidence[0].path, finding.evidence[0].line) == ("/etc/cloud/cloud.cfg", 5)
+    assert finding.recommended == "cloud-init"
+
+
+def test_dropin_replacing_the_module_list_fails() -> None:
+    facts = Facts(
+        cloud_init=ci(
+            ("/etc/cloud/cloud.cfg.d/99-local.cfg", NO_SSH), ("/etc/cloud/cloud.cfg", CLOUD_CFG)
+        )
+    )
+    assert cloud_config(facts).source["cloud_init_modules"].endswith("99-local.cfg")
+    assert check(facts).status is Status.FAIL
+
+
+def test_disabled_cloud_init_fails() -> None:
+    finding = check(Facts(cloud_init=ci(("/etc/cloud/cloud.cfg", CLOUD_CFG), enabled=False)))
+    assert finding.status is Status.FAIL
+    assert "disabled" in finding.evidence[-1].detail
+
+
+def test_allow_public_ssh_keys_false_fails() -> None:
+    cfg = CLOUD_CFG + "allow_public_ssh_keys: false\n"
+    finding = check(Facts(cloud_init=ci(("/etc/cloud/cloud.cfg", cfg))))
+    assert finding.status is Status.FAIL
+    assert finding.evidence[-1].line == 7
+
+
+def test_disable_root_false_is_reported() -> None:
+    cfg = CLOUD_CFG.replace("disable_root: true", "disable_root: false")
+    finding = check(Facts(cloud_init=ci(("/etc/cloud/cloud.cfg", cfg))))
+    assert finding.status is Status.PASS
+    assert any("root" in e.detail and e.line == 1 for e in finding.evidence)
+
+
+def test_broken_yaml_is_reported_and_ignored() -> None:
+    facts = Facts(
+        cloud_init=ci(
+            ("/etc/cloud/cloud.cfg", CLOUD_CFG), ("/etc/cloud/cloud.cfg.d/x.cfg", "a: [b")
+        )
+    )
+    finding = check(facts)
+    assert finding.status is Status.PASS
+    assert any(e.path.endswith("x.cfg") for e in finding.evidence)
+
+
+def test_imdsv2_unit_passes_and_is_recommended_without_cloud_init() -> None:
+    unit = Unit("/etc/systemd/system/launch-key.service", FETCH_V2, enabled=True)
+    finding = check(Facts(units=(unit,)))
+    assert finding.status is Status.PASS
+    assert finding.recommended == "imds-fetch-unit"
+    assert finding.evidence[0].line == 3
+
+
+def test_imdsv1_only_warns() -> None:
+    finding = check(Facts(rc_local=FETCH_V1))
+    assert finding.status is Status.WARN
+    assert finding.evidence[0].path == "/etc/rc.local"
+
+
+def test_disabled_unit_warns() -> None:
+    unit = Unit("/etc/systemd/system/launch-key.service", FETCH_V2, enabled=False)
+    assert check(Facts(units=(unit,))).status is Status.WARN
+
+
+def test_nothing_fails() -> None:
+    finding = check(Facts())
+    assert finding.status is Status.FAIL
+    assert finding.recommended == "imds-fetch-unit"
