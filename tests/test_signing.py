@@ -655,3 +655,29 @@ def test_mutated_signatures_only_raise_signature_error(
         return  # two edits cancelled out
     with pytest.raises(SignatureError):
         verify(DATA, encode_armor(bytes(blob)), public_key=str(keys[name].pub))
+
+
+def test_principal_lookup_matches_ssh_keygen_find_principals(
+    keys: dict[str, Key], tmp_path: Path
+) -> None:
+    key, other = keys["ed25519"], keys["ecdsa256"]
+    armored = sign(DATA, key_file=str(key.path))
+    sig = tmp_path / "d.sig"
+    sig.write_text(armored)
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(
+        f"someone@example.test {other.pub_line}\n"
+        f'"Alice Smith" namespaces="ami-wizard" {key.pub_line}\n'
+        f"a@example.test,b@example.test {key.pub_line}\n"
+    )
+    found = subprocess.run(
+        [SSH_KEYGEN, "-Y", "find-principals", "-f", str(allowed), "-s", str(sig)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert found == "Alice Smith"
+    assert verify(DATA, armored, allowed_signers=str(allowed)).principal == found
+    assert ssh_verify(allowed, sig, DATA, identity="Alice Smith").returncode == 0
+    got = verify(DATA, armored, allowed_signers=str(allowed), principal="Alice Smith")
+    assert got.principal == "Alice Smith"
