@@ -255,7 +255,11 @@ def parse(
             content[args[0]][p.rel(args[1])] = args[2][1:] if args[2].startswith("=") else args[2]
         elif kind == "list" and args:
             pairs = args[1:]
-            lists[args[0]].extend(zip(pairs[0::2], pairs[1::2], strict=False))
+            known = {path for _, path in lists[args[0]]}
+            for meta, path in zip(pairs[0::2], pairs[1::2], strict=False):
+                if path not in known:  # nested start points (/srv and a home in it) overlap
+                    known.add(path)
+                    lists[args[0]].append((meta, path))
         elif kind == "akfile" and len(args) == 2:
             akfiles.append((args[0], args[1]))
         elif kind == "secrets":

@@ -230,11 +230,12 @@ fi
 pubs=$(printf '%s\n' "$hostkeys" | awk '/\.pub$/')
 
 # ---- histories and credentials in every home (from /etc/passwd) and the usual drop places --
-homes=$(awk -F: '$6 != "" && $6 != "/" { print $6 }' "$R/etc/passwd" 2>/dev/null | awk '!seen[$0]++')
+homes=$({ awk -F: '$6 != "" && $6 != "/" { print $6 }' "$R/etc/passwd" 2>/dev/null
+  printf '%s\n' /root /tmp /var/tmp /opt /srv; } | awk '!seen[$0]++')
 set --
 oldifs=$IFS
 IFS=$NL
-for h in $homes /root /tmp /var/tmp /opt /srv; do
+for h in $homes; do
   [ -d "$R$h" ] && [ ! -L "$R$h" ] && set -- "$@" "$R$h"
 done
 IFS=$oldifs

@@ -1,0 +1,267 @@
+"""The `ami-wizard` command line: the TUI by default, and headless subcommands for pipelines.
+
+Every error that reaches the operator is one line on stderr with exit code 2 (usage or
+connection) — tracebacks only with --debug. Exit 1 means at least one check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from wizard import __version__
+from wizard.errors import SignatureError, UsageError, WizardError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+COMMANDS = ("audit", "report", "demo")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _prompt(label: str) -> str | None:
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return getpass.getpass(f"{label}: ") or None
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def _ssh_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("SSH")
+    g.add_argument("-i", "--identity", metavar="FILE", help="private key file to log in with")
+    g.add_argument(
+        "--known-hosts", metavar="FILE", help="known_hosts file (default ~/.ssh/known_hosts)"
+    )
+    g.add_argument(
+        "--accept-new-host-key",
+        action="store_true",
+        help="trust and record the host key of a host not yet in known_hosts (a changed key is always refused)",
+    )
+    g.add_argument(
+        "-F", "--ssh-config", metavar="FILE", help="ssh config file (default ~/.ssh/config)"
+    )
+
+
+def _sign_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--sign-key", metavar="FILE", help="sign the output file with this SSH private key"
+    )
+    g.add_argument(
+        "--sign-agent", action="store_true", help="sign the output file with a key in ssh-agent"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ami-wizard",
+        description="Prepare a Linux machine image (AWS AMI) to be shared: audit, fix, sign.",
+    )
+    parser.add_argument("--version", action="version", version=f"ami-wizard {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    a = sub.add_parser("audit", help="audit a target headless and print a report")
+    a.add_argument(
+        "target",
+        metavar="TARGET",
+        help="ssh://user@host[:port], user@host, alias, local, image:/path, demo",
+    )
+    a.add_argument("--format", choices=("json", "md", "sarif", "junit"), default="md")
+    a.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    a.add_argument(
+        "--check",
+        action="append",
+        metavar="ID",
+        dest="checks",
+        help="run only this check (repeatable)",
+    )
+    _ssh_options(a)
+    _sign_options(a)
+
+    d = sub.add_parser(
+        "demo", help="the wizard on a practice instance (a temp dir seeded with flaws)"
+    )
+    d.add_argument("--format", choices=("json", "md", "sarif", "junit"), default="md")
+
+    r = sub.add_parser("report", help="work with signed reports")
+    rsub = r.add_subparsers(dest="report_command", parser_class=_Parser, required=True)
+    v = rsub.add_parser("verify", help="verify a report's SSH signature")
+    v.add_argument("report", metavar="REPORT")
+    v.add_argument("--signature", metavar="FILE", help="signature file (default REPORT.sig)")
+    g = v.add_mutually_exclusive_group(required=True)
+    g.add_argument("--allowed-signers", metavar="FILE")
+    g.add_argument("--public-key", metavar="FILE")
+    v.add_argument("--principal", metavar="ID", help="require this signer identity")
+    return parser
+
+
+def _connect_options(
+    args: argparse.Namespace,
+):  # -> ConnectOptions (lazy import keeps start-up fast)
+    from wizard.targets.base import ConnectOptions
+
+    return ConnectOptions(
+        identity=args.identity,
+        known_hosts=args.known_hosts,
+        accept_new_host_key=args.accept_new_host_key,
+        ssh_config=args.ssh_config,
+        passphrase_prompt=_prompt,
+        sudo_password_prompt=_prompt,
+    )
+
+
+def write_atomic(path: str, text: str, mode: int = 0o644) -> None:
+    """Write `text` to `path` through a temp file in the same directory, then rename."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def _sign(args: argparse.Namespace) -> None:
+    if not (args.sign_key or args.sign_agent):
+        return
+    if not args.output:
+        raise UsageError("signing needs -o FILE: the signature is written beside it as FILE.sig")
+    from wizard.signing import sign_file
+
+    if args.sign_key:
+        sig = sign_file(args.output, key_file=args.sign_key, passphrase_cb=_prompt)
+    else:
+        sig = sign_file(args.output)  # no key file: the first suitable key in ssh-agent
+    print(f"signed: {sig}", file=sys.stderr)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from wizard.config import load_config
+    from wizard.engine import audit, open_target, validate_ids
+    from wizard.formats import render
+
+    config = load_config()
+    validate_ids(args.checks)
+    if args.target.startswith("aws:"):
+        return _audit_aws(args)
+    with open_target(args.target, _connect_options(args)) as target:
+        result = audit(target, config, args.checks)
+    _emit(render(result, args.format), args.output)
+    _sign(args)
+    return EXIT_FAIL if result.summary.failed else EXIT_OK
+
+
+def _audit_aws(args: argparse.Namespace) -> int:
+    raise UsageError("the account chapter (aws:PROFILE) is not available in this build yet")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from wizard.config import load_config
+    from wizard.engine import audit, open_target
+    from wizard.formats import render
+    from wizard.targets.base import ConnectOptions
+
+    with open_target("demo", ConnectOptions()) as target:
+        try:
+            result = audit(target, load_config())
+            sys.stdout.write(render(result, args.format))
+        finally:
+            shutil.rmtree(target.root, ignore_errors=True)
+    return EXIT_FAIL if result.summary.failed else EXIT_OK
+
+
+def cmd_report_verify(args: argparse.Namespace) -> int:
+    from wizard.signing import verify
+
+    sig_path = args.signature or args.report + ".sig"
+    try:
+        data = Path(args.report).read_bytes()
+        signature = Path(sig_path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {exc.filename}: {exc.strerror}") from None
+    try:
+        who = verify(
+            data,
+            signature,
+            allowed_signers=args.allowed_signers,
+            public_key=args.public_key,
+            principal=args.principal,
+        )
+    except SignatureError as exc:
+        print(f"ami-wizard: signature NOT valid: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    signer = f'"{who.principal}" ' if who.principal else ""
+    print(
+        f"Good signature by {signer}with {who.key_type} key {who.fingerprint} (namespace {who.namespace})"
+    )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    parser = build_parser()
+    first = next((a for a in argv if not a.startswith("-")), None)
+    try:
+        if first is None or first not in COMMANDS:
+            if any(a in ("-h", "--help", "--version") for a in argv):
+                parser.parse_args(argv)
+            raise UsageError(
+                "the wizard (TUI) is not in this build yet: use `ami-wizard audit TARGET` or `ami-wizard demo`"
+            )
+        args = parser.parse_args(argv)
+        if args.command == "audit":
+            return cmd_audit(args)
+        if args.command == "demo":
+            return cmd_demo(args)
+        if args.command == "report" and args.report_command == "verify":
+            return cmd_report_verify(args)
+        parser.error("unknown command")
+    except WizardError as exc:
+        if debug:
+            raise
+        print(f"ami-wizard: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ami-wizard: interrupted", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

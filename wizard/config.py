@@ -1,0 +1,71 @@
+"""Operator configuration and paths (XDG), with environment overrides for tests.
+
+`AMI_WIZARD_CONFIG` names the config file; `XDG_CONFIG_HOME` / `XDG_STATE_HOME` move the
+directories. Nothing secret is ever stored here: passphrases live in the keyring.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wizard.errors import UsageError
+from wizard.probe import DEFAULT_IMDS_ENDPOINT, ProbeConfig
+
+
+def config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "ami-wizard"
+
+
+def state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "ami-wizard"
+
+
+def config_file() -> Path:
+    return Path(os.environ.get("AMI_WIZARD_CONFIG") or config_dir() / "config.yaml")
+
+
+@dataclass(frozen=True)
+class Config:
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    identity: dict[str, str] = field(default_factory=dict)  # publisher, description, contact
+    recent: tuple[str, ...] = ()
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the config file; a missing file means defaults, a broken one is a UsageError."""
+    path = path or config_file()
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise UsageError(f"cannot read config {path}: {str(exc).splitlines()[0]}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise UsageError(f"config {path} must be a mapping")
+    imds = raw.get("imds") or {}
+    probe = raw.get("probe") or {}
+    try:
+        probe_config = ProbeConfig(
+            depth=int(probe.get("depth", ProbeConfig.depth)),
+            timeout=int(probe.get("timeout", ProbeConfig.timeout)),
+            max_size=int(probe.get("max_size", ProbeConfig.max_size)),
+            imds_mode=str(imds.get("mode", "auto")),
+            imds_endpoint=str(
+                os.environ.get("AMI_WIZARD_IMDS_ENDPOINT")
+                or imds.get("endpoint", DEFAULT_IMDS_ENDPOINT)
+            ),
+        )
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"config {path}: {exc}") from exc
+    if probe_config.imds_mode not in ("auto", "always", "never"):
+        raise UsageError(f"config {path}: imds.mode must be auto, always or never")
+    identity = {str(k): str(v) for k, v in (raw.get("identity") or {}).items()}
+    recent = tuple(str(x) for x in raw.get("recent") or ())
+    return Config(probe=probe_config, identity=identity, recent=recent)

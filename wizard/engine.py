@@ -1,0 +1,100 @@
+"""The audit engine: open a target, probe it once, run the checks, hand back one result.
+
+Everything the CLI and the screens show comes from an AuditResult; this module does the
+I/O (through the target) so that screens and checks do none.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from checks import INSTANCE_CHECKS, run_checks
+from wizard import __version__
+from wizard.config import Config
+from wizard.errors import UsageError
+from wizard.facts import Facts
+from wizard.model import Finding, Summary
+from wizard.probe import run_probe
+from wizard.targets.base import ConnectOptions, Target
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    uri: str
+    hostname: str
+    os: str
+    kernel: str
+    instance_id: str
+    ami_id: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "uri": self.uri,
+            "hostname": self.hostname,
+            "os": self.os,
+            "kernel": self.kernel,
+            "instance_id": self.instance_id,
+            "ami_id": self.ami_id,
+        }
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    target: TargetInfo
+    facts: Facts
+    findings: tuple[Finding, ...]
+    started: str  # ISO 8601, UTC
+    duration_s: float
+    tool_version: str = __version__
+
+    @property
+    def summary(self) -> Summary:
+        return Summary.of(self.findings)
+
+
+def open_target(spec: str, options: ConnectOptions) -> Target:
+    """Open any target the CLI accepts, the practice instance included."""
+    if spec == "demo":
+        from wizard.demo import make_practice_image
+        from wizard.targets.image import ImageTarget
+
+        return ImageTarget(str(make_practice_image()), kind="demo", uri="demo")
+    from wizard.targets import open_target as open_real
+
+    return open_real(spec, options)
+
+
+def validate_ids(ids: Iterable[str] | None) -> list[str] | None:
+    if ids is None:
+        return None
+    wanted = list(ids)
+    unknown = [i for i in wanted if i not in INSTANCE_CHECKS]
+    if unknown:
+        raise UsageError(f"unknown check id {unknown[0]!r} (known: {', '.join(INSTANCE_CHECKS)})")
+    return wanted
+
+
+def audit(
+    target: Target, config: Config | None = None, ids: Iterable[str] | None = None
+) -> AuditResult:
+    """Probe the target once and run the checks on the facts."""
+    config = config or Config()
+    wanted = validate_ids(ids)
+    started = datetime.now(UTC).replace(microsecond=0).isoformat()
+    t0 = time.monotonic()
+    facts = run_probe(target, config.probe)
+    if config.identity:
+        facts = replace(facts, identity=dict(config.identity))
+    findings = tuple(run_checks(facts, wanted))
+    info = TargetInfo(
+        uri=target.uri,
+        hostname=facts.hostname,
+        os=facts.os_pretty or " ".join(x for x in (facts.os_id, facts.os_version) if x),
+        kernel=facts.kernel,
+        instance_id=facts.instance_id,
+        ami_id=facts.ami_id,
+    )
+    return AuditResult(info, facts, findings, started, time.monotonic() - t0)
