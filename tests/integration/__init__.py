@@ -1,0 +1,1 @@
+"""Integration tests against a real OpenSSH server in a disposable instance."""

@@ -1,0 +1,542 @@
+"""The SSH target: a running machine reached with paramiko, as OpenSSH would reach it.
+
+Honours ~/.ssh/config (HostName, User, Port, IdentityFile, IdentitiesOnly, HostKeyAlias,
+ProxyJump), ssh-agent and key files; checks host keys strictly against known_hosts (an
+unknown key is only recorded when the operator accepts it; a changed key is always refused).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import getpass
+import hashlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import paramiko
+
+from wizard import keyring_store
+from wizard.errors import TargetError, UsageError
+from wizard.targets.base import (
+    ChangedHostKeyError,
+    CommandResult,
+    ConnectOptions,
+    SudoEscalation,
+    Target,
+    UnknownHostKeyError,
+    quote_command,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 22
+DEFAULT_KEY_FILES = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
+# How deep a ProxyJump chain may go before we suspect a loop in ssh_config.
+MAX_JUMPS = 8
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One SSH hop after ssh_config resolution: where to connect, as whom, with which keys."""
+
+    alias: str  # the host as typed, used for ssh_config and the uri
+    hostname: str
+    port: int
+    user: str
+    identity_files: tuple[str, ...] = ()
+    identities_only: bool = False
+    host_key_alias: str | None = None
+    proxy_jump: str | None = None
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.hostname}]" if ":" in self.hostname else self.hostname
+        return f"{host}:{self.port}"
+
+    @property
+    def known_hosts_name(self) -> str:
+        """The name OpenSSH files this host's key under: `host`, or `[host]:port`."""
+        if self.host_key_alias:
+            return self.host_key_alias
+        if self.port == DEFAULT_PORT:
+            return self.hostname
+        return f"[{self.hostname}]:{self.port}"
+
+
+def load_ssh_config(path: str | None) -> paramiko.SSHConfig:
+    """Read the operator's ssh_config (default ~/.ssh/config); a missing file is empty."""
+    path = os.path.expanduser(path or "~/.ssh/config")
+    if not os.path.exists(path):
+        return paramiko.SSHConfig()
+    try:
+        return paramiko.SSHConfig.from_path(path)
+    except (OSError, ValueError, paramiko.SSHException) as exc:
+        raise UsageError(f"cannot read ssh config {path} — {exc}") from exc
+
+
+def resolve_endpoint(
+    config: paramiko.SSHConfig, host: str, user: str | None = None, port: int | None = None
+) -> Endpoint:
+    """Apply ssh_config to a host as typed; values typed by the operator win, as in ssh."""
+    try:
+        found = config.lookup(host)
+    except Exception as exc:  # paramiko raises assorted types for bad Match/tokens
+        raise UsageError(f"cannot apply ssh config to {host} — {exc}") from exc
+    if found.get("proxycommand", "none").lower() != "none":
+        raise TargetError(f"{host}: ProxyCommand in ssh config is not supported; use ProxyJump")
+    if port is None:
+        try:
+            port = int(found.get("port", DEFAULT_PORT))
+        except ValueError as exc:
+            raise UsageError(f"{host}: bad Port in ssh config — {found.get('port')}") from exc
+    jump = found.get("proxyjump")
+    return Endpoint(
+        alias=host,
+        hostname=found.get("hostname", host),
+        port=port,
+        user=user or found.get("user") or getpass.getuser(),
+        identity_files=tuple(os.path.expanduser(f) for f in found.get("identityfile", [])),
+        identities_only=found.get("identitiesonly", "no").lower() == "yes",
+        host_key_alias=found.get("hostkeyalias"),
+        proxy_jump=None if jump is None or jump.lower() == "none" else jump,
+    )
+
+
+def split_host_port(text: str) -> tuple[str | None, str, int | None]:
+    """Split `[user@]host[:port]` (IPv6 in brackets) as used by ssh:// and ProxyJump."""
+    user, at, hostport = text.rpartition("@")
+    if not at:
+        user = ""
+    port: str | None = None
+    if hostport.startswith("["):
+        host, bracket, rest = hostport[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise UsageError(f"bad host {text!r}")
+        port = rest[1:] if rest else None
+    elif hostport.count(":") == 1:
+        host, _, port = hostport.partition(":")
+    else:
+        host = hostport
+    if not host or host.startswith("-") or any(c.isspace() or c in "/@" for c in host):
+        raise UsageError(f"bad host {text!r}")
+    if port is None:
+        return user or None, host, None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"bad port in {text!r}")
+    return user or None, host, int(port)
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """The key's SHA256 fingerprint as OpenSSH prints it (unpadded base64)."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def key_type_label(key: paramiko.PKey) -> str:
+    """ED25519 / ECDSA / RSA, as in OpenSSH's "ED25519 key fingerprint is ..."."""
+    name = key.get_name()
+    if "ed25519" in name:
+        return "ED25519"
+    if name.startswith("ecdsa"):
+        return "ECDSA"
+    if "rsa" in name:
+        return "RSA"
+    return name.upper()
+
+
+# Host key algorithms paramiko may negotiate for a key type found in known_hosts.
+_ALGORITHMS_FOR_KEY = {
+    "ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256"),
+}
+
+
+class KnownHosts:
+    """known_hosts checking: plain, hashed and `[host]:port` entries, and @revoked keys."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = os.path.expanduser(path or "~/.ssh/known_hosts")
+        self._keys = paramiko.HostKeys()
+        self._revoked: set[str] = set()
+        if not os.path.exists(self.path):
+            return
+        try:
+            self._keys.load(self.path)
+            with open(self.path, encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    fields = line.split()
+                    if len(fields) >= 4 and fields[0] == "@revoked":
+                        self._revoked.add(fields[3])
+        except (OSError, paramiko.SSHException) as exc:
+            raise TargetError(f"cannot read known hosts file {self.path} — {exc}") from exc
+
+    def known_keys(self, name: str) -> list[paramiko.PKey]:
+        found = self._keys.lookup(name)
+        return list(found.values()) if found else []
+
+    def preferred_algorithms(self, name: str, supported: Sequence[str]) -> tuple[str, ...]:
+        """Put the algorithms of keys we already know first, as OpenSSH does.
+
+        Otherwise the server could present a key type we have no record of and look unknown.
+        """
+        first: list[str] = []
+        for key in self.known_keys(name):
+            for algo in _ALGORITHMS_FOR_KEY.get(key.get_name(), (key.get_name(),)):
+                if algo in supported and algo not in first:
+                    first.append(algo)
+        return tuple(first) + tuple(a for a in supported if a not in first)
+
+    def verify(self, name: str, key: paramiko.PKey, accept_new: bool) -> None:
+        """Raise HostKeyError unless `key` is known for `name` (or accepted and recorded)."""
+        label, fp = key_type_label(key), fingerprint(key)
+        if key.get_base64() in self._revoked:
+            raise ChangedHostKeyError(
+                f"host key of {name} ({label} {fp}) is marked @revoked in {self.path}"
+                " — refusing to connect",
+                name,
+                label,
+                fp,
+            )
+        known = self.known_keys(name)
+        if any(k.get_name() == key.get_name() and k.asbytes() == key.asbytes() for k in known):
+            return
+        if known:
+            raise ChangedHostKeyError(
+                f"HOST KEY OF {name} HAS CHANGED (now {label} {fp}) — possible"
+                " man-in-the-middle attack, refusing to connect; if the change is expected,"
+                f" remove the old key with: ssh-keygen -R '{name}' -f {self.path}",
+                name,
+                label,
+                fp,
+            )
+        if not accept_new:
+            raise UnknownHostKeyError(
+                f"host key of {name} is unknown: {label} key fingerprint is {fp}"
+                " — check it, then accept it with --accept-new-host-key",
+                name,
+                label,
+                fp,
+            )
+        self.record(name, key)
+        log.info("recorded %s host key %s for %s in %s", label, fp, name, self.path)
+
+    def record(self, name: str, key: paramiko.PKey) -> None:
+        """Append `name type base64` to the file (0600, in a 0700 dir when we create them)."""
+        parent = os.path.dirname(self.path) or "."
+        if not os.path.isdir(parent):
+            os.makedirs(parent, mode=0o700)
+            os.chmod(parent, 0o700)  # makedirs' mode is filtered by the umask
+        line = f"{name} {key.get_name()} {key.get_base64()}\n".encode()
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise TargetError(f"cannot record host key in {self.path} — {exc}") from exc
+        with os.fdopen(fd, "r+b") as fh:
+            size = os.fstat(fd).st_size
+            if size == 0:
+                os.fchmod(fd, 0o600)
+            else:
+                fh.seek(size - 1)
+                if fh.read(1) != b"\n":
+                    line = b"\n" + line
+            fh.write(line)
+        self._keys.add(name, key.get_name(), key)
+
+
+class _Authenticator:
+    """Tries agent keys and key files on one transport; remembers prompted passphrases."""
+
+    def __init__(self, options: ConnectOptions) -> None:
+        self.options = options
+        self.prompted: dict[str, str] = {}  # key path -> passphrase that worked
+
+    def authenticate(self, transport: paramiko.Transport, ep: Endpoint) -> None:
+        explicit = [os.path.expanduser(self.options.identity)] if self.options.identity else []
+        explicit += [f for f in ep.identity_files if f not in explicit]
+        tried = 0
+        for path in explicit:
+            if not os.path.exists(path):
+                if self.options.identity and path == explicit[0]:
+                    raise UsageError(f"identity file {path} does not exist")
+                continue
+            tried += 1
+            if self._try_key_file(transport, ep, path):
+                return
+        if self.options.use_agent and not ep.identities_only:
+            agent = paramiko.Agent()
+            try:
+                for agent_key in agent.get_keys():
+                    tried += 1
+                    if self._try_key(transport, ep, agent_key):
+                        return
+            finally:
+                agent.close()
+        if not explicit:
+            for candidate in DEFAULT_KEY_FILES:
+                path = os.path.expanduser(candidate)
+                if os.path.exists(path):
+                    tried += 1
+                    if self._try_key_file(transport, ep, path):
+                        return
+        hint = f"tried {tried} key(s)" if tried else "no keys to try: pass -i FILE or use ssh-agent"
+        raise TargetError(f"authentication failed for {ep.user}@{ep.address} — {hint}")
+
+    def _try_key(self, transport: paramiko.Transport, ep: Endpoint, key: paramiko.PKey) -> bool:
+        try:
+            remaining = transport.auth_publickey(ep.user, key)
+        except paramiko.BadAuthenticationType as exc:
+            raise TargetError(
+                f"authentication failed for {ep.user}@{ep.address} — the server does not"
+                f" accept keys (allowed: {', '.join(exc.allowed_types)})"
+            ) from exc
+        except paramiko.AuthenticationException:
+            return False
+        except paramiko.SSHException as exc:
+            raise TargetError(f"connection to {ep.address} lost during login — {exc}") from exc
+        if remaining:
+            log.debug("partial authentication; server wants %s", remaining)
+        return transport.is_authenticated()
+
+    def _try_key_file(self, transport: paramiko.Transport, ep: Endpoint, path: str) -> bool:
+        key = self._load_key(path)
+        return key is not None and self._try_key(transport, ep, key)
+
+    def _load_key(self, path: str) -> paramiko.PKey | None:
+        try:
+            return paramiko.PKey.from_path(path)
+        except (paramiko.PasswordRequiredException, TypeError):
+            # cryptography raises TypeError for an encrypted OpenSSH-format key read
+            # without a passphrase; paramiko passes it through.
+            pass
+        except (OSError, paramiko.SSHException, ValueError) as exc:
+            log.warning("skipping key %s: %s", path, exc)
+            return None
+        name = keyring_store.passphrase_name(path)
+        stored = keyring_store.get_secret(keyring_store.PASSPHRASE, name)
+        if stored is not None:
+            key = _decrypt(path, stored)
+            if key is not None:
+                return key
+            log.info("stored passphrase for %s does not open it", path)
+        prompt = self.options.passphrase_prompt
+        if prompt is None:
+            log.info("key %s needs a passphrase and there is no prompt; skipped", path)
+            return None
+        for attempt in range(3):
+            again = "wrong passphrase; " if attempt else ""
+            passphrase = prompt(f"{again}passphrase for key {path}")
+            if passphrase is None:
+                return None
+            key = _decrypt(path, passphrase)
+            if key is not None:
+                self.prompted[name] = passphrase
+                return key
+        return None
+
+
+def _decrypt(path: str, passphrase: str) -> paramiko.PKey | None:
+    try:
+        return paramiko.PKey.from_path(path, passphrase.encode())
+    except (paramiko.SSHException, ValueError, TypeError):
+        return None
+
+
+def _connect_error(ep: Endpoint, exc: BaseException, timeout: float) -> TargetError:
+    if isinstance(exc, socket.gaierror):
+        return TargetError(f"cannot connect to {ep.address} — unknown host ({exc.strerror})")
+    if isinstance(exc, ConnectionRefusedError):
+        return TargetError(f"cannot connect to {ep.address} — connection refused")
+    if isinstance(exc, TimeoutError):
+        return TargetError(f"cannot connect to {ep.address} — timed out after {timeout:g} s")
+    if isinstance(exc, OSError):
+        reason = exc.strerror or str(exc)
+        return TargetError(f"cannot connect to {ep.address} — {reason}")
+    return TargetError(f"cannot connect to {ep.address} — {exc}")
+
+
+class SSHTarget(Target):
+    """A live machine over SSH. Connects in the constructor; use as a context manager."""
+
+    def __init__(self, ep: Endpoint, options: ConnectOptions, uri: str) -> None:
+        self.uri = uri
+        self.kind = "ssh"
+        self.root = "/"
+        self.live = True
+        self.channels_opened = 0
+        self.endpoint = ep
+        self._options = options
+        self._auth = _Authenticator(options)
+        self._jumps: list[paramiko.Transport] = []
+        self._transport = self._connect_chain(ep)
+        # Root-ness without a round trip: logging in as root is root; anyone else goes
+        # through sudo for every command, so commands still run as uid 0.
+        self.is_root = True
+        self._sudo: SudoEscalation | None = None
+        if ep.user != "root":
+            self._sudo = SudoEscalation(ep.user, ep.alias, options.sudo_password_prompt)
+
+    def _connect_chain(self, ep: Endpoint) -> paramiko.Transport:
+        config = load_ssh_config(self._options.ssh_config)
+        hops: list[Endpoint] = []
+        # ProxyJump lists hops in order; a hop's own ProxyJump is not followed further
+        # (OpenSSH would, but a chain written out in one line is the common case).
+        for part in (ep.proxy_jump or "").split(","):
+            if part.strip():
+                user, host, port = split_host_port(part.strip().removeprefix("ssh://"))
+                hops.append(resolve_endpoint(config, host, user, port))
+        if len(hops) > MAX_JUMPS:
+            raise UsageError(f"ProxyJump chain for {ep.alias} is too long")
+        path = [*hops, ep]
+        sock: socket.socket | paramiko.Channel | None = None
+        try:
+            for hop, dest in zip(hops, path[1:], strict=True):
+                transport = self._open_transport(hop, sock)
+                self._jumps.append(transport)
+                sock = self._jump_channel(transport, hop, dest)
+            return self._open_transport(ep, sock)
+        except BaseException:
+            for transport in reversed(self._jumps):
+                transport.close()
+            raise
+
+    def _jump_channel(
+        self, transport: paramiko.Transport, hop: Endpoint, dest: Endpoint
+    ) -> paramiko.Channel:
+        try:
+            return transport.open_channel(
+                "direct-tcpip",
+                (dest.hostname, dest.port),
+                ("127.0.0.1", 0),
+                timeout=self._options.timeout,
+            )
+        except (paramiko.ChannelException, paramiko.SSHException) as exc:
+            reason = getattr(exc, "text", None) or str(exc)
+            raise TargetError(
+                f"cannot connect to {dest.address} through {hop.address} — {reason}"
+            ) from exc
+
+    def _open_transport(
+        self, ep: Endpoint, sock: socket.socket | paramiko.Channel | None
+    ) -> paramiko.Transport:
+        timeout = self._options.timeout
+        if sock is None:
+            try:
+                sock = socket.create_connection((ep.hostname, ep.port), timeout=timeout)
+            except OSError as exc:
+                raise _connect_error(ep, exc, timeout) from exc
+        known = KnownHosts(self._options.known_hosts)
+        transport = paramiko.Transport(sock)
+        try:
+            transport.banner_timeout = timeout
+            transport.handshake_timeout = timeout
+            transport.auth_timeout = timeout
+            security = transport.get_security_options()
+            security.key_types = known.preferred_algorithms(ep.known_hosts_name, security.key_types)
+            try:
+                transport.start_client(timeout=timeout)
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                raise TargetError(f"SSH handshake with {ep.address} failed — {exc}") from exc
+            known.verify(
+                ep.known_hosts_name,
+                transport.get_remote_server_key(),
+                self._options.accept_new_host_key,
+            )
+            self._auth.authenticate(transport, ep)
+        except BaseException:
+            transport.close()
+            raise
+        transport.set_keepalive(30)
+        log.info("connected to %s@%s", ep.user, ep.address)
+        return transport
+
+    def _raw_run(self, argv: Sequence[str], stdin: bytes, timeout: float) -> CommandResult:
+        command = quote_command(argv)
+        deadline = time.monotonic() + timeout
+        try:
+            channel = self._transport.open_session(timeout=timeout)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise TargetError(f"{self.uri}: cannot open a session — {exc}") from exc
+        self.channels_opened += 1
+        with contextlib.closing(channel):
+            channel.settimeout(timeout)
+            channel.exec_command(command)
+            stderr: list[bytes] = []
+            errors: list[BaseException] = []
+
+            def feed() -> None:
+                try:
+                    channel.sendall(stdin)
+                    channel.shutdown_write()
+                except (OSError, paramiko.SSHException) as exc:
+                    errors.append(exc)
+
+            def drain_stderr() -> None:
+                with contextlib.suppress(OSError, paramiko.SSHException):
+                    while chunk := channel.recv_stderr(65536):
+                        stderr.append(chunk)
+
+            # stdin is written and stderr read beside stdout so that no full buffer
+            # (ours or the remote pipe's) can stall the other stream.
+            threads = [
+                threading.Thread(target=feed, daemon=True),
+                threading.Thread(target=drain_stderr, daemon=True),
+            ]
+            for thread in threads:
+                thread.start()
+            stdout: list[bytes] = []
+            try:
+                while True:
+                    channel.settimeout(max(deadline - time.monotonic(), 0.001))
+                    chunk = channel.recv(65536)
+                    if not chunk:
+                        break
+                    stdout.append(chunk)
+                remaining = deadline - time.monotonic()
+                if not channel.status_event.wait(max(remaining, 0.001)):
+                    raise TimeoutError
+            except TimeoutError as exc:
+                raise TargetError(f"{self.uri}: {argv[0]} timed out after {timeout:g} s") from exc
+            for thread in threads:
+                thread.join(max(deadline - time.monotonic(), 0.1))
+            status = channel.recv_exit_status()
+        if errors and status == -1:
+            raise TargetError(f"{self.uri}: connection lost — {errors[0]}")
+        return CommandResult(status, b"".join(stdout), b"".join(stderr))
+
+    def run(self, argv: Sequence[str], stdin: bytes = b"", timeout: float = 60.0) -> CommandResult:
+        if self._sudo is None:
+            return self._raw_run(argv, stdin, timeout)
+        return self._sudo.run(self._raw_run, argv, stdin, timeout)
+
+    def remember_secrets(self) -> list[str]:
+        """Store in the keyring the secrets the operator typed that worked; returns their names.
+
+        The UI asks the operator first; nothing is stored without that call.
+        """
+        stored: list[str] = []
+        for name, passphrase in self._auth.prompted.items():
+            keyring_store.set_secret(keyring_store.PASSPHRASE, name, passphrase)
+            stored.append(f"{keyring_store.PASSPHRASE}:{name}")
+        if self._sudo is not None and self._sudo.prompted_password is not None:
+            keyring_store.set_secret(
+                keyring_store.SUDO, self._sudo.keyring_name, self._sudo.prompted_password
+            )
+            stored.append(f"{keyring_store.SUDO}:{self._sudo.keyring_name}")
+        return stored
+
+    @property
+    def prompted_secrets(self) -> list[str]:
+        """Names (`kind:name`) of secrets the operator typed this session and that worked."""
+        names = [f"{keyring_store.PASSPHRASE}:{n}" for n in self._auth.prompted]
+        if self._sudo is not None and self._sudo.prompted_password is not None:
+            names.append(f"{keyring_store.SUDO}:{self._sudo.keyring_name}")
+        return names
+
+    def close(self) -> None:
+        for transport in [self._transport, *reversed(self._jumps)]:
+            transport.close()
