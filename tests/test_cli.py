@@ -1,0 +1,157 @@
+"""The command line as a user runs it: exit codes, one-line errors, every format, masking."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from checks import INSTANCE_CHECKS
+from wizard.demo import EXAMPLE_KEY_ID, EXAMPLE_SECRET, seed_practice_image
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wizard.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        check=False,
+    )
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Path:
+    return seed_practice_image(tmp_path / "img")
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode == 2, proc
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("ami-wizard")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["audit", "image:/nonexistent/volume"],
+        ["audit", "ssh://127.0.0.1:1"],
+        ["audit", "ssh://user@:22"],
+        ["audit", "demo", "--check", "no-such-check"],
+        ["audit", "demo", "--format", "pdf"],
+        ["audit"],
+        ["frobnicate"],
+        ["report", "verify", "/nonexistent.json", "--public-key", "/nonexistent.pub"],
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str]) -> None:
+    assert_one_line_error(cli(*args))
+
+
+def test_audit_json_contract(image: Path) -> None:
+    proc = cli("audit", f"image:{image}", "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["schema"] == "ami-wizard/audit/v1"
+    assert set(doc["target"]) == {"uri", "hostname", "os", "instance_id", "ami_id"}
+    assert doc["target"]["uri"] == f"image:{image}"
+    assert [c["id"] for c in doc["checks"]] == list(INSTANCE_CHECKS)
+    for c in doc["checks"]:
+        assert set(c) == {
+            "id",
+            "title",
+            "status",
+            "severity",
+            "summary",
+            "evidence",
+            "options",
+            "recommended",
+        }
+        assert c["status"] in {"pass", "fail", "warn", "info", "skip", "error"}
+        assert c["recommended"] is None or c["recommended"] in c["options"]
+        for e in c["evidence"]:
+            assert set(e) == {"path", "line", "detail"}
+    assert sum(doc["summary"].values()) == len(doc["checks"])
+    assert doc["summary"]["error"] == 0, [c for c in doc["checks"] if c["status"] == "error"]
+    status = {c["id"]: c["status"] for c in doc["checks"]}
+    for failing in (
+        "root-ssh-login",
+        "ssh-password-auth",
+        "root-password",
+        "user-passwords",
+        "authorized-keys",
+        "ssh-host-keys",
+        "shell-history",
+        "bundle-credentials",
+        "machine-id",
+    ):
+        assert status[failing] == "fail", failing
+
+
+@pytest.mark.parametrize("fmt", ["json", "md", "sarif", "junit"])
+def test_no_secret_in_any_format(image: Path, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"report.{fmt}"
+    proc = cli("audit", f"image:{image}", "--format", fmt, "-o", str(out))
+    assert proc.returncode == 1, proc.stderr
+    text = out.read_text()
+    assert EXAMPLE_KEY_ID not in text and EXAMPLE_SECRET not in text
+    assert EXAMPLE_KEY_ID[:4] + "****" in text  # reported, masked
+    assert "5f1c7a0e2b8d4c39a6e1f0d2b3c4a5e6" not in text  # machine id masked too
+    if fmt == "sarif":
+        doc = json.loads(text)
+        assert doc["version"] == "2.1.0"
+        results = doc["runs"][0]["results"]
+        assert {r["ruleId"] for r in results} == set(INSTANCE_CHECKS)
+        assert any(r["level"] == "error" for r in results)
+    if fmt == "junit":
+        suite = ET.fromstring(text)
+        assert suite.tag == "testsuite"
+        assert int(suite.get("failures", "0")) >= 5
+        assert len(suite.findall("testcase")) == len(INSTANCE_CHECKS)
+    if fmt == "md":
+        assert "| `shell-history` | fail |" in text
+
+
+def test_hostile_history_name_reported_and_not_run(image: Path, tmp_path: Path) -> None:
+    proc = cli(
+        "audit", f"image:{image}", "--format", "json", "--check", "shell-history", cwd=tmp_path
+    )
+    doc = json.loads(proc.stdout)
+    paths = {e["path"] for e in doc["checks"][0]["evidence"]}
+    assert "/home/bob/.$(touch PWNED)history" in paths
+    assert not list(tmp_path.rglob("PWNED"))
+
+
+def test_check_subset_and_exit_0_when_all_pass(image: Path) -> None:
+    proc = cli(
+        "audit",
+        f"image:{image}",
+        "--format",
+        "json",
+        "--check",
+        "launch-key",
+        "--check",
+        "identify",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [c["id"] for c in json.loads(proc.stdout)["checks"]] == ["launch-key", "identify"]
+
+
+def test_demo_runs_and_cleans_up(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "wizard.cli", "demo", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"TMPDIR": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["target"]["uri"] == "demo"
+    assert list(tmp_path.glob("ami-wizard-practice-*")) == []
