@@ -1,0 +1,49 @@
+"""ssh-password-auth: both password routes into sshd must be closed.
+
+PasswordAuthentication and keyboard-interactive (PAM usually asks for the same password)
+are judged on their effective values, and Match blocks that reopen them are shown.
+"""
+
+from __future__ import annotations
+
+from checks import _sshd
+from checks.base import catalog
+from wizard.facts import Facts
+from wizard.model import Finding, Status
+from wizard.sshd_config import SshdConfig
+
+ID = "ssh-password-auth"
+
+
+def _keywords(facts: Facts, config: SshdConfig) -> list[str]:
+    # Since 8.7 ChallengeResponseAuthentication is an alias the model folds into
+    # KbdInteractiveAuthentication; before, keyboard-interactive follows
+    # ChallengeResponseAuthentication unless KbdInteractiveAuthentication is set explicitly.
+    if not _sshd.version_before(facts, 8, 7):
+        return ["passwordauthentication", "kbdinteractiveauthentication"]
+    words = ["passwordauthentication", "challengeresponseauthentication"]
+    if config.effective("kbdinteractiveauthentication").source is not None:
+        words.append("kbdinteractiveauthentication")
+    return words
+
+
+def check(facts: Facts) -> Finding:
+    entry = catalog()[ID]
+    config = _sshd.load(facts)
+    if config is None:
+        return entry.finding(Status.SKIP, "no sshd configuration found: no SSH server to check")
+    settings = [_sshd.effective(facts, config, kw) for kw in _keywords(facts, config)]
+    evidence = [e for s in settings for e in s.evidence]
+    reopened = [e for s in settings for e in _sshd.match_overrides(config, s, lambda v: v == "yes")]
+    parts = [f"{s.name} is {s.value} ({s.origin(facts)})" for s in settings]
+    summary = "; ".join(parts)
+    if any(s.value == "yes" for s in settings):
+        return entry.finding(Status.FAIL, summary, evidence + reopened)
+    if reopened:
+        where = f"{reopened[0].path}:{reopened[0].line}"
+        return entry.finding(
+            Status.WARN,
+            f"password logins are off, but a Match block at {where} turns them on again",
+            evidence + reopened,
+        )
+    return entry.finding(Status.PASS, summary, evidence)
