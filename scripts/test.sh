@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on Debian/Ubuntu, then runs lint, types and every test.
+# The integration tests start a real OpenSSH server in a throw-away overlay of / and need root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+need=()
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v busybox >/dev/null 2>&1 || need+=(busybox)
+command -v dash >/dev/null 2>&1 || need+=(dash)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[dev,aws]'
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+exec .venv/bin/pytest -q "$@"
