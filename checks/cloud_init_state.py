@@ -20,9 +20,10 @@ def check(facts: Facts) -> Finding:
         return entry.finding(Status.SKIP, "cloud-init is not installed")
     if not ci.state_entries:
         return entry.finding(Status.PASS, f"no cloud-init state under {STATE_DIR}")
+    paths = [name if name.startswith("/") else f"{STATE_DIR}/{name}" for name in ci.state_entries]
     evidence = [
-        Evidence(name if name.startswith("/") else f"{STATE_DIR}/{name}", 0, "cloud-init state")
-        for name in ci.state_entries
+        Evidence(p, 0, "cloud-init state" if p.startswith(STATE_DIR + "/") else "cloud-init log")
+        for p in paths
     ]
     return entry.finding(
         Status.FAIL,

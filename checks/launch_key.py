@@ -130,6 +130,13 @@ def check(facts: Facts) -> Finding:
             return entry.finding(
                 Status.PASS, "cloud-init installs the launch key at first boot", evidence
             )
+        if ci.enabled and not ci.config:
+            evidence.append(Evidence("/etc/cloud/cloud.cfg", 0, "not readable (not root?)"))
+            return entry.finding(
+                Status.WARN,
+                "cloud-init is installed but its configuration could not be read",
+                evidence,
+            )
         why = "disabled" if not ci.enabled else "configured without its ssh module"
         evidence.append(Evidence("/etc/cloud/cloud.cfg", 0, f"cloud-init is {why}"))
 

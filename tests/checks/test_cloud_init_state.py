@@ -14,11 +14,13 @@ def test_clean_state_passes() -> None:
 
 def test_state_fails_with_each_entry() -> None:
     entries = (
+        "/var/log/cloud-init.log",
         "/var/lib/cloud/instances/i-0abc",
         "/var/lib/cloud/sem/config_scripts_per_once.once",
         "data",
     )
     finding = check(Facts(cloud_init=CloudInit(installed=True, state_entries=entries)))
     assert finding.status is Status.FAIL
-    assert [e.path for e in finding.evidence] == [entries[0], entries[1], "/var/lib/cloud/data"]
+    assert [e.path for e in finding.evidence] == [*entries[:3], "/var/lib/cloud/data"]
+    assert [e.detail for e in finding.evidence][:2] == ["cloud-init log", "cloud-init state"]
     assert finding.recommended == "clean"

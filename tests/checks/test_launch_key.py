@@ -98,3 +98,9 @@ def test_nothing_fails() -> None:
     finding = check(Facts())
     assert finding.status is Status.FAIL
     assert finding.recommended == "imds-fetch-unit"
+
+
+def test_unreadable_cloud_init_config_warns() -> None:
+    finding = check(Facts(cloud_init=CloudInit(installed=True, enabled=True)))
+    assert finding.status is Status.WARN
+    assert "could not be read" in finding.summary
