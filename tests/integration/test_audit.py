@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -168,12 +169,12 @@ def test_non_root_operator_with_sudo(
 
 class _IMDSStub(http.server.BaseHTTPRequestHandler):
     token = "stub-token-123"
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         type(self).seen.append(f"PUT {self.path}")
         if self.path == "/latest/api/token" and self.headers.get(
             "X-aws-ec2-metadata-token-ttl-seconds"
@@ -182,7 +183,7 @@ class _IMDSStub(http.server.BaseHTTPRequestHandler):
         else:
             self._send(400, "bad")
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         type(self).seen.append(f"GET {self.path}")
         if self.headers.get("X-aws-ec2-metadata-token") != self.token:
             self._send(401, "")
