@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -155,3 +157,17 @@ def test_demo_runs_and_cleans_up(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["target"]["uri"] == "demo"
     assert list(tmp_path.glob("ami-wizard-practice-*")) == []
+
+
+def test_output_to_a_device_is_written_not_replaced(image: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
+    proc = cli("audit", f"image:{image}", "--format", "json", "-o", str(fifo))
+    out, _ = reader.communicate(timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(out)["schema"] == "ami-wizard/audit/v1"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still a FIFO, not replaced by a file
+    assert list(tmp_path.iterdir()) == [fifo] or all(
+        not p.name.startswith(".fifo") for p in tmp_path.iterdir()
+    )

@@ -126,8 +126,19 @@ def _connect_options(
 
 
 def write_atomic(path: str, text: str, mode: int = 0o644) -> None:
-    """Write `text` to `path` through a temp file in the same directory, then rename."""
+    """Write `text` to `path` through a temp file in the same directory, then rename.
+
+    A path that exists and is not a regular file (/dev/null, /dev/stdout, a FIFO) is written
+    in place: renaming over it would replace a device with a file.
+    """
     target = Path(path)
+    if target.exists() and not target.is_file():
+        try:
+            with open(target, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+        return
     folder = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
