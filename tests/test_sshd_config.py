@@ -334,6 +334,17 @@ def test_cross_check_compares_canonically_and_reports_differences() -> None:
     )
 
 
+def test_cross_check_accepts_missing_default_host_keys() -> None:
+    cfg = parse("")
+    assert cfg.cross_check({"hostkey": ["/etc/ssh/ssh_host_ed25519_key"]}) == ()
+    assert cfg.cross_check({"hostkey": ["/other"]}) == (
+        Disagreement("hostkey", cfg.host_keys(), ("/other",)),
+    )
+    assert parse("HostKey /a\n").cross_check({"hostkey": []}) == (
+        Disagreement("hostkey", ("/a",), ()),
+    )
+
+
 def test_parse_sshd_t() -> None:
     out = "port 22\nport 2222\npermitrootlogin without-password\nauthorizedkeysfile a b\n"
     assert parse_sshd_t(out) == {
