@@ -514,3 +514,46 @@ def _wait_for_reload(instance: Instance) -> None:
             return
         time.sleep(0.01)
     raise AssertionError("sshd did not reload")
+
+
+def test_handshake_timeout_is_one_line(ssh_options: ConnectOptions) -> None:
+    # A listener that never answers: the TCP connect succeeds, the SSH banner never comes.
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        with pytest.raises(TargetError) as err:
+            open_target(f"ssh://root@127.0.0.1:{port}", replace(ssh_options, timeout=0.5))
+    message = str(err.value)
+    assert message.startswith(f"SSH handshake with 127.0.0.1:{port} failed")
+    assert "\n" not in message
+
+
+def test_instance_starts_fast(tmp_path: Path) -> None:
+    import time
+
+    from tests.integration.conftest import require
+    from tests.integration.instance import missing_requirements
+
+    require(missing_requirements())
+    began = time.monotonic()
+    with Instance(tmp_path) as inst:
+        elapsed = time.monotonic() - began
+        assert inst.exec(["cat", "/run/sshd.pid"]).stdout == b"1\n"
+    assert elapsed < 1.0
+    assert not any(tmp_path.iterdir())  # stop() removed the overlay dirs
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "fail"), ("", "skip")])
+def test_missing_requirement_skips_locally_but_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: str
+) -> None:
+    from tests.integration.conftest import require
+
+    monkeypatch.setenv("CI", ci)
+    expected = pytest.fail.Exception if outcome == "fail" else pytest.skip.Exception
+    with pytest.raises(expected, match="sshd is missing"):
+        require("sshd is missing")
+    require(None)  # nothing missing: neither

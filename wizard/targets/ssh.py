@@ -441,6 +441,11 @@ class SSHTarget(Target):
                 transport.start_client(timeout=timeout)
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 raise TargetError(f"SSH handshake with {ep.address} failed — {exc}") from exc
+            # start_client returns quietly when its timeout passes; the handshake may not be done.
+            if not (transport.is_active() and transport.initial_kex_done):
+                raise TargetError(
+                    f"SSH handshake with {ep.address} failed — no answer within {timeout:g} s"
+                )
             known.verify(
                 ep.known_hosts_name,
                 transport.get_remote_server_key(),
