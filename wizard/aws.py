@@ -336,13 +336,13 @@ def _trails(r: _Reader) -> tuple[Trail, ...]:
             logging_on = bool(ct.get_trail_status(Name=arn or t["Name"]).get("IsLogging"))
         except Exception as exc:  # an org trail seen from a member may deny this
             status_error = reason(exc)
-        if t.get("HasInsightSelectors", True):
-            try:
-                sel = ct.get_insight_selectors(TrailName=arn or t["Name"])
-                insights = tuple(s["InsightType"] for s in sel.get("InsightSelectors", []))
-            except Exception as exc:
-                if _code(exc) != "InsightNotEnabledException":
-                    status_error = status_error or reason(exc)
+        # asked even when HasInsightSelectors is false: not every endpoint keeps that flag
+        try:
+            sel = ct.get_insight_selectors(TrailName=arn or t["Name"])
+            insights = tuple(s["InsightType"] for s in sel.get("InsightSelectors", []))
+        except Exception as exc:
+            if _code(exc) != "InsightNotEnabledException":
+                status_error = status_error or reason(exc)
         found.append(
             Trail(
                 name=t["Name"],
