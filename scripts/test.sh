@@ -13,6 +13,8 @@ command -v busybox >/dev/null 2>&1 || need+=(busybox)
 command -v dash >/dev/null 2>&1 || need+=(dash)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v sudo >/dev/null 2>&1 || need+=(sudo)  # the non-root operator tests log in as a sudo user
+command -v curl >/dev/null 2>&1 || need+=(curl)  # the probe reads instance metadata with curl
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}"

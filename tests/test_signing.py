@@ -13,10 +13,8 @@ import os
 import shutil
 import struct
 import subprocess
-import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -429,8 +427,7 @@ def test_encrypted_private_key(
         capture_output=True,
     )
     assert b"bcrypt" in base64.b64decode("".join(path.read_text().splitlines()[1:-1]))
-    # No keyring module in the way, whatever the tree holds.
-    monkeypatch.setitem(sys.modules, "wizard.keyring_store", None)
+    # The per-test keyring (tests/conftest.py) is empty, so it never answers here.
     sig = tmp_path / "d.sig"
     sig.write_text(sign(DATA, key_file=str(path), passphrase="correct horse"))
     assert ssh_verify(allowed_signers(tmp_path, keys[name]), sig, DATA).returncode == 0
@@ -451,8 +448,10 @@ def test_encrypted_private_key(
 
 
 def test_passphrase_from_keyring_store(
-    keys: dict[str, Key], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    keys: dict[str, Key], tmp_path: Path, memory_keyring: object
 ) -> None:
+    from wizard import keyring_store
+
     path = tmp_path / "id_enc"
     shutil.copy(keys["ed25519"].path, path)
     subprocess.run(
@@ -460,17 +459,11 @@ def test_passphrase_from_keyring_store(
         check=True,
         capture_output=True,
     )
-    lookups: list[tuple[str, str]] = []
-
-    def get_secret(kind: str, name: str) -> str | None:
-        lookups.append((kind, name))
-        return "from keyring"
-
-    store = types.ModuleType("wizard.keyring_store")
-    store.get_secret = get_secret  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "wizard.keyring_store", store)
+    # stored the way the SSH target stores a passphrase the operator chose to remember
+    keyring_store.set_secret(
+        keyring_store.PASSPHRASE, keyring_store.passphrase_name(str(path)), "from keyring"
+    )
     armored = sign(DATA, key_file=str(path))
-    assert lookups == [("key", str(path))]
     assert verify(DATA, armored, public_key=str(keys["ed25519"].pub)).principal is None
 
 

@@ -10,7 +10,6 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import importlib
 import json
 import logging
 import os
@@ -376,16 +375,13 @@ def _verify_raw(pub: _Public, sig_blob: bytes, message: bytes) -> None:
 
 
 def _keyring_passphrase(path: str) -> str | None:
-    """The passphrase stored by wizard.keyring_store, when that module is present."""
+    """The key's passphrase as the targets store it (wizard.keyring_store), if there is one."""
+    from wizard import keyring_store
+
     try:
-        store = importlib.import_module("wizard.keyring_store")
-    except ImportError:
-        return None
-    get_secret = getattr(store, "get_secret", None)
-    if not callable(get_secret):
-        return None
-    try:
-        secret = get_secret("key", path)
+        secret = keyring_store.get_secret(
+            keyring_store.PASSPHRASE, keyring_store.passphrase_name(path)
+        )
     except Exception as exc:  # keyring backends raise assorted errors; fall back to asking
         log.warning("keyring lookup for the key passphrase failed: %s", type(exc).__name__)
         return None
