@@ -1,11 +1,14 @@
 """Fixtures for the account chapter: a real moto HTTP server on loopback, fake credentials.
 
 Every boto3 call in these tests goes to 127.0.0.1; no real ~/.aws file is read and the
-instance metadata service is disabled, so nothing can reach AWS.
+instance metadata service is disabled, so nothing can reach AWS. Missing moto or boto3
+skips these tests on a workstation and fails them in CI (CI=true).
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import socket
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,6 +26,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def need(module: str) -> Any:
+    """Import `module`, or skip (fail in CI, where the dev and aws extras must be installed)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{module} missing in CI: install '.[dev,aws]' ({exc})")
+        pytest.skip(f"needs {module}: pip install -e '.[dev,aws]'")
+
+
 def post(url: str, data: bytes = b"") -> None:
     """POST to moto's control API (reset, reset-auth)."""
     # not a form content type: Flask would hide the body from moto
@@ -35,7 +48,7 @@ def post(url: str, data: bytes = b"") -> None:
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
     """moto's real HTTP server, started once for the session on a free loopback port."""
-    server_mod = pytest.importorskip("moto.server", reason="needs moto[server] (dev extra)")
+    server_mod = need("moto.server")
     port = _free_port()
     server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -76,7 +89,7 @@ def aws_env(moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> s
 @pytest.fixture
 def aws(aws_env: str) -> Callable[..., Any]:
     """A client factory for seeding the moto account: aws("iam"), aws("cloudwatch", region)."""
-    boto3 = pytest.importorskip("boto3", reason="needs boto3 (the aws extra)")
+    boto3 = need("boto3")
     session = boto3.Session(region_name=REGION)
 
     def client(service: str, region: str = REGION) -> Any:

@@ -19,7 +19,7 @@ import pytest
 from checks.account import ACCOUNT_CHECKS, run_account_check, run_account_checks
 from checks.base import catalog
 from checks.runbook import runbook, runbook_steps
-from tests.aws.conftest import post
+from tests.aws.conftest import need, post
 from wizard.aws import (
     AccountFacts,
     Alarm,
@@ -488,7 +488,7 @@ def test_denied_permission_errors_only_that_check(aws: Callable[..., Any], aws_e
     }
     iam.put_user_policy(UserName="auditor", PolicyName="audit", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName="auditor")["AccessKey"]
-    boto3 = pytest.importorskip("boto3")
+    boto3 = need("boto3")
     session = boto3.Session(
         aws_access_key_id=key["AccessKeyId"],
         aws_secret_access_key=key["SecretAccessKey"],
@@ -510,7 +510,7 @@ def test_unknown_profile_is_a_usage_error(aws_env: str) -> None:
 
 def test_runbook_gathering_against_moto(aws: Callable[..., Any]) -> None:
     seed_careless(aws)
-    boto3 = pytest.importorskip("boto3")
+    boto3 = need("boto3")
     rf = gather_runbook(boto3.Session(region_name="eu-west-1"))
     assert rf.root_access_keys_present is False
     assert [r["user"] for r in rf.credential_report] == ["alice"]
