@@ -16,7 +16,16 @@ import yaml
 
 from wizard.model import Evidence, Finding, Severity, Status
 
-GROUPS = ("ssh-access", "accounts", "keys-credentials", "traces", "first-boot", "identity")
+GROUPS = (
+    "ssh-access",
+    "accounts",
+    "keys-credentials",
+    "traces",
+    "first-boot",
+    "identity",
+    "account",  # the AWS account chapter
+    "runbook",  # the compromised-account runbook (not a check)
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,8 @@ class CatalogEntry:
     seed: str  # which seed section(s) this guideline comes from
     options: tuple[Option, ...]
     optional: bool = False  # the guideline itself is optional (e.g. UseDNS)
+    console: str = ""  # account chapter: where in the AWS console to fix it
+    cli: str = ""  # account chapter: the AWS CLI command that fixes it
 
     @property
     def recommended(self) -> str | None:
@@ -77,6 +88,8 @@ def _entry(data: dict[str, Any]) -> CatalogEntry:
         learn=data.get("learn", "").strip(),
         seed=data.get("seed", ""),
         optional=bool(data.get("optional", False)),
+        console=str(data.get("console", "")).strip(),
+        cli=str(data.get("cli", "")).strip(),
         options=tuple(
             Option(
                 id=o["id"],

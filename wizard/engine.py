@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from checks import INSTANCE_CHECKS, run_checks
 from wizard import __version__
@@ -29,9 +30,10 @@ class TargetInfo:
     kernel: str
     instance_id: str
     ami_id: str
+    account: dict[str, str] = field(default_factory=dict)  # account chapter: id, region, caller
 
-    def to_dict(self) -> dict[str, str]:
-        return {
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "uri": self.uri,
             "hostname": self.hostname,
             "os": self.os,
@@ -39,12 +41,15 @@ class TargetInfo:
             "instance_id": self.instance_id,
             "ami_id": self.ami_id,
         }
+        if self.account:
+            out["account"] = dict(self.account)
+        return out
 
 
 @dataclass(frozen=True)
 class AuditResult:
     target: TargetInfo
-    facts: Facts
+    facts: Facts | Any  # Facts for an instance, wizard.aws.AccountFacts for an account
     findings: tuple[Finding, ...]
     started: str  # ISO 8601, UTC
     duration_s: float
@@ -98,3 +103,27 @@ def audit(
         ami_id=facts.ami_id,
     )
     return AuditResult(info, facts, findings, started, time.monotonic() - t0)
+
+
+def audit_account(spec: str, region: str | None = None) -> AuditResult:
+    """The account chapter headless: `aws:` or `aws:PROFILE`, read-only."""
+    from wizard.aws import audit_account as gather_and_check
+
+    profile = spec.removeprefix("aws:") or None
+    started = datetime.now(UTC).replace(microsecond=0).isoformat()
+    t0 = time.monotonic()
+    facts, findings = gather_and_check(profile, region)
+    info = TargetInfo(
+        uri=spec,
+        hostname="",
+        os="",
+        kernel="",
+        instance_id="",
+        ami_id="",
+        account={
+            "account_id": facts.account_id,
+            "region": facts.region,
+            "caller_arn": facts.caller_arn,
+        },
+    )
+    return AuditResult(info, facts, tuple(findings), started, time.monotonic() - t0)

@@ -28,7 +28,7 @@ def audit_dict(result: AuditResult) -> dict[str, Any]:
         "target": {
             k: v
             for k, v in result.target.to_dict().items()
-            if k in ("uri", "hostname", "os", "instance_id", "ami_id")
+            if k in ("uri", "hostname", "os", "instance_id", "ami_id", "account")
         },
         "checks": [f.to_dict() for f in result.findings],
         "summary": {
