@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -129,34 +127,13 @@ def _connect_options(
 
 
 def write_atomic(path: str, text: str, mode: int = 0o644) -> None:
-    """Write `text` to `path` through a temp file in the same directory, then rename.
+    """Write an output file atomically; a failure is one line for the operator."""
+    from wizard.fsutil import write_atomic as write
 
-    A path that exists and is not a regular file (/dev/null, /dev/stdout, a FIFO) is written
-    in place: renaming over it would replace a device with a file.
-    """
-    target = Path(path)
-    if target.exists() and not target.is_file():
-        try:
-            with open(target, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-        return
-    folder = target.parent if str(target.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+        write(path, text, mode)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _emit(text: str, output: str | None) -> None:

@@ -16,7 +16,6 @@ import os
 import re
 import socket
 import struct
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from wizard.errors import SignatureError, UsageError
+from wizard.fsutil import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -602,26 +602,6 @@ def sign(
     return _armor(_sshsig_blob(public_blob, namespace, HASH_ALGORITHM, sig))
 
 
-def _write_atomic(target: Path, text: str, mode: int) -> None:
-    """Replace `target` with `text` in one rename, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def sign_file(path: str, **kw: Any) -> str:
     """Sign the file at `path` into `path`.sig (mode 0644); return the .sig path.
 
@@ -632,7 +612,7 @@ def sign_file(path: str, **kw: Any) -> str:
     armored = sign(data, **kw)
     target = source.with_name(source.name + ".sig")
     try:
-        _write_atomic(target, armored, 0o644)
+        write_atomic(target, armored.encode("ascii"), 0o644)
     except OSError as exc:
         raise SignatureError(f"cannot write {target}: {exc.strerror}") from None
     return str(target)
