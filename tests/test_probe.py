@@ -186,3 +186,19 @@ def test_parse_rejects_what_is_not_a_probe() -> None:
         probe.parse(b"Welcome to Ubuntu!\n")
     with pytest.raises(ProbeError, match="cut short"):
         probe.parse(b"probe\x001\x00/\x000\x000\x00\x1e\x00uname\x00")
+
+
+def test_first_boot_units_found_by_content(image: Path) -> None:
+    unit = image / "etc" / "systemd" / "system" / "verify product*.service"
+    unit.parent.mkdir(parents=True, exist_ok=True)
+    unit.write_text(
+        "[Service]\nExecStart=/bin/sh -c 'curl -s $EP/latest/meta-data/product-codes'\n"
+    )
+    (image / "etc" / "systemd" / "system" / "unrelated.service").write_text(
+        "[Service]\nExecStart=/bin/true\n"
+    )
+    facts = probe.parse(run(image, ["dash"])[0], root=str(image), live=False)
+    paths = [u.path for u in facts.units]
+    assert "/etc/systemd/system/verify product*.service" in paths
+    assert "/etc/systemd/system/unrelated.service" not in paths
+    assert len(paths) == len(set(paths))

@@ -296,6 +296,7 @@ for p in "$R"/var/lib/cloud/instances/* "$R"/var/lib/cloud/instance "$R"/var/lib
 done
 end
 
+# First-boot units: by name, and any local unit whose commands touch keys or metadata.
 units=
 for d in /etc/systemd/system /lib/systemd/system /usr/lib/systemd/system; do
   for p in "$R$d"/*.service; do
@@ -306,6 +307,17 @@ for d in /etc/systemd/system /lib/systemd/system /usr/lib/systemd/system; do
     esac
   done
 done
+found=$(grep -l -E 'ssh-keygen|meta-data|product-codes|openssh-key|chpasswd|usermod' \
+  "$R"/etc/systemd/system/*.service 2>/dev/null)
+oldifs=$IFS
+IFS=$NL
+set -f
+for p in $found; do
+  units="$units$NL${p#"$R"}"
+done
+set +f
+IFS=$oldifs
+units=$(printf '%s\n' "$units" | awk 'NF && !seen[$0]++')
 for p in "$R"/etc/systemd/system/*.wants/*; do
   [ -L "$p" ] || [ -f "$p" ] || continue
   rec wants "${p#"$R"}"
