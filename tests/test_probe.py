@@ -202,3 +202,14 @@ def test_first_boot_units_found_by_content(image: Path) -> None:
     assert "/etc/systemd/system/verify product*.service" in paths
     assert "/etc/systemd/system/unrelated.service" not in paths
     assert len(paths) == len(set(paths))
+
+
+def test_glob_characters_in_homes_and_configs_are_not_expanded(image: Path) -> None:
+    passwd = image / "etc" / "passwd"
+    passwd.write_text(passwd.read_text() + "star:x:1500:1500::/home/*:/bin/sh\n")
+    (image / "home" / "*").mkdir()
+    (image / "home" / "*" / ".bash_history").write_text("x\n")
+    facts = probe.parse(run(image, ["dash"])[0], root=str(image), live=False)
+    paths = [h.path for h in facts.histories]
+    assert "/home/*/.bash_history" in paths
+    assert len(paths) == len(set(paths))  # "/home/*" did not also expand to every home

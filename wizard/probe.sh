@@ -109,12 +109,13 @@ while [ -n "$todo" ] && [ "$level" -lt 4 ]; do
   todo=
   oldifs=$IFS
   IFS=$NL
+  set -f  # split the list without globbing it here ...
   for pat in $pats; do
     pat=${pat#\"}
     pat=${pat%\"}
     case $pat in /*) ;; *) pat=/etc/ssh/$pat ;; esac
     IFS=$oldifs
-    # Glob expansion only (no command substitution happens in a glob).
+    set +f  # ... the glob is expanded under ROOT only (a glob runs no command)
     for g in "$R"$pat; do
       [ -f "$g" ] || continue
       rel=${g#"$R"}
@@ -123,8 +124,10 @@ while [ -n "$todo" ] && [ "$level" -lt 4 ]; do
       sshd_files="$sshd_files$NL$rel"
       todo="$todo$NL$rel"
     done
+    set -f
     IFS=$NL
   done
+  set +f
   IFS=$oldifs
 done
 rec sshd_main "$SSHD_MAIN"
@@ -191,6 +194,7 @@ hostkeys=
 akfiles=
 oldifs=$IFS
 IFS=$NL
+set -f
 for line in $keypaths; do
   IFS=$oldifs
   case $line in
@@ -207,6 +211,7 @@ for line in $keypaths; do
   esac
   IFS=$NL
 done
+set +f
 IFS=$oldifs
 for p in "$R"/etc/ssh/ssh_host_*key "$R"/etc/ssh/ssh_host_*key.pub; do
   [ -e "$p" ] && hostkeys="$hostkeys$NL${p#"$R"}"
@@ -235,9 +240,11 @@ homes=$({ awk -F: '$6 != "" && $6 != "/" { print $6 }' "$R/etc/passwd" 2>/dev/nu
 set --
 oldifs=$IFS
 IFS=$NL
+set -f
 for h in $homes; do
   [ -d "$R$h" ] && [ ! -L "$R$h" ] && set -- "$@" "$R$h"
 done
+set +f
 IFS=$oldifs
 if [ $# -gt 0 ]; then
   PRUNE="( -name node_modules -o -name .cache -o -name .git -o -name .npm -o -name .rustup -o -name .cargo -o -name proc ) -prune -o"
