@@ -97,7 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser(
         "demo", help="the wizard on a practice instance (a temp dir seeded with flaws)"
     )
-    d.add_argument("--format", choices=("json", "md", "sarif", "junit"), default="md")
+    d.add_argument(
+        "--format",
+        choices=("json", "md", "sarif", "junit"),
+        help="audit the practice instance headless in this format instead of opening the wizard",
+    )
 
     r = sub.add_parser("report", help="work with signed reports")
     rsub = r.add_subparsers(dest="report_command", parser_class=_Parser, required=True)
@@ -185,7 +189,37 @@ def _audit_aws(args: argparse.Namespace) -> int:
     return EXIT_FAIL if result.summary.failed else EXIT_OK
 
 
+def build_tui_parser() -> argparse.ArgumentParser:
+    """`ami-wizard [TARGET]`: the wizard itself (the connect screen when no TARGET)."""
+    p = _Parser(prog="ami-wizard", description="The wizard: prepare an image to be shared.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    p.add_argument(
+        "target",
+        metavar="TARGET",
+        nargs="?",
+        help="ssh://user@host[:port], user@host, alias, local, image:/path (none: choose)",
+    )
+    p.add_argument("--learn", action="store_true", help="start with fuller explanations")
+    _ssh_options(p)
+    return p
+
+
+def cmd_tui(target: str | None, options: object = None, learn: bool | None = None) -> int:
+    from screens.app import make_app
+    from wizard.targets.base import ConnectOptions
+
+    app = make_app(
+        target,
+        options=options if isinstance(options, ConnectOptions) else None,
+        learn=learn,
+    )
+    app.run()
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.format is None:
+        return cmd_tui("demo")
     from wizard.config import load_config
     from wizard.engine import audit, open_target
     from wizard.formats import render
@@ -240,9 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if first is None or first not in COMMANDS:
             if any(a in ("-h", "--help", "--version") for a in argv):
                 parser.parse_args(argv)
-            raise UsageError(
-                "the wizard (TUI) is not in this build yet: use `ami-wizard audit TARGET` or `ami-wizard demo`"
-            )
+            tui = build_tui_parser().parse_args(argv)
+            return cmd_tui(tui.target, _connect_options(tui), tui.learn or None)
         args = parser.parse_args(argv)
         if args.command == "audit":
             return cmd_audit(args)

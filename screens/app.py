@@ -1,0 +1,354 @@
+"""The ami-wizard Textual app: a thin shell that opens a target and pushes the screens.
+
+`make_app(...)` is the one way to build it, used by `ami-wizard`, `ami-wizard demo` and every
+test. Blocking work (connect, probe) runs in thread workers that post typed messages.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from screens.commands import WizardCommands
+from screens.confirm_dialog import TypedConfirmDialog
+from screens.connect import ConnectScreen
+from screens.driver import Driver, remember_recent
+from screens.finale import FinaleScreen
+from screens.guideline import GuidelineScreen
+from screens.host_key_dialog import HostKeyDialog
+from screens.input_dialog import InputDialog
+from screens.messages import Audited, Connected, EngineFailed, HostKeyUnknown, Saved, Undone
+from screens.overview import OverviewScreen
+from screens.secret_dialog import SecretAnswer, SecretDialog
+from wizard.config import Config, load_config
+from wizard.engine import AuditResult
+from wizard.errors import WizardError
+from wizard.targets.base import ConnectOptions, UnknownHostKeyError
+
+
+class WizardApp(App[None]):
+    """Holds the Driver (target + session) and the latest audit; screens do the showing."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ami-wizard"
+    COMMANDS: ClassVar = App.COMMANDS | {WizardCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("f2", "toggle_learn", "Learn", id="learn"),
+    ]
+
+    learn: reactive[bool] = reactive(False)
+
+    def __init__(
+        self,
+        target_spec: str | None,
+        *,
+        options: ConnectOptions | None = None,
+        config: Config | None = None,
+        learn: bool | None = None,
+        practice_root: str | None = None,
+        save_recent: bool = True,
+    ) -> None:
+        super().__init__()
+        self.target_spec = target_spec
+        self.connect_options = options or ConnectOptions()
+        self.wizard_config = config
+        self.practice_root = practice_root
+        self.save_recent = save_recent
+        self.driver: Driver | None = None
+        self.result: AuditResult | None = None
+        # The operator's choices by check id; final-phase ones wait for the finale.
+        self.choices: dict[str, str] = {}
+        self.final_choices: dict[str, str] = {}
+        self.verified: dict[str, str] = {}  # check id -> "fail → pass" after an apply
+        self._remember_secrets = False
+        self.set_reactive(WizardApp.learn, target_spec == "demo" if learn is None else learn)
+
+    # --- start-up ---------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.target_spec:
+            self.open_target(self.target_spec)
+        else:
+            self.push_screen(ConnectScreen())
+
+    def open_target(self, spec: str) -> None:
+        """Start on `spec`: show the overview at once, connect and probe in a worker."""
+        if self.driver is not None:
+            self.close_target()
+        options = replace(
+            self.connect_options,
+            passphrase_prompt=self.prompt_secret,
+            sudo_password_prompt=self.prompt_secret,
+        )
+        self.driver = Driver(
+            spec, options, self.wizard_config or Config(), practice_root=self.practice_root
+        )
+        self.result = None
+        self.choices.clear()
+        self.final_choices.clear()
+        self.verified.clear()
+        self.push_screen(OverviewScreen(spec))
+        self.connect_and_audit()
+
+    def close_target(self) -> None:
+        """Close the connection (and remove a practice image we made). Safe to call twice."""
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            driver.close()
+
+    @work(thread=True, exclusive=True, group="target", exit_on_error=False)
+    def connect_and_audit(self) -> None:
+        driver = self.driver
+        if driver is None:
+            return
+        try:
+            if self.wizard_config is None:
+                driver.config = load_config()
+            target = driver.connect()
+            self.post_message(Connected(target.uri, target.kind))
+            result = driver.audit()
+            if self._remember_secrets:
+                driver.remember_secrets()
+        except UnknownHostKeyError as exc:
+            self.post_message(HostKeyUnknown(exc.host, exc.key_type, exc.fingerprint))
+            return
+        except WizardError as exc:
+            self.post_message(EngineFailed("connect", str(exc)))
+            return
+        if self.save_recent and not driver.practice_root:
+            remember_recent(driver.spec)
+        self.post_message(Audited(result, "audit"))
+
+    @work(thread=True, exclusive=True, group="target", exit_on_error=False)
+    def reprobe(self) -> None:
+        """Probe again (one round trip) and refresh every badge."""
+        driver = self.driver
+        if driver is None or driver.target is None:
+            return
+        try:
+            result = driver.audit()
+        except WizardError as exc:
+            self.post_message(EngineFailed("re-probe", str(exc)))
+            return
+        self.post_message(Audited(result, "re-probe"))
+
+    def prompt_secret(self, label: str) -> str | None:
+        """Ask for a passphrase or sudo password from a worker thread; None if declined."""
+        answer: Future[SecretAnswer | None] = Future()
+        self.call_from_thread(self.push_screen, SecretDialog(label), answer.set_result)
+        worker = get_current_worker()
+        while True:
+            try:
+                got = answer.result(timeout=0.2)
+            except FutureTimeout:
+                if worker.is_cancelled:
+                    return None
+                continue
+            break
+        if got is None:
+            return None
+        if got.remember:
+            self._remember_secrets = True
+        return got.value
+
+    # --- results ----------------------------------------------------------------------
+
+    @on(Connected)
+    def _connected(self, message: Connected) -> None:
+        self.sub_title = "practice instance" if message.kind == "demo" else message.uri
+
+    @on(Audited)
+    def _audited(self, message: Audited) -> None:
+        self.result = message.result
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_result", None)
+            if callable(show):
+                show(message.result)
+        if message.reason == "re-probe":
+            self.notify("probed again: badges are up to date", timeout=3)
+
+    @on(HostKeyUnknown)
+    def _host_key_unknown(self, message: HostKeyUnknown) -> None:
+        def decided(accept: bool | None) -> None:
+            if accept and self.driver is not None:
+                self.driver.options = replace(self.driver.options, accept_new_host_key=True)
+                self.connect_and_audit()
+            else:
+                self._back_to_connect("host key not accepted: not connected")
+
+        self.push_screen(
+            HostKeyDialog(message.host, message.key_type, message.fingerprint), decided
+        )
+
+    @on(EngineFailed)
+    def _engine_failed(self, message: EngineFailed) -> None:
+        if message.action == "connect":
+            self._back_to_connect(message.message)
+        else:
+            self.notify(message.message, title=f"{message.action} failed", severity="error")
+
+    def _back_to_connect(self, why: str) -> None:
+        spec = self.driver.spec if self.driver else ""
+        self.close_target()
+        self.notify(why, title="not connected", severity="error", timeout=10)
+        while isinstance(self.screen, OverviewScreen) or self.screen.is_modal:
+            self.pop_screen()
+        if not isinstance(self.screen, ConnectScreen):
+            self.push_screen(ConnectScreen(prefill=spec))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Engine calls catch WizardError themselves; anything else is a bug, shown as one
+        # line instead of a traceback (with --debug the log has the details).
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.log.error(f"worker {event.worker.name} failed: {error!r}")
+            self.notify(
+                f"{type(error).__name__}: {error}", title="unexpected error", severity="error"
+            )
+
+    # --- actions ----------------------------------------------------------------------
+
+    def _connected_or_warn(self) -> bool:
+        if self.driver is None or self.result is None:
+            self.notify("not connected yet: wait for the probe", severity="warning")
+            return False
+        return True
+
+    def _to_overview(self) -> None:
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, OverviewScreen):
+            self.pop_screen()
+
+    def action_overview(self) -> None:
+        self._to_overview()
+
+    def action_open_guideline(self, check_id: str) -> None:
+        if not self._connected_or_warn():
+            return
+        self._to_overview()
+        self.push_screen(GuidelineScreen(check_id))
+
+    def action_finale(self) -> None:
+        if not self._connected_or_warn():
+            return
+        self._to_overview()
+        self.push_screen(FinaleScreen())
+
+    def action_reprobe(self) -> None:
+        if self._connected_or_warn():
+            self.reprobe()
+
+    def action_connect_other(self) -> None:
+        self._back_to_connect("disconnected")
+
+    def action_undo(self) -> None:
+        if not self._connected_or_warn():
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.undo_session()
+
+        self.push_screen(
+            TypedConfirmDialog(
+                "Undo this session",
+                "Every reversible change of this session is restored byte for byte, then the "
+                "target is probed again. Irreversible steps (deleted keys, shredded history) "
+                "stay done.",
+                "undo",
+            ),
+            confirmed,
+        )
+
+    @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
+    def undo_session(self) -> None:
+        driver = self.driver
+        if driver is None:
+            return
+        try:
+            outcome, result = driver.undo()
+        except WizardError as exc:
+            self.post_message(EngineFailed("undo", str(exc)))
+            return
+        self.choices.clear()
+        self.verified.clear()
+        self.post_message(Undone(outcome, result))
+
+    @on(Undone)
+    def _undone(self, message: Undone) -> None:
+        if message.result is not None:
+            self.post_message(Audited(message.result, "verify"))
+        self.notify("the session's reversible changes were restored", title="undo")
+
+    def action_export(self) -> None:
+        if not self._connected_or_warn():
+            return
+
+        def chosen(answer: str | None) -> None:
+            if answer:
+                folder, _, key = answer.partition(" ")
+                self.export_report(folder, key.strip() or None)
+
+        self.push_screen(
+            InputDialog(
+                "Export the report",
+                "Folder to write the report to, then optionally a space and the SSH private "
+                "key to sign it with (or 'agent' for a key in ssh-agent):",
+                ".",
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def export_report(self, folder: str, key: str | None) -> None:
+        driver = self.driver
+        if driver is None:
+            return
+        try:
+            paths = driver.export_report(
+                folder, None if key in (None, "agent") else key, sign_agent=key == "agent"
+            )
+        except WizardError as exc:
+            self.post_message(EngineFailed("export", str(exc)))
+            return
+        self.post_message(Saved("report", paths))
+
+    @on(Saved)
+    def _saved(self, message: Saved) -> None:
+        self.notify("\n".join(message.paths), title=f"{message.what} written", timeout=8)
+
+    def action_toggle_learn(self) -> None:
+        self.learn = not self.learn
+        self.notify("learn mode on: fuller explanations" if self.learn else "learn mode off")
+
+    def on_unmount(self) -> None:
+        self.close_target()
+
+
+def make_app(
+    target_spec: str | None,
+    *,
+    options: ConnectOptions | None = None,
+    config: Config | None = None,
+    learn: bool | None = None,
+    practice_root: str | None = None,
+    save_recent: bool = True,
+) -> WizardApp:
+    """Build the wizard. `target_spec` None opens the Connect screen; "demo" the practice
+    instance (a fresh temp image, or `practice_root` when given: that dir is then kept)."""
+    return WizardApp(
+        target_spec,
+        options=options,
+        config=config,
+        learn=learn,
+        practice_root=practice_root,
+        save_recent=save_recent,
+    )

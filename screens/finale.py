@@ -1,0 +1,236 @@
+"""Finale: the final phase in order (host keys, authorized_keys, credentials, then the
+history shred as the very last command), the bundle exclude list, and the report export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Label, Static
+
+from checks.base import catalog
+from screens.badges import badge
+from screens.confirm_dialog import TypedConfirmDialog
+from screens.guideline import preview_text
+from screens.input_dialog import InputDialog
+from screens.messages import Applied, Audited, EngineFailed, Saved
+from wizard.engine import AuditResult
+from wizard.errors import WizardError
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+
+# The order of the final phase; the history shred is the last command of the session.
+FINAL_ORDER = ("ssh-host-keys", "authorized-keys", "bundle-credentials", "shell-history")
+LAST_CHECK = "shell-history"
+
+WARNING = (
+    "From here on, new SSH logins to this machine fail until the image boots again: its "
+    "host keys and authorized_keys are gone. Close every other session first — a shell "
+    "writes its history when it exits, and would undo the shred."
+)
+
+
+@dataclass
+class FinaleLoaded(Message):
+    excludes: list[str]
+    last_preview: Any
+
+
+class FinaleScreen(Screen[None]):
+    CSS_PATH = "finale.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="finale-back"),
+        Binding("y", "copy_excludes", "Copy excludes", id="copy-excludes"),
+        Binding("s", "save_excludes", "Save excludes", id="save-excludes"),
+        Binding("x", "run_last", "Run last command", id="run-last"),
+        Binding("e", "app.export", "Export report", id="finale-export"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.excludes: list[str] = []
+        self.last_preview: Any = None
+        self.done = False
+
+    @property
+    def wizard(self) -> WizardApp:
+        from screens.app import WizardApp
+
+        assert isinstance(self.app, WizardApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="finale"):
+            yield Label("Final phase, in order", classes="section")
+            yield Static(id="phase")
+            yield Static(Text(WARNING), id="warning")
+            yield Label("Bundle exclude list (ec2-bundle-vol --exclude)", classes="section")
+            yield Static(id="excludes")
+            with Horizontal(classes="row"):
+                yield Button("Copy", id="copy")
+                yield Button("Save…", id="save")
+            yield Label("The last command", classes="section")
+            yield Static(Text("Working it out…"), id="last")
+            yield Static(id="final-result")
+        with Horizontal(id="finale-actions"):
+            yield Button("Run final phase…", id="run", variant="error", disabled=True)
+            yield Button("Export report…", id="export", variant="primary")
+            yield Button("Back", id="back")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.wizard.result is not None:
+            self.show_result(self.wizard.result)
+        self.load()
+
+    def choice(self, check_id: str) -> str | None:
+        return self.wizard.final_choices.get(check_id) or catalog()[check_id].recommended
+
+    def show_result(self, result: AuditResult) -> None:
+        findings = {f.id: f for f in result.findings}
+        text = Text()
+        for n, check_id in enumerate(FINAL_ORDER, 1):
+            entry = catalog()[check_id]
+            finding = findings.get(check_id)
+            text.append(f"{n}. ")
+            text.append_text(badge(finding.status if finding else None))
+            text.append(f" {entry.title}")
+            text.append(f"  → {self.choice(check_id)}", style="bold")
+            if check_id == LAST_CHECK:
+                text.append("  (the very last command)", style="italic")
+            text.append("\n")
+        self.query_one("#phase", Static).update(text)
+
+    @work(thread=True, exclusive=True, group="finale", exit_on_error=False)
+    def load(self) -> None:
+        driver = self.wizard.driver
+        if driver is None:
+            return
+        try:
+            excludes = driver.exclude_list()
+            last = self.choice(LAST_CHECK)
+            preview = driver.preview(LAST_CHECK, last) if last else None
+        except WizardError as exc:
+            self.post_message(EngineFailed("finale", str(exc)))
+            return
+        self.post_message(FinaleLoaded(excludes, preview))
+
+    @on(FinaleLoaded)
+    def _loaded(self, message: FinaleLoaded) -> None:
+        self.excludes = message.excludes
+        self.last_preview = message.last_preview
+        self.query_one("#excludes", Static).update(Text("\n".join(self.excludes) or "(none)"))
+        last = self.query_one("#last", Static)
+        run = self.query_one("#run", Button)
+        if message.last_preview is None:
+            last.update(Text("Fixes are not in this build yet: nothing can be run."))
+            run.disabled = True
+        else:
+            last.update(preview_text(message.last_preview))
+            run.disabled = self.done
+
+    @on(Button.Pressed, "#copy")
+    def action_copy_excludes(self) -> None:
+        self.app.copy_to_clipboard(",".join(self.excludes))
+        self.notify(f"{len(self.excludes)} paths copied (comma-separated, as --exclude takes them)")
+
+    @on(Button.Pressed, "#save")
+    def action_save_excludes(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self.save_excludes(path)
+
+        self.app.push_screen(
+            InputDialog(
+                "Save the exclude list", "One path per line, to this file:", "excludes.txt"
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, group="save", exit_on_error=False)
+    def save_excludes(self, path: str) -> None:
+        from screens.driver import write_text
+
+        try:
+            write_text(path, "\n".join(self.excludes) + "\n")
+        except WizardError as exc:
+            self.post_message(EngineFailed("save", str(exc)))
+            return
+        self.post_message(Saved("exclude list", [path]))
+
+    @on(Saved)
+    def _saved(self, message: Saved) -> None:
+        self.notify(f"{message.what} saved: {', '.join(message.paths)}")
+
+    @on(Button.Pressed, "#run")
+    def action_run_last(self) -> None:
+        if self.last_preview is None or self.done:
+            self.notify("nothing to run", severity="warning")
+            return
+        word = "shred"
+        body = (
+            WARNING
+            + "\n\nIt runs, in order: "
+            + ", ".join(f"{c} ({self.choice(c)})" for c in FINAL_ORDER)
+        )
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.query_one("#run", Button).disabled = True
+                self.query_one("#final-result", Static).update(Text("Running the final phase…"))
+                self.run_final()
+
+        self.app.push_screen(TypedConfirmDialog("Run the final phase", body, word), confirmed)
+
+    @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
+    def run_final(self) -> None:
+        driver = self.wizard.driver
+        if driver is None:
+            return
+        choices = {c: o for c in FINAL_ORDER if (o := self.choice(c))}
+        try:
+            outcome, result = driver.apply(choices, final=True, confirm_irreversible=True)
+        except WizardError as exc:
+            self.post_message(EngineFailed("final phase", str(exc)))
+            return
+        self.post_message(Applied(choices, outcome, result, final=True))
+        self.app.post_message(Audited(result, "verify"))
+
+    @on(Applied)
+    def _applied(self, message: Applied) -> None:
+        self.done = True
+        assert message.result is not None
+        after = {f.id: f for f in message.result.findings}
+        text = Text("Final phase done. Verified by a fresh probe:\n", style="bold")
+        for check_id in FINAL_ORDER:
+            f = after.get(check_id)
+            text.append(f"  {check_id}: ")
+            text.append_text(badge(f.status if f else None))
+            text.append("\n")
+        text.append(
+            "Now export the signed report (e), then stop the instance and create the image."
+        )
+        self.query_one("#final-result", Static).update(text)
+        self.notify("final phase done", title="finale")
+
+    @on(EngineFailed)
+    def _failed(self, message: EngineFailed) -> None:
+        self.notify(message.message, title=f"{message.action} failed", severity="error")
+        self.query_one("#run", Button).disabled = self.last_preview is None or self.done
+
+    @on(Button.Pressed, "#export")
+    def _export(self) -> None:
+        self.wizard.action_export()
+
+    @on(Button.Pressed, "#back")
+    def _back(self) -> None:
+        self.app.pop_screen()

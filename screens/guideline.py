@@ -1,0 +1,362 @@
+"""One guideline, driven by its catalog entry and the live finding: the state now (with
+evidence), why it matters, the options side by side, an exact preview, apply, verify, undo."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.events import Click
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Label, ProgressBar, Static
+
+from checks.base import CatalogEntry, Option, catalog
+from screens.badges import badge
+from screens.confirm_dialog import TypedConfirmDialog
+from screens.messages import Applied, ApplyProgress, Audited, EngineFailed, Previewed
+from wizard.engine import AuditResult
+from wizard.errors import WizardError
+from wizard.model import Finding
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+
+
+class OptionCard(Static, can_focus=True):
+    """One option with its trade-off; the chosen one is highlighted."""
+
+    def __init__(self, entry: CatalogEntry, option: Option, index: int) -> None:
+        super().__init__(id=f"option-{index}", classes="option-card")
+        self.option = option
+        text = Text()
+        text.append(f"{index + 1}. {option.label}\n", style="bold")
+        if option.recommended:
+            text.append("★ recommended\n", style="bold green")
+        if not option.reversible:
+            text.append("irreversible\n", style="bold red")
+        text.append(option.tradeoff)
+        self.update(text)
+
+    def on_click(self, event: Click) -> None:
+        screen = self.screen
+        if isinstance(screen, GuidelineScreen):
+            screen.choose(self.option.id)
+
+
+def preview_text(preview: Any) -> Text:
+    """The exact diffs and commands, coloured like `diff -u` (words stay without colour)."""
+    raw = str(getattr(preview, "text", "") or "(nothing to change)")
+    out = Text()
+    for line in raw.splitlines():
+        style = ""
+        if line.startswith("+") and not line.startswith("+++"):
+            style = "green"
+        elif line.startswith("-") and not line.startswith("---"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        out.append(line + "\n", style=style)
+    return out
+
+
+class GuidelineScreen(Screen[None]):
+    CSS_PATH = "guideline.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="guideline-back"),
+        Binding("left", "cycle(-1)", "Prev option", id="option-prev", show=False),
+        Binding("right", "cycle(1)", "Next option", id="option-next", show=False),
+        Binding("a", "apply", "Apply", id="apply"),
+        Binding("u", "app.undo", "Undo", id="guideline-undo"),
+        Binding("n", "next_guideline", "Next", id="next-guideline"),
+        *(
+            Binding(str(n), f"choose_index({n - 1})", show=False, id=f"option-{n}")
+            for n in range(1, 10)
+        ),
+    ]
+
+    def __init__(self, check_id: str) -> None:
+        super().__init__()
+        self.check_id = check_id
+        self.entry = catalog()[check_id]
+        self.finding: Finding | None = None
+        self.chosen: str | None = None
+        self.preview: Any = None
+
+    @property
+    def wizard(self) -> WizardApp:
+        from screens.app import WizardApp
+
+        assert isinstance(self.app, WizardApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="body"):
+            yield Static(id="heading")
+            yield Static(id="state")
+            yield Static(id="why")
+            yield Label("Your options (1-9, ←/→ or click):", classes="section")
+            with Horizontal(id="options"):
+                for index, option in enumerate(self.entry.options):
+                    yield OptionCard(self.entry, option, index)
+            yield Label("What will change", classes="section")
+            yield Static(id="preview")
+            yield ProgressBar(
+                total=None, show_eta=False, show_percentage=False, id="apply-progress"
+            )
+            yield Static(id="progress-text")
+            yield Static(id="verify")
+        with Horizontal(id="actions"):
+            yield Button("Apply", id="apply", variant="primary", disabled=True)
+            yield Button("Undo session", id="undo")
+            yield Button("Back", id="back")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#apply-progress").display = False
+        self.watch(self.app, "learn", self._learn_changed)
+        result = self.wizard.result
+        if result is not None:
+            self.show_result(result)
+        choice = (
+            self.wizard.choices.get(self.check_id)
+            or self.wizard.final_choices.get(self.check_id)
+            or self.entry.recommended
+        )
+        if choice:
+            self.choose(choice)
+        else:
+            self.query_one("#preview", Static).update(
+                Text("This guideline has nothing to choose: it only reports.")
+            )
+        cards = self.query(OptionCard)
+        if cards:
+            cards.first().focus(scroll_visible=False)
+
+    # --- showing ----------------------------------------------------------------------
+
+    def show_result(self, result: AuditResult) -> None:
+        self.finding = next((f for f in result.findings if f.id == self.check_id), None)
+        heading = Text.assemble(
+            badge(self.finding.status if self.finding else None),
+            " ",
+            (self.entry.title, "bold"),
+            f"   severity {self.entry.severity}",
+            "  (optional guideline)" if self.entry.optional else "",
+        )
+        self.query_one("#heading", Static).update(heading)
+        state = Text()
+        state.append("Now: ", style="bold")
+        state.append(self.finding.summary if self.finding else "not probed yet")
+        for ev in self.finding.evidence if self.finding else ():
+            where = f"{ev.path}:{ev.line}" if ev.line else ev.path
+            state.append("\n  ")
+            state.append(where, style="underline")
+            if ev.detail:
+                state.append("  " + ev.detail)
+        self.query_one("#state", Static).update(state)
+        self._learn_changed(self.app_learn)
+
+    @property
+    def app_learn(self) -> bool:
+        return bool(getattr(self.app, "learn", False))
+
+    def _learn_changed(self, learn: bool) -> None:
+        why = Text()
+        why.append("Why it matters: ", style="bold")
+        why.append(self.entry.why)
+        if learn and self.entry.learn:
+            why.append("\n\nLearn more\n", style="bold")
+            why.append(self.entry.learn)
+        why.append(f"\n(source: {self.entry.seed})", style="dim")
+        self.query_one("#why", Static).update(why)
+
+    def choose(self, option_id: str) -> None:
+        if self.entry.option(option_id) is None:
+            return
+        self.chosen = option_id
+        self.preview = None
+        for card in self.query(OptionCard):
+            card.set_class(card.option.id == option_id, "-selected")
+        self.query_one("#apply", Button).disabled = True
+        self.query_one("#preview", Static).update(Text("Working out exactly what would change…"))
+        self.load_preview(option_id)
+
+    def action_choose_index(self, index: int) -> None:
+        if 0 <= index < len(self.entry.options):
+            self.choose(self.entry.options[index].id)
+
+    def action_cycle(self, step: int) -> None:
+        ids = [o.id for o in self.entry.options]
+        if not ids:
+            return
+        current = ids.index(self.chosen) if self.chosen in ids else 0
+        self.choose(ids[(current + step) % len(ids)])
+
+    def action_next_guideline(self) -> None:
+        from checks import INSTANCE_CHECKS
+
+        ids = list(INSTANCE_CHECKS)
+        if self.check_id in ids and ids.index(self.check_id) + 1 < len(ids):
+            nxt = ids[ids.index(self.check_id) + 1]
+            self.app.pop_screen()
+            self.wizard.action_open_guideline(nxt)
+        else:
+            self.app.pop_screen()
+            self.wizard.action_finale()
+
+    # --- preview ----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def load_preview(self, option_id: str) -> None:
+        driver = self.wizard.driver
+        if driver is None:
+            return
+        try:
+            preview = driver.preview(self.check_id, option_id)
+        except WizardError as exc:
+            self.post_message(EngineFailed("preview", str(exc)))
+            return
+        note = "" if preview is not None else "Fixes are not in this build yet: this is read-only."
+        self.post_message(Previewed(self.check_id, option_id, preview, note))
+
+    @on(Previewed)
+    def _previewed(self, message: Previewed) -> None:
+        if message.option_id != self.chosen:
+            return  # an older preview arriving late
+        self.preview = message.preview
+        box = self.query_one("#preview", Static)
+        apply = self.query_one("#apply", Button)
+        if message.preview is None:
+            box.update(Text(message.note))
+            apply.disabled = True
+            return
+        text = preview_text(message.preview)
+        refusal = getattr(message.preview, "refusal", None)
+        if refusal:
+            text = Text.assemble(("Refused: ", "bold red"), str(refusal), "\n\n", text)
+        if getattr(message.preview, "irreversible", False):
+            text = Text.assemble(
+                ("Irreversible: ", "bold red"),
+                "this removes material that is not kept anywhere; undo cannot bring it back.\n\n",
+                text,
+            )
+        if self._is_final(message.preview):
+            text = Text.assemble(
+                ("Final phase: ", "bold yellow"),
+                "this runs in the finale, after everything else is verified.\n\n",
+                text,
+            )
+        box.update(text)
+        apply.label = "Queue for finale" if self._is_final(message.preview) else "Apply"
+        apply.disabled = bool(refusal)
+
+    @staticmethod
+    def _is_final(preview: Any) -> bool:
+        return str(getattr(preview, "phase", "")) in ("final", "last")
+
+    # --- apply ------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#apply")
+    def action_apply(self) -> None:
+        if self.chosen is None or self.preview is None:
+            self.notify("nothing to apply yet: wait for the preview", severity="warning")
+            return
+        if getattr(self.preview, "refusal", None):
+            self.notify(str(self.preview.refusal), title="refused", severity="error")
+            return
+        if self._is_final(self.preview):
+            self.wizard.final_choices[self.check_id] = self.chosen
+            self.notify(f"{self.entry.title}: queued for the finale")
+            return
+        if getattr(self.preview, "irreversible", False):
+
+            def confirmed(ok: bool | None) -> None:
+                if ok:
+                    self._start_apply(confirm=True)
+
+            self.app.push_screen(
+                TypedConfirmDialog(
+                    "This cannot be undone",
+                    f"{self.entry.title}: the removed material is not kept anywhere.",
+                    "yes",
+                ),
+                confirmed,
+            )
+            return
+        self._start_apply(confirm=False)
+
+    def _start_apply(self, *, confirm: bool) -> None:
+        assert self.chosen is not None
+        self.query_one("#apply", Button).disabled = True
+        self.query_one("#apply-progress").display = True
+        self.query_one("#progress-text", Static).update(Text("Applying…"))
+        self.apply_choice(self.chosen, confirm)
+
+    @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
+    def apply_choice(self, option_id: str, confirm: bool) -> None:
+        driver = self.wizard.driver
+        if driver is None:
+            return
+
+        def progress(*args: Any, **_: Any) -> None:
+            self.post_message(ApplyProgress(" ".join(str(a) for a in args)))
+
+        try:
+            outcome, result = driver.apply(
+                {self.check_id: option_id}, confirm_irreversible=confirm, progress=progress
+            )
+        except WizardError as exc:
+            self.post_message(EngineFailed("apply", str(exc)))
+            self.post_message(ApplyProgress(""))
+            return
+        self.post_message(Applied({self.check_id: option_id}, outcome, result))
+        self.app.post_message(Audited(result, "verify"))
+
+    @on(ApplyProgress)
+    def _progress(self, message: ApplyProgress) -> None:
+        self.query_one("#progress-text", Static).update(Text(message.text))
+        if not message.text:
+            self.query_one("#apply-progress").display = False
+            self.query_one("#apply", Button).disabled = False
+
+    @on(Applied)
+    def _applied(self, message: Applied) -> None:
+        self.query_one("#apply-progress").display = False
+        self.query_one("#progress-text", Static).update(Text(""))
+        self.query_one("#apply", Button).disabled = False
+        before = self.finding.status if self.finding else None
+        assert message.result is not None
+        after = next((f for f in message.result.findings if f.id == self.check_id), None)
+        self.wizard.choices[self.check_id] = message.choices[self.check_id]
+        if after is None:
+            return
+        verdict = Text.assemble(
+            ("Verified by a fresh probe: ", "bold"),
+            badge(before),
+            " → ",
+            badge(after.status),
+            "  ",
+            after.summary,
+        )
+        self.wizard.verified[self.check_id] = f"{before} → {after.status}"
+        self.query_one("#verify", Static).update(verdict)
+        self.notify(f"{self.entry.title}: {before} → {after.status}")
+
+    @on(EngineFailed)
+    def _failed(self, message: EngineFailed) -> None:
+        self.notify(message.message, title=f"{message.action} failed", severity="error")
+        if message.action == "preview":
+            self.query_one("#preview", Static).update(Text(f"No preview: {message.message}"))
+
+    @on(Button.Pressed, "#undo")
+    def _undo(self) -> None:
+        self.wizard.action_undo()
+
+    @on(Button.Pressed, "#back")
+    def _back(self) -> None:
+        self.app.pop_screen()

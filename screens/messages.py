@@ -1,0 +1,93 @@
+"""Typed messages that workers post when engine calls finish, and that screens react to.
+
+Workers run blocking engine calls in threads; `post_message` is the one thread-safe way
+back, so every result (or failure) travels as one of these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from wizard.engine import AuditResult
+
+
+@dataclass
+class Connected(Message):
+    """The target is open (not yet probed)."""
+
+    uri: str
+    kind: str
+
+
+@dataclass
+class Audited(Message):
+    """A fresh probe and check run finished."""
+
+    result: AuditResult
+    reason: str = "audit"  # audit | re-probe | verify
+
+
+@dataclass
+class HostKeyUnknown(Message):
+    """The host showed a key not in known_hosts: the operator must decide."""
+
+    host: str
+    key_type: str
+    fingerprint: str
+
+
+@dataclass
+class Previewed(Message):
+    """What choosing `option_id` would change (a session Preview, or None when unavailable)."""
+
+    check_id: str
+    option_id: str
+    preview: Any
+    note: str = ""
+
+
+@dataclass
+class ApplyProgress(Message):
+    """One step of an apply; a burst of them repaints once."""
+
+    text: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ApplyProgress)
+
+
+@dataclass
+class Applied(Message):
+    """Choices were applied and verified by a fresh probe (`result`)."""
+
+    choices: dict[str, str]
+    outcome: Any
+    result: AuditResult | None
+    final: bool = False
+
+
+@dataclass
+class Undone(Message):
+    """The session's reversible changes were restored."""
+
+    outcome: Any
+    result: AuditResult | None
+
+
+@dataclass
+class Saved(Message):
+    """A file (exclude list, report) was written."""
+
+    what: str
+    paths: list[str]
+
+
+@dataclass
+class EngineFailed(Message):
+    """An engine call failed; `message` is one line for the operator."""
+
+    action: str
+    message: str
