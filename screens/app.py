@@ -124,7 +124,7 @@ class WizardApp(App[None]):
         except WizardError as exc:
             self.post_message(EngineFailed("connect", str(exc)))
             return
-        if self.save_recent and not driver.practice_root:
+        if self.save_recent and not driver.is_practice:
             remember_recent(driver.spec)
         self.post_message(Audited(result, "audit"))
 
