@@ -5,7 +5,9 @@ Only instance-store AMIs are bundled with ec2-bundle-vol; EBS-backed images do n
 
 from __future__ import annotations
 
+from checks._plans import option
 from checks.base import catalog
+from wizard.actions import Action, PlanContext, PlanRefused, RunCommand
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
@@ -38,3 +40,25 @@ def check(facts: Facts) -> Finding:
             evidence,
         )
     return entry.finding(Status.PASS, f"EC2 AMI tools{version} found; no pending updates", evidence)
+
+
+UPGRADE = {
+    "apt": ("apt-get", "-y", "-o", "Dpkg::Options::=--force-confold", "upgrade"),
+    "dnf": ("dnf", "-y", "upgrade"),
+    "yum": ("yum", "-y", "update"),
+    "zypper": ("zypper", "--non-interactive", "update"),
+    "apk": ("apk", "upgrade"),
+}
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """Upgrade the packages (the AMI tools among them where packaged) on a live target."""
+    option(ID, option_id)
+    if not facts.pending_updates:
+        return ()
+    if not facts.live:
+        raise PlanRefused("packages in an image cannot be updated without running it")
+    argv = UPGRADE.get(facts.package_manager)
+    if argv is None:
+        raise PlanRefused("no known package manager on the target: update it by hand")
+    return (RunCommand(check_id=ID, argv=argv, reversible=False),)

@@ -5,7 +5,9 @@ Whoever holds a listed key could log in to every instance launched from the imag
 
 from __future__ import annotations
 
+from checks._plans import option
 from checks.base import catalog
+from wizard.actions import Action, DeleteFile, Phase, PlanContext
 from wizard.facts import Facts, PublicKey
 from wizard.model import Evidence, Finding, Status
 
@@ -44,4 +46,15 @@ def check(facts: Facts) -> Finding:
         f"{len(evidence)} key(s) would let their holders into every launch "
         f"(accounts: {', '.join(users)})",
         evidence,
+    )
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """clear: delete every authorized_keys file (final phase: new logins fail afterwards).
+    keep-and-exclude: nothing changes here; the files are on the bundle exclude list."""
+    if option(ID, option_id) != "clear":
+        return ()
+    # Public keys are not secret, so these deletions are journaled and can be undone.
+    return tuple(
+        DeleteFile(check_id=ID, path=f.file.path, phase=Phase.FINAL) for f in facts.authorized_keys
     )

@@ -6,7 +6,11 @@ first four characters, never more.
 
 from __future__ import annotations
 
+import posixpath
+
+from checks._plans import option
 from checks.base import catalog
+from wizard.actions import Action, DeleteFile, MoveFile, Phase, PlanContext
 from wizard.facts import CredentialFile, Facts
 from wizard.model import Evidence, Finding, Status
 from wizard.secrets import mask
@@ -63,3 +67,23 @@ def check(facts: Facts) -> Finding:
         f"{len(facts.credentials)} credential file(s) would ship in the image: {', '.join(kinds)}",
         evidence,
     )
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """delete: shred every credential file (final phase; never journaled, so no undo).
+    move-outside-bundle: move them under the context's move_dir (undo moves them back)."""
+    ctx = ctx or PlanContext()
+    chosen = option(ID, option_id)
+    actions: list[Action] = []
+    for cred in facts.credentials:
+        path = cred.file.path
+        if chosen == "delete":
+            actions.append(
+                DeleteFile(check_id=ID, path=path, shred=True, phase=Phase.FINAL, reversible=False)
+            )
+        else:
+            # Keep the original path under the destination so that two files named
+            # `credentials` cannot collide and the operator can see where each came from.
+            dest = posixpath.join(ctx.move_dir, path.lstrip("/"))
+            actions.append(MoveFile(check_id=ID, path=path, destination=dest, phase=Phase.FINAL))
+    return tuple(actions)

@@ -10,6 +10,7 @@ import posixpath
 from dataclasses import dataclass
 
 from checks.base import catalog
+from wizard.actions import Action, ExportExcludeList, PlanContext
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
@@ -104,3 +105,11 @@ def check(facts: Facts) -> Finding:
         f"nothing sensitive found; {len(items)} default path(s) to exclude when bundling",
         evidence,
     )
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """Write the exclude list on the operator's machine; nothing changes on the target."""
+    from checks._plans import option
+
+    option(ID, option_id)
+    return (ExportExcludeList(check_id=ID, entries=tuple(exclude_list(facts))),)

@@ -5,7 +5,9 @@ The cache holds the builder's user-data and marks once-only modules as done.
 
 from __future__ import annotations
 
+from checks._plans import option
 from checks.base import catalog
+from wizard.actions import Action, DeleteFile, PlanContext, RunCommand
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
@@ -31,3 +33,16 @@ def check(facts: Facts) -> Finding:
         "(its user-data included)",
         evidence,
     )
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """Live: `cloud-init clean --logs`. Image: delete the same state and logs under its root
+    (cloud-init inside an image is never run). The state holds user-data: no undo."""
+    option(ID, option_id)
+    ci = facts.cloud_init
+    if not ci.installed or not ci.state_entries:
+        return ()
+    if facts.live:
+        return (RunCommand(check_id=ID, argv=("cloud-init", "clean", "--logs"), reversible=False),)
+    paths = [name if name.startswith("/") else f"{STATE_DIR}/{name}" for name in ci.state_entries]
+    return tuple(DeleteFile(check_id=ID, path=p, recursive=True, reversible=False) for p in paths)

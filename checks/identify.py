@@ -5,7 +5,9 @@ The values come from the operator (plan or config), not from the target.
 
 from __future__ import annotations
 
+from checks._plans import option
 from checks.base import catalog
+from wizard.actions import Action, PlanContext
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
@@ -30,3 +32,9 @@ def check(facts: Facts) -> Finding:
         f"no {missing} given: users only see an account number; set them for register-image",
         evidence,
     )
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """Nothing changes on the target: the publisher and description go to register-image."""
+    option(ID, option_id)
+    return ()

@@ -14,7 +14,9 @@ from typing import Any
 
 import yaml
 
+from checks import _plans
 from checks.base import catalog
+from wizard.actions import Action, DeleteFile, PlanContext, PlanRefused
 from wizard.facts import Facts, Unit
 from wizard.model import Evidence, Finding, Status
 
@@ -175,3 +177,31 @@ def check(facts: Facts) -> Finding:
         # Without cloud-init the fetch unit is the only realistic choice.
         result = dataclasses.replace(result, recommended="imds-fetch-unit")
     return result
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """cloud-init: make sure it runs (remove its disable marker); anything needing an edit of
+    cloud.cfg is refused with advice. imds-fetch-unit[:USER]: install the IMDSv2 fetch unit."""
+    ctx = ctx or PlanContext()
+    chosen = _plans.option(ID, option_id)
+    ci = facts.cloud_init
+    if chosen == "cloud-init":
+        if not ci.installed:
+            raise PlanRefused("cloud-init is not installed here: choose imds-fetch-unit")
+        if cloud_init_ssh(facts) is not None:
+            return ()
+        if not ci.enabled:
+            marker = "/etc/cloud/cloud-init.disabled"
+            return (DeleteFile(check_id=ID, path=marker),)
+        raise PlanRefused(
+            "cloud-init is configured without its ssh module (or ignores the launch key): "
+            "add `ssh` to cloud_init_modules in /etc/cloud/cloud.cfg, or choose imds-fetch-unit"
+        )
+    user = _plans.launch_key_user(facts, ctx, option_id)
+    if not ctx.imds_endpoint:
+        raise PlanRefused("no metadata endpoint configured (config imds.endpoint)")
+    text = _plans.launch_key_text(ctx.imds_endpoint, user)
+    unit = f"{_plans.UNIT_DIR}/{_plans.LAUNCH_KEY_UNIT}"
+    if any(u.path == unit and u.enabled and u.text == text for u in facts.units):
+        return ()
+    return _plans.unit_actions(ID, _plans.LAUNCH_KEY_UNIT, text)

@@ -5,7 +5,9 @@ A copied id makes every instance look like the same machine to journald, DHCP an
 
 from __future__ import annotations
 
+from checks._plans import option
 from checks.base import catalog
+from wizard.actions import Action, DeleteFile, PlanContext, Symlink, WriteFile
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 from wizard.secrets import mask
@@ -45,3 +47,15 @@ def check(facts: Facts) -> Finding:
             [Evidence(ETC, 0, "absent")],
         )
     return entry.finding(Status.PASS, f"{ETC} is empty: each launch will get its own id")
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """Empty /etc/machine-id (keeping its mode) and point the dbus copy at it, as Debian does."""
+    option(ID, option_id)
+    actions: list[Action] = []
+    if facts.machine_id is None or _has_id(facts.machine_id):
+        actions.append(WriteFile(check_id=ID, path=ETC, content=b"", mode=0o444))
+    if _has_id(facts.dbus_machine_id):
+        actions.append(DeleteFile(check_id=ID, path=DBUS))
+        actions.append(Symlink(check_id=ID, path=DBUS, target=ETC))
+    return tuple(actions)

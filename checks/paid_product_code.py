@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from checks.base import catalog
 from checks.launch_key import boot_sources
+from wizard.actions import Action, PlanContext
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
@@ -33,3 +34,10 @@ def check(facts: Facts) -> Finding:
         f"paid AMI ({codes}): make your software verify the product code at boot",
         evidence,
     )
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """No option: the product-code check belongs in the publisher's own software."""
+    from wizard.errors import UsageError
+
+    raise UsageError(f"{ID} has no option {option_id!r}: nothing for the wizard to apply")

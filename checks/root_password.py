@@ -5,7 +5,9 @@ Reads only the password *state* the probe derived (locked, usable, empty...), ne
 
 from __future__ import annotations
 
+from checks import _plans
 from checks.base import catalog
+from wizard.actions import Action, LockPassword, PlanContext
 from wizard.facts import Facts, PasswordState
 from wizard.model import Evidence, Finding, Severity, Status
 
@@ -63,3 +65,19 @@ def check(facts: Facts) -> Finding:
             )
         case _:
             return entry.finding(Status.ERROR, "could not read /etc/shadow (not root?)")
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """Lock root's password; optionally also install a first-boot unit that randomises it."""
+    chosen = _plans.option(ID, option_id)
+    root = facts.account("root")
+    actions: list[Action] = []
+    if root is not None and root.password in (PasswordState.USABLE, PasswordState.EMPTY):
+        actions.append(
+            LockPassword(check_id=ID, user="root", was_empty=root.password is PasswordState.EMPTY)
+        )
+    if chosen == "lock-and-randomise-at-first-boot" and not _plans.unit_installed(
+        facts, _plans.ROOT_PASSWORD_UNIT
+    ):
+        actions += _plans.unit_actions(ID, _plans.ROOT_PASSWORD_UNIT, _plans.ROOT_PASSWORD_TEXT)
+    return tuple(actions)

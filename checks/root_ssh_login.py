@@ -7,7 +7,9 @@ version-dependent default and Match blocks all count.
 from __future__ import annotations
 
 from checks import _sshd
+from checks._plans import option
 from checks.base import catalog
+from wizard.actions import Action, PlanContext, SetSshd
 from wizard.facts import Facts
 from wizard.model import Finding, Status
 
@@ -48,3 +50,17 @@ def check(facts: Facts) -> Finding:
             evidence,
         )
     return entry.finding(Status.PASS, f"PermitRootLogin is {shown} ({origin})", evidence)
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """Set PermitRootLogin to the chosen value where it takes effect (empty when it already is)."""
+    value = option(ID, option_id)
+    config = _sshd.load(facts)
+    if config is None:
+        return ()
+    eff = _sshd.effective(facts, config, "permitrootlogin")
+    reopened = _sshd.match_overrides(config, eff, lambda v: v == "yes")
+    if eff.value == value and eff.spelled.lower() != "without-password" and not reopened:
+        return ()
+    clear = ("yes",) if reopened else ()
+    return (SetSshd(check_id=ID, keyword="PermitRootLogin", args=(value,), clear_in_match=clear),)

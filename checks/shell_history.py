@@ -5,7 +5,9 @@ Histories keep whatever was typed: passwords on command lines, keys exported int
 
 from __future__ import annotations
 
+from checks._plans import option
 from checks.base import catalog
+from wizard.actions import Action, Phase, PlanContext, ShredHistories
 from wizard.facts import Facts, FileInfo
 from wizard.model import Evidence, Finding, Status
 
@@ -28,4 +30,18 @@ def check(facts: Facts) -> Finding:
         f"{len(facts.histories)} history file(s) would ship in the image "
         f"(owners: {', '.join(owners)})",
         evidence,
+    )
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """Shred every history file as the very last command. Planned even when none was found:
+    the operator's own shell may write one before the end."""
+    option(ID, option_id)
+    return (
+        ShredHistories(
+            check_id=ID,
+            files=tuple(h.path for h in facts.histories),
+            phase=Phase.LAST,
+            reversible=False,
+        ),
     )

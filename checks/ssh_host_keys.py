@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import posixpath
 
+from checks import _plans
 from checks.base import catalog
 from checks.launch_key import boot_sources, cloud_config, cloud_init_ssh
+from wizard.actions import Action, DeleteFile, Phase, PlanContext
 from wizard.facts import Facts, HostKey, Unit
 from wizard.model import Evidence, Finding, Status
 
@@ -100,3 +102,26 @@ def check(facts: Facts) -> Finding:
     return entry.finding(
         Status.PASS, "no host keys in the image; new ones are made at first boot", active + inactive
     )
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """Make sure something creates host keys at boot (a first-boot unit when cloud-init does
+    not), then, in the final phase, shred the keys. Private keys are never journaled."""
+    _plans.option(ID, option_id)
+    active, _ = regeneration(facts)
+    actions: list[Action] = []
+    if not active:
+        actions += _plans.unit_actions(ID, _plans.KEYGEN_UNIT, _plans.KEYGEN_TEXT)
+    for key in facts.host_keys:
+        for info in (key.private, key.public):
+            if info is not None:
+                actions.append(
+                    DeleteFile(
+                        check_id=ID,
+                        path=info.path,
+                        shred=info is key.private,
+                        phase=Phase.FINAL,
+                        reversible=False,
+                    )
+                )
+    return tuple(actions)

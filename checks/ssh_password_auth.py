@@ -7,7 +7,9 @@ are judged on their effective values, and Match blocks that reopen them are show
 from __future__ import annotations
 
 from checks import _sshd
+from checks._plans import option
 from checks.base import catalog
+from wizard.actions import Action, PlanContext, SetSshd
 from wizard.facts import Facts
 from wizard.model import Finding, Status
 from wizard.sshd_config import SshdConfig
@@ -47,3 +49,21 @@ def check(facts: Facts) -> Finding:
             evidence + reopened,
         )
     return entry.finding(Status.PASS, summary, evidence)
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """Turn off every password route that is on (password and keyboard-interactive)."""
+    option(ID, option_id)
+    config = _sshd.load(facts)
+    if config is None:
+        return ()
+    actions: list[Action] = []
+    for kw in _keywords(facts, config):
+        eff = _sshd.effective(facts, config, kw)
+        reopened = _sshd.match_overrides(config, eff, lambda v: v == "yes")
+        if eff.value != "no" or reopened:
+            clear = ("yes",) if reopened else ()
+            actions.append(
+                SetSshd(check_id=ID, keyword=_sshd.name(kw), args=("no",), clear_in_match=clear)
+            )
+    return tuple(actions)

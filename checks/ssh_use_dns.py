@@ -6,7 +6,9 @@ UseDNS cannot be set inside a Match block, so only the global value matters.
 from __future__ import annotations
 
 from checks import _sshd
+from checks._plans import option
 from checks.base import catalog
+from wizard.actions import Action, PlanContext, SetSshd
 from wizard.facts import Facts
 from wizard.model import Finding, Status
 
@@ -27,3 +29,12 @@ def check(facts: Facts) -> Finding:
         f"UseDNS is {eff.value} ({origin}): logins wait on reverse DNS and fail when it is down",
         eff.evidence,
     )
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """Set UseDNS to the chosen value (empty when it already has it)."""
+    value = option(ID, option_id)
+    config = _sshd.load(facts)
+    if config is None or _sshd.effective(facts, config, "usedns").value == value:
+        return ()
+    return (SetSshd(check_id=ID, keyword="UseDNS", args=(value,)),)

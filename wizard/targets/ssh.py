@@ -317,6 +317,10 @@ class _Authenticator:
             log.warning("skipping key %s: %s", path, exc)
             return None
         name = keyring_store.passphrase_name(path)
+        if name in self.prompted:  # typed earlier this session (e.g. before a new-login proof)
+            key = _decrypt(path, self.prompted[name])
+            if key is not None:
+                return key
         stored = keyring_store.get_secret(keyring_store.PASSPHRASE, name)
         if stored is not None:
             key = _decrypt(path, stored)
@@ -517,6 +521,60 @@ class SSHTarget(Target):
         if self._sudo is None:
             return self._raw_run(argv, stdin, timeout)
         return self._sudo.run(self._raw_run, argv, stdin, timeout)
+
+    @property
+    def options(self) -> ConnectOptions:
+        """How this target was reached (identity and known_hosts paths; never secrets)."""
+        return self._options
+
+    @property
+    def sudo_uses_password(self) -> bool:
+        """True when this login's sudo needed a password (locking it would break sudo)."""
+        sudo = self._sudo
+        return sudo is not None and bool(sudo.prompted_password or sudo._password)
+
+    @property
+    def login_user(self) -> str:
+        """The account this connection logged in as (root, or a sudo user)."""
+        return self.endpoint.user
+
+    def try_new_login(self, attempts: int = 20, delay: float = 0.25) -> str | None:
+        """Open a NEW connection with the same credentials and run `true` on it.
+
+        Returns None when that works, else why not. The open connection is left alone: it is
+        the way back if a change locked new logins out. Retries briefly because a reloaded
+        sshd may take a moment to listen again.
+        """
+        last = "no attempt"
+        saved_jumps, saved_count = self._jumps, self.channels_opened
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(delay)
+            self._jumps = []
+            transport: paramiko.Transport | None = None
+            try:
+                transport = self._connect_chain(self.endpoint)
+                channel = transport.open_session(timeout=self._options.timeout)
+                with contextlib.closing(channel):
+                    channel.exec_command("true")
+                    status = channel.recv_exit_status()
+                if status == 0:
+                    return None
+                last = f"`true` exited with {status} on the new login"
+            except (TargetError, UsageError, paramiko.SSHException, OSError, EOFError) as exc:
+                last = str(exc)
+                # Refused or reset while sshd restarts: worth another try. A failed
+                # authentication or host key problem will not change by waiting.
+                if "authentication failed" in last or "HOST KEY" in last.upper():
+                    break
+            finally:
+                if transport is not None:
+                    transport.close()
+                for jump in self._jumps:
+                    jump.close()
+                self._jumps = saved_jumps
+                self.channels_opened = saved_count
+        return last
 
     def remember_secrets(self) -> list[str]:
         """Store in the keyring the secrets the operator typed that worked; returns their names.

@@ -1,0 +1,142 @@
+"""Shared pieces of the checks' pure `plan()` functions: option validation and first-boot units.
+
+The unit texts are written here once (like the shared sshd helper) so that the checks that
+install them and the tests that read them back agree on names and contents.
+"""
+
+from __future__ import annotations
+
+import re
+
+from checks.base import catalog
+from wizard.actions import PlanContext, Symlink, WriteFile
+from wizard.errors import UsageError
+from wizard.facts import Account, Facts
+
+UNIT_DIR = "/etc/systemd/system"
+WANTS_DIR = f"{UNIT_DIR}/multi-user.target.wants"
+
+KEYGEN_UNIT = "ssh-keygen-firstboot.service"
+LAUNCH_KEY_UNIT = "launch-key-imds.service"
+ROOT_PASSWORD_UNIT = "root-password-firstboot.service"  # noqa: S105 - a unit name
+
+# A user name we are willing to put into a unit file and a shell command.
+_SAFE_USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$")
+
+
+def option(check_id: str, option_id: str) -> str:
+    """The option id if the catalog lists it for this check, else a UsageError."""
+    entry = catalog()[check_id]
+    base = option_id.split(":", 1)[0]
+    if entry.option(base) is None:
+        known = ", ".join(o.id for o in entry.options) or "none"
+        raise UsageError(f"{check_id} has no option {option_id!r} (options: {known})")
+    return base
+
+
+def unit_actions(check_id: str, name: str, text: str) -> tuple[WriteFile | Symlink, ...]:
+    """Install a unit and enable it the way `systemctl enable` would (a wants/ symlink)."""
+    path = f"{UNIT_DIR}/{name}"
+    return (
+        WriteFile(check_id=check_id, path=path, content=text.encode(), mode=0o644),
+        Symlink(check_id=check_id, path=f"{WANTS_DIR}/{name}", target=path),
+    )
+
+
+def unit_installed(facts: Facts, name: str) -> bool:
+    """True when the unit is already on the target and enabled (so nothing to do)."""
+    return any(u.path == f"{UNIT_DIR}/{name}" and u.enabled for u in facts.units)
+
+
+KEYGEN_TEXT = """\
+# Installed by ami-wizard: this image ships without SSH host keys.
+# Creates any missing host key before sshd starts, on every boot (ssh-keygen -A only
+# writes the keys that are missing). Debian's ssh.service does not do this itself.
+[Unit]
+Description=Create missing SSH host keys before sshd starts
+Before=ssh.service sshd.service
+ConditionPathExists=/usr/bin/ssh-keygen
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+# Each launch gets a root password nobody knows, then it is locked again: no two instances
+# share a hash and nobody can log in with it. The stamp keeps it to the first boot.
+ROOT_PASSWORD_TEXT = """\
+# Installed by ami-wizard: give root a random, unknown and locked password on first boot.
+[Unit]
+Description=Randomise and lock root's password on the first boot of this image
+ConditionPathExists=!/var/lib/root-password-firstboot.done
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'printf "root:%%s\\\\n" "$$(head -c 48 /dev/urandom | base64 | tr -d /+=)" | chpasswd'
+ExecStart=/usr/sbin/usermod -L root
+ExecStart=/usr/bin/touch /var/lib/root-password-firstboot.done
+
+[Install]
+WantedBy=multi-user.target
+"""  # noqa: S105 - a unit file, not a password
+
+
+def launch_key_text(endpoint: str, user: str) -> str:
+    """A unit that fetches the launch key over IMDSv2 (token PUT, then GET) into `user`'s
+    authorized_keys at boot. The whole script sits in the unit so that it can be audited
+    from the unit file alone; `$$` and `%%` are systemd's escapes for `$` and `%`."""
+    if not _SAFE_USER.match(user):
+        raise UsageError(f"cannot install a launch-key unit for user {user!r}")
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\[\]:-]+", endpoint):
+        raise UsageError(f"metadata endpoint {endpoint!r} is not a plain http(s) base URL")
+    script = (
+        f"base={endpoint}/latest; u={user}; "
+        'tok=$$(curl -fsS -m 5 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" '
+        '"$$base/api/token") || exit 1; '
+        'key=$$(curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $$tok" '
+        '"$$base/meta-data/public-keys/0/openssh-key") || exit 1; '
+        'home=$$(getent passwd "$$u" | cut -d: -f6); [ -n "$$home" ] || exit 1; '
+        'install -d -m 700 -o "$$u" -g "$$(id -g "$$u")" "$$home/.ssh"; '
+        'f="$$home/.ssh/authorized_keys"; touch "$$f"; '
+        'grep -qxF "$$key" "$$f" || printf "%%s\\\\n" "$$key" >> "$$f"; '
+        'chown "$$u:" "$$f"; chmod 600 "$$f"'
+    )
+    return (
+        "# Installed by ami-wizard: install the launch key pair's public key at boot.\n"
+        "# IMDSv2: a session token (x-aws-ec2-metadata-token) first, then\n"
+        "# meta-data/public-keys/0/openssh-key, appended to the user's authorized_keys.\n"
+        "[Unit]\n"
+        f"Description=Install the EC2 launch key for {user} (IMDSv2)\n"
+        "Wants=network-online.target\n"
+        "After=network-online.target\n"
+        "Before=ssh.service sshd.service\n\n"
+        "[Service]\n"
+        "Type=oneshot\n"
+        f"ExecStart=/bin/sh -c '{script}'\n\n"
+        "[Install]\n"
+        "WantedBy=multi-user.target\n"
+    )
+
+
+def launch_key_user(facts: Facts, ctx: PlanContext, option_id: str) -> str:
+    """Who receives the launch key: `imds-fetch-unit:USER`, the context, the operator's own
+    non-root login, else the first sudo-capable regular account, else root."""
+    _, _, chosen = option_id.partition(":")
+    for name in (chosen, ctx.launch_key_user):
+        if name:
+            if facts.account(name) is None:
+                raise UsageError(f"no account {name!r} on the target for the launch key")
+            return name
+    if ctx.login_user and ctx.login_user != "root" and facts.account(ctx.login_user):
+        return ctx.login_user
+    sudo_text = "\n".join(facts.sudoers.values())
+    regular: list[Account] = [
+        a for a in facts.accounts if a.uid >= 1000 and a.can_login_shell and a.uid < 65534
+    ]
+    for account in regular:
+        if re.search(rf"(^|\s){re.escape(account.name)}\s", sudo_text, re.MULTILINE):
+            return account.name
+    return regular[0].name if regular else "root"

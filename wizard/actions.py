@@ -1,0 +1,220 @@
+"""Planned changes as pure data: what a check's option would do to a target, before anything runs.
+
+The checks' `plan(facts, option_id)` functions return tuples of these; `wizard.apply` carries
+them out and `wizard.journal` records what is needed to undo them. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from wizard.errors import ApplyError
+
+
+class Phase(IntEnum):
+    """When an action runs. Later phases wait until everything earlier has been verified."""
+
+    NORMAL = 0  # ordinary fixes, verified (new SSH login, re-probe) before going further
+    FINAL = 1  # host keys, authorized_keys, credentials: new logins fail from here on
+    LAST = 2  # the history shred: the very last command sent to the target
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What a plan may need besides the facts: operator settings, never read from the target."""
+
+    imds_endpoint: str = ""  # metadata base URL for first-boot units (config.probe.imds_endpoint)
+    login_user: str = ""  # the account the wizard is logged in as ("" when not over SSH)
+    launch_key_user: str = ""  # who receives the launch key in the IMDS fetch unit ("" = pick)
+    move_dir: str = "/mnt/ami-wizard-moved"  # where move-outside-bundle puts credentials
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action:
+    """One change. `reversible` is False when undo cannot bring it back (nothing journaled)."""
+
+    check_id: str
+    phase: Phase = Phase.NORMAL
+    reversible: bool = True
+
+    def describe(self) -> str:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Target paths this action changes (journaled first when reversible)."""
+        return ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class WriteFile(Action):
+    """Replace (or create) a file atomically. An existing file keeps its mode and owner;
+    `mode`/`uid`/`gid` apply to a new file."""
+
+    path: str
+    content: bytes
+    mode: int = 0o644
+    uid: int = 0
+    gid: int = 0
+
+    def describe(self) -> str:
+        return f"write {self.path} ({len(self.content)} bytes)"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteFile(Action):
+    """Remove a file (or, with `recursive`, a directory tree); `shred` overwrites it first."""
+
+    path: str
+    shred: bool = False
+    recursive: bool = False
+
+    def describe(self) -> str:
+        verb = "shred and delete" if self.shred else "delete"
+        what = f"{self.path} and everything under it" if self.recursive else self.path
+        return f"{verb} {what}" + ("" if self.reversible else " (cannot be undone)")
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Symlink(Action):
+    """Create a symbolic link `path` -> `target` (e.g. enable a unit via its wants/ link)."""
+
+    path: str
+    target: str
+
+    def describe(self) -> str:
+        return f"link {self.path} -> {self.target}"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MoveFile(Action):
+    """Move a file elsewhere on the same machine; undo moves it back (no copy is journaled)."""
+
+    path: str
+    destination: str
+
+    def describe(self) -> str:
+        return f"move {self.path} to {self.destination}"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path, self.destination)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunCommand(Action):
+    """Run an argv on a live target; `undo_argv` (if any) reverses it."""
+
+    argv: tuple[str, ...]
+    undo_argv: tuple[str, ...] | None = None
+    live_only: bool = True  # an image target cannot run it (nothing in an image is executed)
+
+    def describe(self) -> str:
+        return "run " + shlex.join(self.argv) + ("" if self.reversible else " (cannot be undone)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LockPassword(Action):
+    """Lock one account's password (`usermod -L`; on an image: "!" before the /etc/shadow hash).
+
+    Reversible without journaling the hash: undo removes the "!" again (`usermod -U`).
+    """
+
+    user: str
+    was_empty: bool = False  # an empty password comes back empty on undo
+
+    def describe(self) -> str:
+        return f"lock the password of {self.user} (usermod -L)"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return ("/etc/shadow",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetSshd(Action):
+    """Set one sshd keyword globally where it takes effect (drop-in read first, or the main
+    file before its first Match), commenting out lines that would still win. Resolved against
+    the files as they are when applied, then validated, reloaded and proven by a new login."""
+
+    keyword: str
+    args: tuple[str, ...]
+    # Match-block lines setting the keyword to one of these values are commented out too
+    # (e.g. `PasswordAuthentication yes` under `Match User deploy`).
+    clear_in_match: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        extra = (
+            f", and disable {self.keyword} {'/'.join(self.clear_in_match)} in Match blocks"
+            if self.clear_in_match
+            else ""
+        )
+        return f"set {self.keyword} {' '.join(self.args)} in sshd's configuration{extra}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShredHistories(Action):
+    """Shred every shell/REPL history file: the listed ones and any found again at run time in
+    every home directory, with history writing off in the same command. Always the LAST action."""
+
+    files: tuple[str, ...] = ()
+    names: tuple[str, ...] = field(
+        default=(
+            ".bash_history",
+            ".sh_history",
+            ".zsh_history",
+            ".zhistory",
+            ".histfile",
+            ".python_history",
+            ".mysql_history",
+            ".psql_history",
+            ".sqlite_history",
+            ".rediscli_history",
+            ".node_repl_history",
+            ".lesshst",
+            ".viminfo",
+            ".local/share/fish/fish_history",
+        )
+    )
+
+    def describe(self) -> str:
+        return (
+            f"shred {len(self.files)} history file(s) and any other shell or REPL history in "
+            "every home, with history writing off (the last command; cannot be undone)"
+        )
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return self.files
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportExcludeList(Action):
+    """Write the bundle exclude list on the operator's machine (nothing changes on the target)."""
+
+    entries: tuple[str, ...]
+
+    def describe(self) -> str:
+        return (
+            f"write the exclude list ({len(self.entries)} paths) for ec2-bundle-vol --exclude "
+            "on your machine"
+        )
+
+
+class PlanRefused(ApplyError):
+    """The option cannot be applied to this target as it is; the message says why and what to
+    do instead. Raised by a check's `plan()` or by the session's own safety rules."""

@@ -1,0 +1,501 @@
+"""One apply session: the single facade the TUI and the headless CLI use to audit, preview,
+apply (journaled, verified, in phases) and undo fixes on one target.
+
+Final-phase semantics, plainly: once host keys or authorized_keys are removed, NEW SSH logins
+to the instance fail until an instance launched from the image boots (and makes new host keys /
+receives its launch key). The connection the wizard already has stays usable, so it finishes
+and re-probes over it. Other open shells on the instance rewrite their history when they exit,
+so the wizard warns about them; the history shred is the very last command it sends, with
+history writing off in that same command, so nothing of ours writes history afterwards. When
+the wizard runs on the instance itself (`local`), the operator's own shell still holds its
+history: run `unset HISTFILE; history -c` in it, or close it with `kill -9 $$`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import checks
+from checks import INSTANCE_CHECKS
+from checks.base import catalog
+from checks.bundle_excludes import exclude_list as facts_exclude_list
+from wizard.actions import (
+    Action,
+    ExportExcludeList,
+    Phase,
+    PlanContext,
+    PlanRefused,
+    SetSshd,
+    WriteFile,
+)
+from wizard.apply import Applier, CheckResult, backend_for, resolve_sshd, undo_journal
+from wizard.config import Config
+from wizard.engine import AuditResult, audit
+from wizard.errors import ApplyError, UsageError, WizardError
+from wizard.journal import Journal, new_session_id
+from wizard.model import Finding, Status
+from wizard.targets.base import Target
+
+log = logging.getLogger(__name__)
+
+EXCLUDE_FILE = "exclude-list.txt"
+
+FINAL_WARNING = (
+    "final phase: host keys, authorized_keys and credentials are removed now — NEW SSH logins "
+    "to this instance fail from here until an instance launched from the image boots; this "
+    "connection stays open to finish"
+)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What choosing `option_id` for `check_id` would do, exactly, before anything changes."""
+
+    check_id: str
+    option_id: str
+    actions: tuple[Action, ...]
+    text: str  # unified diffs of files and the commands, as they would run
+    refusal: str | None  # why this choice is refused here (None: allowed)
+    irreversible: bool  # at least one action cannot be undone: needs explicit confirmation
+    phase: Phase  # the latest phase among the actions (NORMAL when there are none)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check after apply: its status before and after, what was done, what went wrong."""
+
+    check_id: str
+    option_id: str
+    before: Status | None
+    after: Status | None
+    before_summary: str
+    after_summary: str
+    actions_done: tuple[str, ...]
+    error: str | None = None
+    rolled_back: bool = False
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    """Everything `Session.apply` did; `ok` when no check had an error."""
+
+    session_id: str
+    checks: tuple[CheckOutcome, ...]
+    actions_done: tuple[str, ...]
+    errors: tuple[str, ...]
+    warnings: tuple[str, ...]
+    final_done: bool  # the FINAL phase ran (new logins now fail until the image boots)
+    last_done: bool  # the history shred ran as the last command
+    exclude_list: tuple[str, ...]
+    exclude_file: str | None  # on the operator's machine, beside the journal
+    journal_dir: str | None  # None when nothing needed journaling
+    after: AuditResult | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class UndoOutcome:
+    session_id: str
+    restored: tuple[str, ...]
+    errors: tuple[str, ...]
+    irreversible: tuple[str, ...]  # steps of the session that undo cannot bring back
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _plan_module(check_id: str) -> Callable[..., tuple[Action, ...]]:
+    import importlib
+
+    module = importlib.import_module(checks.module_name(check_id))
+    plan: Callable[..., tuple[Action, ...]] = module.plan
+    return plan
+
+
+def _diff(path: str, old: bytes | None, new: bytes) -> str:
+    a = (old or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    b = new.decode("utf-8", "replace").splitlines(keepends=True)
+    lines = difflib.unified_diff(
+        a, b, fromfile="/dev/null" if old is None else f"a{path}", tofile=f"b{path}"
+    )
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    return text or f"(no change to {path})\n"
+
+
+class Session:
+    """Audit, preview, apply and undo on one target. Not thread-safe: one caller at a time."""
+
+    def __init__(
+        self, target: Target, config: Config | None = None, session_id: str | None = None
+    ) -> None:
+        self.target = target
+        self.config = config or Config()
+        self.id = session_id or new_session_id()
+        self.before: AuditResult | None = None
+        self.after: AuditResult | None = None
+        self._journal: Journal | None = None
+
+    # -- reading ----------------------------------------------------------------------
+    def audit(self) -> AuditResult:
+        """Probe and run every check; the first call sets `before`, later ones `after`."""
+        result = audit(self.target, self.config)
+        if self.before is None:
+            self.before = result
+        else:
+            self.after = result
+        return result
+
+    @property
+    def latest(self) -> AuditResult:
+        result = self.after or self.before or self.audit()
+        return result
+
+    def context(self) -> PlanContext:
+        return PlanContext(
+            imds_endpoint=self.config.probe.imds_endpoint,
+            login_user=str(getattr(self.target, "login_user", "") or ""),
+        )
+
+    def exclude_list(self) -> list[str]:
+        """Paths for `ec2-bundle-vol --exclude` (comma-joined), from the latest audit."""
+        return facts_exclude_list(self.latest.facts)
+
+    # -- planning ---------------------------------------------------------------------
+    def _refusal(self, check_id: str, option_id: str, actions: tuple[Action, ...]) -> str | None:
+        """The session's lock-out rules, on top of what the check's own plan refuses."""
+        user = self.context().login_user
+        locks_root = option_id in ("no", "forced-commands-only")
+        if check_id == "root-ssh-login" and user == "root" and actions and locks_root:
+            return (
+                f"refused: PermitRootLogin {option_id} would lock out this root login, the "
+                "only way in proven to work — log in as a sudo user and run it from there"
+            )
+        if check_id == "user-passwords" and user and user != "root":
+            sudo_password = bool(getattr(self.target, "sudo_uses_password", False))
+            locked = {getattr(a, "user", "") for a in actions}
+            if user in locked and sudo_password:
+                return (
+                    f"refused: locking {user}'s password would break the sudo this session "
+                    "uses (it asks for that password) — lock it from another account"
+                )
+        return None
+
+    def preview(self, check_id: str, option_id: str) -> Preview:
+        """The exact changes of one choice (diffs and commands) and whether it is refused."""
+        if check_id not in INSTANCE_CHECKS:
+            raise UsageError(f"unknown check id {check_id!r}")
+        facts = self.latest.facts
+        refusal: str | None = None
+        try:
+            actions = _plan_module(check_id)(facts, option_id, self.context())
+        except PlanRefused as exc:
+            actions, refusal = (), str(exc)
+        refusal = refusal or self._refusal(check_id, option_id, actions)
+        return Preview(
+            check_id=check_id,
+            option_id=option_id,
+            actions=actions,
+            text=self._render(actions) if refusal is None else refusal + "\n",
+            refusal=refusal,
+            irreversible=any(not a.reversible for a in actions),
+            phase=max((a.phase for a in actions), default=Phase.NORMAL),
+        )
+
+    def _render(self, actions: tuple[Action, ...]) -> str:
+        facts = self.latest.facts
+        out: list[str] = []
+        sshd = [s for s in actions if isinstance(s, SetSshd)]
+        if sshd:
+            texts = resolve_sshd(
+                dict(facts.sshd_files), facts.sshd_main, facts.sshd_version or None, sshd
+            )
+            for path in sorted(texts):
+                if texts[path] != facts.sshd_files.get(path):
+                    old = facts.sshd_files.get(path)
+                    out.append(
+                        _diff(
+                            path,
+                            None if old is None else old.encode("utf-8", "surrogateescape"),
+                            texts[path].encode("utf-8", "surrogateescape"),
+                        )
+                    )
+            if facts.live:
+                out.append("then: sshd -t; reload sshd; prove a NEW SSH login (else roll back)\n")
+        writes = [a for a in actions if isinstance(a, WriteFile)]
+        current = {}
+        if writes:
+            paths = [w.path for w in writes]
+            try:
+                current = backend_for(self.target).read(paths, paths)
+            except WizardError as exc:
+                out.append(f"(could not read the current files: {exc})\n")
+        for a in actions:
+            if isinstance(a, SetSshd):
+                continue
+            if isinstance(a, WriteFile):
+                st = current.get(a.path)
+                old = st.content if st is not None and st.kind == "file" else None
+                out.append(f"# {a.describe()}\n" + _diff(a.path, old, a.content))
+            elif isinstance(a, ExportExcludeList):
+                out.append(f"# {a.describe()}\n" + "".join(f"{e}\n" for e in a.entries))
+            else:
+                out.append(f"# {a.describe()}\n")
+        return "".join(out) or "(nothing to change: already compliant)\n"
+
+    # -- applying ---------------------------------------------------------------------
+    def _journal_for(self) -> Journal:
+        if self._journal is None:
+            options = getattr(self.target, "options", None)
+            meta = {
+                "target": self.target.uri,
+                "kind": self.target.kind,
+                "root": self.target.root,
+                "login_user": self.context().login_user,
+                "identity": getattr(options, "identity", None),
+                "known_hosts": getattr(options, "known_hosts", None),
+            }
+            self._journal = Journal.create(self.id, meta)
+        return self._journal
+
+    def other_sessions(self) -> list[str]:
+        """Other interactive logins on a live target (their shells write history on exit)."""
+        if not self.target.live:
+            return []
+        script = (
+            b"who 2>/dev/null | sed 's/^/who: /'\n"
+            b"for d in /proc/[0-9]*; do\n"
+            b"  c=$(tr '\\000' ' ' < \"$d/cmdline\" 2>/dev/null) || continue\n"
+            b'  case $c in "sshd: "*@pts*|"sshd-session: "*@pts*) echo "process: $c";; esac\n'
+            b"done\n"
+        )
+        try:
+            result = self.target.run_script(script)
+        except WizardError:
+            return []
+        return [ln for ln in result.stdout.decode("utf-8", "replace").splitlines() if ln.strip()]
+
+    def apply(
+        self,
+        choices: Mapping[str, str],
+        *,
+        confirm_irreversible: bool = False,
+        progress: Callable[[str], None] | None = None,
+        include_final: bool = True,
+    ) -> ApplyOutcome:
+        """Apply the choices in order: NORMAL actions check by check (sshd ones proven by a
+        new login), then a re-probe to verify them, then — only if all that went well and
+        `include_final` — the FINAL phase, then the history shred as the LAST command.
+        Irreversible steps run only with `confirm_irreversible`. Re-probes at the end."""
+        say = progress or (lambda _msg: None)
+        before = self.before or self.audit()
+        unknown = [c for c in choices if c not in INSTANCE_CHECKS]
+        if unknown:
+            raise UsageError(f"unknown check id {unknown[0]!r}")
+        errors: list[str] = []
+        warnings: list[str] = []
+        results: dict[str, CheckResult] = {}
+        planned: dict[str, tuple[Action, ...]] = {}
+        for check_id in INSTANCE_CHECKS:
+            if check_id not in choices:
+                continue
+            pv = self.preview(check_id, choices[check_id])
+            if pv.refusal is not None:
+                results[check_id] = CheckResult(check_id, error=pv.refusal)
+                continue
+            if pv.irreversible and not confirm_irreversible:
+                results[check_id] = CheckResult(
+                    check_id,
+                    error="not applied: it cannot be undone and was not confirmed "
+                    "(--yes, or confirm in the wizard)",
+                )
+                continue
+            planned[check_id] = pv.actions
+        journal = self._journal_for()
+        facts = before.facts
+        applier = Applier(
+            self.target,
+            journal,
+            sshd_main=facts.sshd_main,
+            sshd_version=facts.sshd_version or None,
+            sshd_files=facts.sshd_files,
+            new_login=getattr(self.target, "try_new_login", None),
+            progress=say,
+        )
+
+        def run_phase(phase: Phase) -> None:
+            for check_id, actions in planned.items():
+                mine = [
+                    a for a in actions if a.phase == phase and not isinstance(a, ExportExcludeList)
+                ]
+                if not mine or (results.get(check_id) and results[check_id].error):
+                    continue
+                res = applier.apply(check_id, mine)
+                prior = results.get(check_id)
+                if prior is not None:
+                    prior.done += res.done
+                    prior.notes += res.notes
+                    prior.left = res.left or prior.left
+                    prior.error, prior.rolled_back = res.error, res.rolled_back
+                else:
+                    results[check_id] = res
+
+        say("normal phase")
+        run_phase(Phase.NORMAL)
+        later = [a for acts in planned.values() for a in acts if a.phase > Phase.NORMAL]
+        final_done = last_done = False
+        if later and include_final:
+            failed = [c for c, r in results.items() if r.error]
+            verify = self.audit()
+            still = [
+                f.id
+                for f in verify.findings
+                if f.id in planned
+                and f.status is Status.FAIL
+                and not any(a.phase > Phase.NORMAL for a in planned[f.id])
+            ]
+            if failed or still:
+                errors.append(
+                    "final phase not started: "
+                    + ", ".join(failed + still)
+                    + " must be fixed and verified first (host keys, authorized_keys, "
+                    "credentials and histories are left as they are)"
+                )
+            else:
+                others = self.other_sessions()
+                if others:
+                    warnings.append(
+                        "other sessions are open on the instance — their shells write history "
+                        "when they exit, after the shred: close them first ("
+                        + "; ".join(others[:5])
+                        + ")"
+                    )
+                warnings.append(FINAL_WARNING)
+                say(FINAL_WARNING)
+                run_phase(Phase.FINAL)
+                final_done = True
+                if not any(r.error for r in results.values()):
+                    self.audit()  # the verification probe of the final state
+                    if any(a.phase == Phase.LAST for acts in planned.values() for a in acts):
+                        say("last command: shredding histories with history writing off")
+                        run_phase(Phase.LAST)
+                        last_done = True
+        elif later:
+            warnings.append("final phase skipped (include_final is off)")
+        if not final_done:
+            self.audit()
+        after = self._after_last(results) if last_done else self.after
+        self.after = after
+        exclude = facts_exclude_list((after or before).facts)
+        exclude_file: str | None = None
+        if "bundle-excludes" in planned:
+            exclude_file = str(journal.write_text(EXCLUDE_FILE, "\n".join(exclude) + "\n"))
+            results.setdefault("bundle-excludes", CheckResult("bundle-excludes")).done.append(
+                f"wrote the exclude list ({len(exclude)} paths) to {exclude_file}"
+            )
+        outcomes = self._outcomes(choices, before, after, results)
+        errors += [f"{o.check_id}: {o.error}" for o in outcomes if o.error]
+        done = tuple(f"{o.check_id}: {d}" for o in outcomes for d in o.actions_done)
+        return ApplyOutcome(
+            session_id=self.id,
+            checks=outcomes,
+            actions_done=done,
+            errors=tuple(errors),
+            warnings=tuple(warnings),
+            final_done=final_done,
+            last_done=last_done,
+            exclude_list=tuple(exclude),
+            exclude_file=exclude_file,
+            journal_dir=str(journal.dir),
+            after=after,
+        )
+
+    def _after_last(self, results: Mapping[str, CheckResult]) -> AuditResult | None:
+        """After the shred nothing more is sent: shell-history's after-state is what the shred
+        itself reported still there."""
+        probe = self.after
+        if probe is None:
+            return None
+        left = set(results["shell-history"].left) if "shell-history" in results else set()
+        facts = dataclasses.replace(
+            probe.facts, histories=tuple(h for h in probe.facts.histories if h.path in left)
+        )
+        findings = tuple(
+            checks.run_one(f.id, facts) if f.id == "shell-history" else f for f in probe.findings
+        )
+        return dataclasses.replace(probe, facts=facts, findings=findings)
+
+    def _outcomes(
+        self,
+        choices: Mapping[str, str],
+        before: AuditResult,
+        after: AuditResult | None,
+        results: Mapping[str, CheckResult],
+    ) -> tuple[CheckOutcome, ...]:
+        b: dict[str, Finding] = {f.id: f for f in before.findings}
+        a: dict[str, Finding] = {f.id: f for f in after.findings} if after else {}
+        out = []
+        for check_id in INSTANCE_CHECKS:
+            if check_id not in choices:
+                continue
+            r = results.get(check_id, CheckResult(check_id))
+            fb, fa = b.get(check_id), a.get(check_id)
+            out.append(
+                CheckOutcome(
+                    check_id=check_id,
+                    option_id=choices[check_id],
+                    before=fb.status if fb else None,
+                    after=fa.status if fa else None,
+                    before_summary=fb.summary if fb else "",
+                    after_summary=fa.summary if fa else "",
+                    actions_done=tuple(r.done),
+                    error=r.error,
+                    rolled_back=r.rolled_back,
+                    notes=tuple(r.notes),
+                )
+            )
+        return tuple(out)
+
+    def undo(self) -> UndoOutcome:
+        return undo_session(self.id, self.target)
+
+
+def recommended_choices(result: AuditResult) -> dict[str, str]:
+    """The recommended option of every check that has one (per finding: a check may change it)."""
+    entries = catalog()
+    out: dict[str, str] = {}
+    for f in result.findings:
+        if f.id in entries and f.recommended:
+            out[f.id] = f.recommended
+    return out
+
+
+def undo_session(session_id: str, target: Target) -> UndoOutcome:
+    """Restore every reversible change of a session on `target` (the same machine it ran on)."""
+    journal = Journal.open(session_id)
+    meta = journal.meta
+    if meta.get("target") not in (target.uri, None) and meta.get("kind") == target.kind:
+        if target.kind not in ("demo", "image") or meta.get("root") != target.root:
+            raise UsageError(
+                f"session {session_id} was applied to {meta.get('target')}, not {target.uri}"
+            )
+    elif meta.get("kind") not in (target.kind, None):
+        raise UsageError(f"session {session_id} was applied to {meta.get('target')}")
+    try:
+        result = undo_journal(journal, target)
+    except WizardError as exc:
+        raise ApplyError(f"undo of {session_id} stopped — {exc}") from exc
+    return UndoOutcome(
+        session_id=session_id,
+        restored=tuple(result.restored),
+        errors=tuple(result.errors),
+        irreversible=tuple(result.irreversible),
+    )
