@@ -3,6 +3,7 @@ evidence), why it matters, the options side by side, an exact preview, apply, ve
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -26,6 +27,21 @@ if TYPE_CHECKING:
     from screens.app import WizardApp
 
 
+def reflow(text: str) -> str:
+    """Join the hard-wrapped lines of catalog prose so the terminal can wrap it; list items
+    (lines starting with -, * or a number) keep their own lines."""
+    out: list[str] = []
+    for line in text.strip().splitlines():
+        item = line.strip()
+        if not item:
+            out.append("")
+        elif out and out[-1] and not re.match(r"([-*]|\d+[.)])\s", item):
+            out[-1] += " " + item
+        else:
+            out.append(item)
+    return "\n".join(out)
+
+
 class OptionCard(Static, can_focus=True):
     """One option with its trade-off; the chosen one is highlighted."""
 
@@ -38,7 +54,7 @@ class OptionCard(Static, can_focus=True):
             text.append("★ recommended\n", style="bold green")
         if not option.reversible:
             text.append("irreversible\n", style="bold red")
-        text.append(option.tradeoff)
+        text.append(reflow(option.tradeoff))
         self.update(text)
 
     def on_click(self, event: Click) -> None:
@@ -168,10 +184,10 @@ class GuidelineScreen(Screen[None]):
     def _learn_changed(self, learn: bool) -> None:
         why = Text()
         why.append("Why it matters: ", style="bold")
-        why.append(self.entry.why)
+        why.append(reflow(self.entry.why))
         if learn and self.entry.learn:
             why.append("\n\nLearn more\n", style="bold")
-            why.append(self.entry.learn)
+            why.append(reflow(self.entry.learn))
         why.append(f"\n(source: {self.entry.seed})", style="dim")
         self.query_one("#why", Static).update(why)
 
