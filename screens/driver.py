@@ -45,6 +45,7 @@ class Driver:
     before: AuditResult | None = None  # the first audit: what the target was like
     result: AuditResult | None = None  # the latest audit
     practice_root: str | None = None  # a practice image made by the caller (kept on close)
+    finished: bool = False  # the last command ran: nothing more may be sent to the target
 
     @property
     def is_practice(self) -> bool:
@@ -71,6 +72,7 @@ class Driver:
         """Probe the target once and run every check; the first result is kept as `before`."""
         if self.target is None:
             raise WizardError("not connected")
+        self._check_not_finished()
         result = (
             self.session.audit() if self.session is not None else audit(self.target, self.config)
         )
@@ -78,6 +80,13 @@ class Driver:
             self.before = result
         self.result = result
         return result
+
+    def _check_not_finished(self) -> None:
+        if self.finished:
+            raise WizardError(
+                "the last command has run: nothing more is sent to this target (that would "
+                "write new traces); stop the instance and create the image"
+            )
 
     def remember_secrets(self) -> list[str]:
         """Store the passphrases / sudo password that worked in the keyring; returns names."""
@@ -101,19 +110,33 @@ class Driver:
         """Apply the choices, then probe again: the fresh result is the verification."""
         if self.session is None:
             raise WizardError("applying fixes is not in this build yet: the audit is read-only")
+        self._check_not_finished()
         outcome = self.session.apply(
             dict(choices),
             confirm_irreversible=confirm_irreversible,
             progress=progress,
             include_final=final,
         )
-        return outcome, self.audit()
+        if getattr(outcome, "last_done", False):
+            self.finished = True
+        # The session probed again itself (and after the last command it must not probe):
+        # its result is the verification.
+        result = getattr(outcome, "after", None) or self.session.latest
+        self.result = result
+        return outcome, result
 
     def undo(self) -> tuple[Any, AuditResult]:
         if self.session is None:
             raise WizardError("undo is not in this build yet: nothing was changed")
+        self._check_not_finished()
         outcome = self.session.undo()
         return outcome, self.audit()
+
+    def other_sessions(self) -> list[str]:
+        """Other interactive logins on a live target (their shells write history on exit)."""
+        if self.session is None or self.finished:
+            return []
+        return list(self.session.other_sessions())
 
     def exclude_list(self) -> list[str]:
         if self.session is not None:

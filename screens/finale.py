@@ -42,6 +42,7 @@ WARNING = (
 class FinaleLoaded(Message):
     excludes: list[str]
     last_preview: Any
+    others: list[str]
 
 
 class FinaleScreen(Screen[None]):
@@ -118,11 +119,12 @@ class FinaleScreen(Screen[None]):
         try:
             excludes = driver.exclude_list()
             last = self.choice(LAST_CHECK)
-            preview = driver.preview(LAST_CHECK, last) if last else None
+            preview = driver.preview(LAST_CHECK, last) if last and not driver.finished else None
+            others = driver.other_sessions()
         except WizardError as exc:
             self.post_message(EngineFailed("finale", str(exc)))
             return
-        self.post_message(FinaleLoaded(excludes, preview))
+        self.post_message(FinaleLoaded(excludes, preview, others))
 
     @on(FinaleLoaded)
     def _loaded(self, message: FinaleLoaded) -> None:
@@ -131,7 +133,14 @@ class FinaleScreen(Screen[None]):
         self.query_one("#excludes", Static).update(Text("\n".join(self.excludes) or "(none)"))
         last = self.query_one("#last", Static)
         run = self.query_one("#run", Button)
-        if message.last_preview is None:
+        if message.others:
+            warning = Text(WARNING + "\n\nOpen now:\n")
+            warning.append("\n".join(f"  {o}" for o in message.others), style="bold")
+            self.query_one("#warning", Static).update(warning)
+        if self.wizard.driver is not None and self.wizard.driver.finished:
+            last.update(Text("The last command has run."))
+            run.disabled = True
+        elif message.last_preview is None:
             last.update(Text("Fixes are not in this build yet: nothing can be run."))
             run.disabled = True
         else:
@@ -207,20 +216,31 @@ class FinaleScreen(Screen[None]):
 
     @on(Applied)
     def _applied(self, message: Applied) -> None:
-        self.done = True
+        outcome = message.outcome
+        self.done = bool(getattr(outcome, "last_done", True))
         assert message.result is not None
         after = {f.id: f for f in message.result.findings}
-        text = Text("Final phase done. Verified by a fresh probe:\n", style="bold")
+        if self.done:
+            text = Text("Final phase done; the history shred ran last. Verified:\n", style="bold")
+        else:
+            text = Text("The final phase did not complete:\n", style="bold red")
+        for error in getattr(outcome, "errors", ()):
+            text.append(f"  {error}\n", style="red")
+        for warning in getattr(outcome, "warnings", ()):
+            text.append(f"  {warning}\n", style="yellow")
         for check_id in FINAL_ORDER:
             f = after.get(check_id)
             text.append(f"  {check_id}: ")
             text.append_text(badge(f.status if f else None))
             text.append("\n")
-        text.append(
-            "Now export the signed report (e), then stop the instance and create the image."
-        )
+        if self.done:
+            text.append(
+                "Nothing more is sent to the target. Export the signed report (e), then stop "
+                "the instance and create the image."
+            )
         self.query_one("#final-result", Static).update(text)
-        self.notify("final phase done", title="finale")
+        self.query_one("#run", Button).disabled = self.done
+        self.notify("final phase done" if self.done else "final phase incomplete", title="finale")
 
     @on(EngineFailed)
     def _failed(self, message: EngineFailed) -> None:

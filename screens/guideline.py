@@ -273,7 +273,8 @@ class GuidelineScreen(Screen[None]):
 
     @staticmethod
     def _is_final(preview: Any) -> bool:
-        return str(getattr(preview, "phase", "")) in ("final", "last")
+        # wizard.actions.Phase: NORMAL 0, FINAL 1, LAST 2 (the history shred).
+        return int(getattr(preview, "phase", 0) or 0) > 0
 
     # --- apply ------------------------------------------------------------------------
 
@@ -348,9 +349,25 @@ class GuidelineScreen(Screen[None]):
         before = self.finding.status if self.finding else None
         assert message.result is not None
         after = next((f for f in message.result.findings if f.id == self.check_id), None)
+        outcome = message.outcome
+        mine = next(
+            (c for c in getattr(outcome, "checks", ()) if c.check_id == self.check_id), None
+        )
+        for warning in getattr(outcome, "warnings", ()):
+            self.notify(str(warning), severity="warning", timeout=10)
+        if mine is not None and mine.error:
+            verdict = Text.assemble(
+                ("Not applied: ", "bold red"),
+                str(mine.error),
+                "\n(rolled back: the target is as it was)" if mine.rolled_back else "",
+            )
+            self.query_one("#verify", Static).update(verdict)
+            self.notify(str(mine.error), title=f"{self.entry.title}: not applied", severity="error")
+            return
         self.wizard.choices[self.check_id] = message.choices[self.check_id]
         if after is None:
             return
+        done = "\n".join(f"  done: {d}" for d in getattr(mine, "actions_done", ()))
         verdict = Text.assemble(
             ("Verified by a fresh probe: ", "bold"),
             badge(before),
@@ -358,6 +375,7 @@ class GuidelineScreen(Screen[None]):
             badge(after.status),
             "  ",
             after.summary,
+            "\n" + done if done else "",
         )
         self.wizard.verified[self.check_id] = f"{before} → {after.status}"
         self.query_one("#verify", Static).update(verdict)

@@ -3,7 +3,6 @@ the palette, learn mode, errors as notifications, and (with the fix session) the
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,6 @@ from screens.guideline import GuidelineScreen
 from screens.overview import OverviewScreen
 from tests.tui.conftest import settle
 from wizard.config import config_file
-
-HAS_SESSION = importlib.util.find_spec("wizard.session") is not None
 
 
 def static_text(widget: Static) -> str:
@@ -212,36 +209,99 @@ async def test_ctrl_q_quits_from_a_dialog(practice_root: Path) -> None:
     assert app.return_code == 0
 
 
-@pytest.mark.skipif(not HAS_SESSION, reason="wizard.session (fixes) is not in this build yet")
 async def test_whole_flow_on_the_practice_image(practice_root: Path) -> None:
+    """Every guideline opened, previewed and applied by keyboard (the recommended option),
+    verified by a fresh probe; then the finale runs the last command after typed confirmation."""
     app = make_app("demo", practice_root=str(practice_root))
+    verdicts: dict[str, str] = {}
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
-        app.action_open_guideline("ssh-use-dns")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, GuidelineScreen)
-        assert "UseDNS" in static_text(screen.query_one("#preview", Static))
-        await pilot.press("a")
-        await settle(pilot)
-        assert "→" in static_text(screen.query_one("#verify", Static))
-        assert "UseDNS no" in (practice_root / "etc/ssh/sshd_config").read_text() or any(
-            "UseDNS no" in p.read_text()
-            for p in (practice_root / "etc/ssh/sshd_config.d").iterdir()
-        )
-        assert {f.id: f.status.value for f in app.result.findings}["ssh-use-dns"] == "pass"  # type: ignore[union-attr]
-        await pilot.press("escape")
+        for check_id in INSTANCE_CHECKS:
+            app.action_open_guideline(check_id)
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, GuidelineScreen)
+            preview = static_text(screen.query_one("#preview", Static))
+            if not catalog()[check_id].options:
+                assert "nothing to choose" in preview
+            elif screen.preview is not None and not screen.preview.refusal:
+                assert "Working out" not in preview
+                await pilot.press("a")
+                await pilot.pause()
+                if app.screen.is_modal:  # irreversible: typed confirmation
+                    await pilot.press(*"yes", "enter")
+                await settle(pilot)
+                verdicts[check_id] = static_text(screen.query_one("#verify", Static))
+            await pilot.press("escape")
+            await pilot.pause()
+        # Normal-phase fixes were verified by a fresh probe on the screen itself.
+        assert "UseDNS is no" in (
+            (practice_root / "etc/ssh/sshd_config").read_text()
+            + "".join(p.read_text() for p in (practice_root / "etc/ssh/sshd_config.d").iterdir())
+        ).replace("UseDNS no", "UseDNS is no")
+        statuses = {f.id: f.status.value for f in app.result.findings}  # type: ignore[union-attr]
+        for check_id in ("root-ssh-login", "ssh-password-auth", "root-password", "machine-id"):
+            assert "Verified by a fresh probe: [FAIL] → [PASS]" in verdicts[check_id], verdicts
+        for check_id in ("ssh-use-dns", "root-password", "user-passwords", "machine-id"):
+            assert statuses[check_id] == "pass", (check_id, verdicts.get(check_id))
+        assert (practice_root / "etc/machine-id").read_text() == ""
+        # Final-phase choices wait for the finale.
+        assert set(app.final_choices) >= {"ssh-host-keys", "authorized-keys", "shell-history"}
+        assert (practice_root / "etc/ssh/ssh_host_ed25519_key").exists()
+
         await pilot.press("f")
         await settle(pilot)
         finale = app.screen
         assert isinstance(finale, FinaleScreen)
         assert "/root/.ssh" in static_text(finale.query_one("#excludes", Static))
+        assert "history" in static_text(finale.query_one("#last", Static))
         await pilot.press("x")
         await pilot.pause()
-        await pilot.press(*"shred")
-        await pilot.press("enter")
+        assert app.screen.is_modal
+        await pilot.press(*"shre", "enter")  # a wrong word does nothing
+        await pilot.pause()
+        assert app.screen.is_modal and (practice_root / "root/.bash_history").exists()
+        await pilot.press("d", "enter")
         await settle(pilot)
-        assert not (practice_root / "root/.bash_history").exists()
-        assert not (practice_root / "home/admin/.bash_history").exists()
-        assert not (practice_root / "etc/ssh/ssh_host_ed25519_key").exists()
-        assert finale.done
+        assert finale.done, static_text(finale.query_one("#final-result", Static))
+        assert "history shred ran last" in static_text(finale.query_one("#final-result", Static))
+        # Nothing more is sent after the last command: a re-probe is refused.
+        await pilot.press("escape", "r")
+        await settle(pilot)
+        assert any("last command has run" in n.message for n in app._notifications)
+    for path in (
+        "root/.bash_history",
+        "home/admin/.bash_history",
+        "home/admin/.python_history",
+        "home/bob/.mysql_history",
+        "etc/ssh/ssh_host_ed25519_key",
+        "etc/ssh/ssh_host_rsa_key.pub",
+        "root/.ssh/authorized_keys",
+        "home/admin/.ssh/authorized_keys",
+        "home/admin/.aws/credentials",
+    ):
+        assert not (practice_root / path).exists(), path
+    assert not (practice_root / "PWNED").exists() and not Path("PWNED").exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug (wizard/session.py): Session.apply hands the Applier the FIRST audit's "
+    "sshd files, so each sshd fix rewrites 00-ami-wizard.conf with only its own setting",
+)
+async def test_sshd_fixes_applied_one_by_one_all_stay(practice_root: Path) -> None:
+    app = make_app("demo", practice_root=str(practice_root))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        for check_id in ("root-ssh-login", "ssh-password-auth", "ssh-use-dns"):
+            app.action_open_guideline(check_id)
+            await settle(pilot)
+            await pilot.press("a")
+            await settle(pilot)
+            await pilot.press("escape")
+        statuses = {f.id: f.status.value for f in app.result.findings}  # type: ignore[union-attr]
+    assert [statuses[c] for c in ("root-ssh-login", "ssh-password-auth", "ssh-use-dns")] == [
+        "pass",
+        "pass",
+        "pass",
+    ]
