@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--region", metavar="REGION", help="AWS region for aws:[PROFILE] (default: the profile's)"
     )
+    a.add_argument(
+        "--report",
+        metavar="STEM",
+        help="also write the checklist report as STEM.json, STEM.md and STEM.html "
+        "(each signed with --sign-key/--sign-agent)",
+    )
     _ssh_options(a)
     _sign_options(a)
 
@@ -151,6 +157,8 @@ def _sign(args: argparse.Namespace) -> None:
     if not (args.sign_key or args.sign_agent):
         return
     if not args.output:
+        if getattr(args, "report", None):
+            return  # only the --report files are signed (by _report)
         raise UsageError("signing needs -o FILE: the signature is written beside it as FILE.sig")
     from wizard.signing import sign_file
 
@@ -159,6 +167,23 @@ def _sign(args: argparse.Namespace) -> None:
     else:
         sig = sign_file(args.output)  # no key file: the first suitable key in ssh-agent
     print(f"signed: {sig}", file=sys.stderr)
+
+
+def _report(args: argparse.Namespace, result: object) -> None:
+    """--report STEM: the checklist report of this audit in every format, signed like -o."""
+    if not getattr(args, "report", None):
+        return
+    from wizard.report import ReportInput, build_report, write_report
+
+    report = build_report(ReportInput(before=result))  # type: ignore[arg-type]
+    for path in write_report(
+        report,
+        args.report,
+        sign_key=args.sign_key,
+        sign_agent=args.sign_agent,
+        passphrase_cb=_prompt,
+    ):
+        print(f"wrote: {path}", file=sys.stderr)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -174,6 +199,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         result = audit(target, config, args.checks)
     _emit(render(result, args.format), args.output)
     _sign(args)
+    _report(args, result)
     return EXIT_FAIL if result.summary.failed else EXIT_OK
 
 
@@ -186,6 +212,7 @@ def _audit_aws(args: argparse.Namespace) -> int:
     result = audit_account(args.target, args.region)
     _emit(render(result, args.format), args.output)
     _sign(args)
+    _report(args, result)
     return EXIT_FAIL if result.summary.failed else EXIT_OK
 
 
