@@ -486,6 +486,25 @@ def test_cli_audit_sign_agent_verifies_with_ssh_keygen(
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1
 
 
+def test_cli_audit_report_stem_all_formats_signed(
+    cli_image: Path, keys: dict[str, Path], tmp_path: Path
+) -> None:
+    stem = tmp_path / "checklist"
+    proc = cli(
+        "audit", f"image:{cli_image}", "--report", str(stem), "--sign-key", str(keys["rsa"])
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith("# ami-wizard audit of")  # the audit itself still prints
+    doc = json.loads((tmp_path / "checklist.json").read_bytes())
+    assert doc["schema"] == REPORT_SCHEMA and doc["target"]["uri"] == f"image:{cli_image}"
+    for fmt in ("json", "md", "html"):
+        data = tmp_path / f"checklist.{fmt}"
+        assert EXAMPLE_SECRET not in data.read_text()
+        ok = keygen_verify(tmp_path, keys["rsa"], data, Path(f"{data}.sig"))
+        assert ok.returncode == 0, (fmt, ok.stderr)
+    assert "<script" not in (tmp_path / "checklist.html").read_text().lower()
+
+
 # --- adapters ---------------------------------------------------------------------------
 
 
@@ -516,6 +535,8 @@ def test_from_session_after_apply(image: Path) -> None:
         assert c["actions"]["commands"] and c["actions"]["diff_summary"]
         assert not c["open"]
     assert by_id["machine-id"]["note"] == "why"
+    md, page = to_markdown(r), to_html(r)
+    assert "**Evidence before:**" in md and "Evidence before" in page
     assert "/etc/machine-id" in by_id["machine-id"]["actions"]["diff_summary"]
     assert by_id["ssh-host-keys"]["open"]
 

@@ -371,6 +371,17 @@ def _evidence_where(e: Mapping[str, Any]) -> str:
     return f"{e['path']}:{e['line']}" if e.get("line") else str(e["path"])
 
 
+def _evidence_sets(check: Mapping[str, Any]) -> list[tuple[str, list[Any]]]:
+    """One evidence list when nothing changed, else what was found before and what is after."""
+    before = (check["before"] or {}).get("evidence") or []
+    after = (check["after"] or {}).get("evidence") or []
+    if check["after"] is None or before == after:
+        return [("Evidence", before)] if before else []
+    return [
+        (label, ev) for label, ev in (("Evidence before", before), ("Evidence after", after)) if ev
+    ]
+
+
 def to_markdown(report: Mapping[str, Any]) -> str:
     """The report as Markdown; target data is escaped or in code spans, never markup."""
     out = [f"# {_md(_title(report))}", ""]
@@ -421,9 +432,8 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         if acts["error"]:
             rolled = " (rolled back)" if acts["rolled_back"] else ""
             out.append(f"- **Error{rolled}:** {_md(acts['error'])}")
-        evidence = (c["after"] or c["before"] or {}).get("evidence", [])
-        if evidence:
-            out.append("- **Evidence:**")
+        for label, evidence in _evidence_sets(c):
+            out.append(f"- **{label}:**")
             out += [
                 f"  - {_md_code(_evidence_where(e))} {_md(e['detail'])}".rstrip() for e in evidence
             ]
@@ -529,12 +539,11 @@ def _html_check(c: Mapping[str, Any]) -> str:
     if acts["error"]:
         label = "Error (rolled back)" if acts["rolled_back"] else "Error"
         rows.append((label, _e(acts["error"])))
-    evidence = (c["after"] or c["before"] or {}).get("evidence", [])
-    if evidence:
+    for label, evidence in _evidence_sets(c):
         items = "".join(
             f"<li><code>{_e(_evidence_where(e))}</code> {_e(e['detail'])}</li>" for e in evidence
         )
-        rows.append(("Evidence", f"<ul>{items}</ul>"))
+        rows.append((label, f"<ul>{items}</ul>"))
     body = "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in rows)
     return (
         f'<section class="check" id="c-{_e(c["id"])}"><h3>{_e(c["title"])} '
