@@ -220,7 +220,9 @@ class FinaleScreen(Screen[None]):
         self.done = bool(getattr(outcome, "last_done", True))
         assert message.result is not None
         after = {f.id: f for f in message.result.findings}
-        if self.done:
+        if self.done and getattr(outcome, "errors", ()):
+            text = Text("The last command ran, but not everything succeeded:\n", style="bold red")
+        elif self.done:
             text = Text("Final phase done; the history shred ran last. Verified:\n", style="bold")
         else:
             text = Text("The final phase did not complete:\n", style="bold red")
