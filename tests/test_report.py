@@ -508,18 +508,20 @@ def test_cli_audit_report_stem_all_formats_signed(
 # --- adapters ---------------------------------------------------------------------------
 
 
-def test_from_session_after_apply(image: Path) -> None:
+def test_from_session_after_apply(image: Path, tmp_path: Path) -> None:
     session = Session(ImageTarget(str(image), kind="image", uri=f"image:{image}"))
     before = session.audit()
     rec = recommended_choices(before)
     choices = {c: rec[c] for c in ("root-ssh-login", "machine-id")}
     previews = {c: session.preview(c, o) for c, o in choices.items()}
-    outcome = session.apply(choices, confirm_irreversible=True)
-    assert outcome.ok, outcome.errors
+    # Two rounds, as the wizard applies them: the report adds them up.
+    first = session.apply({"root-ssh-login": choices["root-ssh-login"]})
+    second = session.apply({"machine-id": choices["machine-id"]}, confirm_irreversible=True)
+    assert first.ok and second.ok, (first.errors, second.errors)
     r = build_report(
         from_session(
             session,
-            outcome,
+            [first, second],
             notes={"machine-id": "why"},
             previews=previews,
             started=STARTED,
@@ -539,6 +541,16 @@ def test_from_session_after_apply(image: Path) -> None:
     assert "**Evidence before:**" in md and "Evidence before" in page
     assert "/etc/machine-id" in by_id["machine-id"]["actions"]["diff_summary"]
     assert by_id["ssh-host-keys"]["open"]
+    single = build_report(from_session(session, second, operator="a@b"))
+    assert {c["id"] for c in single["checks"] if c["choice"]} == {"machine-id"}
+    assert build_report(from_session(session))["summary"]["after"] is not None
+    # The wizard's export hook reads the same from its driver.
+    driver = SimpleNamespace(session=session, outcomes=[first, second], before=before, result=None)
+    exported = json.loads(Path(write_reports(driver, tmp_path)[0]).read_bytes())
+    assert [c["id"] for c in exported["checks"] if c["actions"]["commands"]] == [
+        "root-ssh-login",
+        "machine-id",
+    ]
 
 
 def test_tui_export_hook_writes_three_formats(result: AuditResult, tmp_path: Path) -> None:

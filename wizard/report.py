@@ -115,28 +115,47 @@ def from_session(
     started: str = "",
     finished: str = "",
 ) -> ReportInput:
-    """Adapt a `wizard.session.Session` and its `ApplyOutcome` (None: audit only) to a report.
+    """Adapt a `wizard.session.Session` and its `ApplyOutcome` to a report.
 
-    `previews` (check id -> `session.Preview` shown before applying) give the diff summaries;
-    the outcome alone only knows the steps that ran.
+    `outcome` may be None (audit only), one outcome, or a sequence of them in the order they
+    ran (the wizard applies the normal phase and the final phase separately): steps add up,
+    the latest choice, error and after state win. `previews` (check id -> the
+    `session.Preview` shown before applying) give the diff summaries.
     """
     before = session.before
     if before is None:
         raise UsageError("nothing to report yet: the target has not been audited")
-    after = getattr(outcome, "after", None) if outcome is not None else session.after
+    if outcome is None:
+        outcomes: list[Any] = []
+    elif isinstance(outcome, list | tuple):
+        outcomes = list(outcome)
+    else:
+        outcomes = [outcome]
     choices: dict[str, str] = {}
+    done: dict[str, list[str]] = {}
+    extra: dict[str, list[str]] = {}
+    failed: dict[str, tuple[str | None, bool]] = {}
+    for out in outcomes:
+        for c in out.checks:
+            choices[c.check_id] = c.option_id
+            done.setdefault(c.check_id, []).extend(c.actions_done)
+            extra.setdefault(c.check_id, []).extend(c.notes)
+            failed[c.check_id] = (c.error, bool(c.rolled_back))
     actions: dict[str, CheckActions] = {}
-    for c in getattr(outcome, "checks", ()) or ():
-        choices[c.check_id] = c.option_id
-        pv = (previews or {}).get(c.check_id)
-        actions[c.check_id] = CheckActions(
-            commands=tuple(c.actions_done),
-            diff_summary=_diff_summary(getattr(pv, "text", "") or "") if c.actions_done else "",
-            error=c.error,
-            rolled_back=bool(c.rolled_back),
-            notes=tuple(c.notes),
+    for check_id in choices:
+        pv = (previews or {}).get(check_id)
+        diff = _diff_summary(getattr(pv, "text", "") or "") if done[check_id] else ""
+        error, rolled_back = failed[check_id]
+        actions[check_id] = CheckActions(
+            commands=tuple(done[check_id]),
+            diff_summary=diff,
+            error=error,
+            rolled_back=rolled_back,
+            notes=tuple(extra[check_id]),
         )
-    exclude = getattr(outcome, "exclude_list", None)
+    last = outcomes[-1] if outcomes else None
+    after = (getattr(last, "after", None) if last is not None else None) or session.after
+    exclude = getattr(last, "exclude_list", None)
     return ReportInput(
         before=before,
         after=after,
@@ -148,8 +167,8 @@ def from_session(
         finished=finished,
         session_id=str(getattr(session, "id", "") or ""),
         exclude_list=tuple(exclude) if exclude is not None else None,
-        warnings=tuple(getattr(outcome, "warnings", ()) or ()),
-        errors=tuple(getattr(outcome, "errors", ()) or ()),
+        warnings=tuple(w for out in outcomes for w in out.warnings),
+        errors=tuple(e for out in outcomes for e in out.errors),
     )
 
 
@@ -700,10 +719,11 @@ def write_report(
 def write_reports(driver: Any, out: str | os.PathLike[str]) -> list[str]:
     """The wizard's export hook (screens.driver): all three formats as `ami-wizard-report.*`.
 
-    Reads what the driver has: `before`, `result`, and when present `session`, `outcome`,
-    `choices`, `notes` and `previews`. The driver signs the JSON itself.
+    Reads what the driver has: `before`, `result`, and when present `session`, `outcomes`
+    (every ApplyOutcome in order; or one `outcome`), `choices`, `notes` and `previews`. The driver signs the JSON itself.
     """
-    session, outcome = getattr(driver, "session", None), getattr(driver, "outcome", None)
+    session = getattr(driver, "session", None)
+    outcome = getattr(driver, "outcomes", None) or getattr(driver, "outcome", None)
     before = getattr(driver, "before", None) or getattr(driver, "result", None)
     if before is None:
         raise UsageError("nothing to report yet: the target has not been audited")
