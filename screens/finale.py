@@ -220,7 +220,7 @@ class FinaleScreen(Screen[None]):
         self.done = bool(getattr(outcome, "last_done", True))
         assert message.result is not None
         after = {f.id: f for f in message.result.findings}
-        if self.done and getattr(outcome, "errors", ()):
+        if self.done and bool(getattr(outcome, "errors", None)):
             text = Text("The last command ran, but not everything succeeded:\n", style="bold red")
         elif self.done:
             text = Text("Final phase done; the history shred ran last. Verified:\n", style="bold")

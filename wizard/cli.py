@@ -235,6 +235,11 @@ def cmd_tui(target: str | None, options: object = None, learn: bool | None = Non
     from screens.app import make_app
     from wizard.targets.base import ConnectOptions
 
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "the wizard needs a terminal; for scripts use `ami-wizard audit TARGET` "
+            "or `ami-wizard demo --format md`"
+        )
     app = make_app(
         target,
         options=options if isinstance(options, ConnectOptions) else None,
