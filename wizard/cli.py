@@ -19,7 +19,7 @@ from wizard import __version__
 from wizard.errors import SignatureError, UsageError, WizardError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("audit", "report", "demo")
+COMMANDS = ("audit", "apply", "undo", "report", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("json", "md", "sarif", "junit"),
         help="audit the practice instance headless in this format instead of opening the wizard",
     )
+
+    from wizard.cli_apply import add_parsers as add_apply_parsers
+
+    add_apply_parsers(sub, _ssh_options)
 
     r = sub.add_parser("report", help="work with signed reports")
     rsub = r.add_subparsers(dest="report_command", parser_class=_Parser, required=True)
@@ -313,6 +317,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_audit(args)
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command in ("apply", "undo"):
+            from wizard import cli_apply
+
+            run = cli_apply.cmd_apply if args.command == "apply" else cli_apply.cmd_undo
+            return run(args, _connect_options)
         if args.command == "report" and args.report_command == "verify":
             return cmd_report_verify(args)
         parser.error("unknown command")

@@ -1,0 +1,200 @@
+"""`ami-wizard apply` and `ami-wizard undo`: the headless side of the apply session.
+
+The plan file (`schema: ami-wizard/plan/v1`, `choices: {check_id: option_id}`) is read and
+validated here; a bad plan is one line on stderr and exit code 2, like every usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wizard.errors import UsageError
+
+PLAN_SCHEMA = "ami-wizard/plan/v1"
+APPLY_SCHEMA = "ami-wizard/apply/v1"
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def add_parsers(sub: Any, ssh_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Register `apply` and `undo` on the main parser's subcommands."""
+    p = sub.add_parser("apply", help="apply fixes headless (a plan file or the recommended ones)")
+    p.add_argument("target", metavar="TARGET", help="ssh://user@host[:port], local, image:/path")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--plan", metavar="PLAN.yaml", help=f"choices per check ({PLAN_SCHEMA})")
+    which.add_argument(
+        "--recommended", action="store_true", help="the recommended option of every check"
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the exact diffs and commands; change nothing"
+    )
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="confirm steps that cannot be undone (host keys, credentials, histories)",
+    )
+    p.add_argument("--report", metavar="FILE", help="write the outcome as JSON to FILE")
+    p.add_argument("--sign-key", metavar="FILE", help="sign the --report file with this SSH key")
+    ssh_options(p)
+
+    u = sub.add_parser("undo", help="restore every reversible change of an apply session")
+    u.add_argument("session", metavar="SESSION_ID")
+    ssh_options(u)
+
+
+def load_plan(path: str) -> dict[str, str]:
+    """Read and check a plan file; every problem is a one-line UsageError."""
+    from checks import INSTANCE_CHECKS
+    from checks.base import catalog
+
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read plan {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"plan {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise UsageError(f"plan {path} must be a mapping with schema and choices")
+    if raw.get("schema") != PLAN_SCHEMA:
+        raise UsageError(f"plan {path}: schema must be {PLAN_SCHEMA!r}")
+    choices = raw.get("choices")
+    if not isinstance(choices, dict) or not choices:
+        raise UsageError(f"plan {path}: choices must map check ids to option ids")
+    out: dict[str, str] = {}
+    entries = catalog()
+    for check_id, option_id in choices.items():
+        if check_id not in INSTANCE_CHECKS:
+            raise UsageError(f"plan {path}: unknown check id {check_id!r}")
+        if not isinstance(option_id, str | bool) or isinstance(option_id, bool):
+            # YAML turns a bare `no` into False: ask for quotes instead of guessing.
+            hint = ' (quote it: "no")' if option_id is False else ""
+            raise UsageError(f"plan {path}: option for {check_id} must be a string{hint}")
+        if entries[check_id].option(option_id.split(":", 1)[0]) is None:
+            known = ", ".join(o.id for o in entries[check_id].options) or "none"
+            raise UsageError(
+                f"plan {path}: {check_id} has no option {option_id!r} (options: {known})"
+            )
+        out[str(check_id)] = option_id
+    return out
+
+
+def _status(value: object) -> str:
+    return str(value) if value is not None else "-"
+
+
+def cmd_apply(args: argparse.Namespace, connect: Callable[[argparse.Namespace], Any]) -> int:
+    from wizard.config import load_config
+    from wizard.engine import open_target
+    from wizard.session import Session, recommended_choices
+
+    choices = load_plan(args.plan) if args.plan else None
+    config = load_config()
+    with open_target(args.target, connect(args)) as target:
+        session = Session(target, config)
+        before = session.audit()
+        choices = choices if choices is not None else recommended_choices(before)
+        if args.dry_run:
+            refused = 0
+            for check_id, option_id in choices.items():
+                pv = session.preview(check_id, option_id)
+                flags = " (cannot be undone)" if pv.irreversible else ""
+                sys.stdout.write(f"== {check_id}: {option_id} [{pv.phase.name}]{flags}\n")
+                sys.stdout.write(pv.text)
+                refused += pv.refusal is not None
+            sys.stdout.write("dry run: nothing was changed\n")
+            return EXIT_FAIL if refused else EXIT_OK
+        outcome = session.apply(
+            choices,
+            confirm_irreversible=args.yes,
+            progress=lambda msg: print(f"  {msg}", file=sys.stderr),
+        )
+    for c in outcome.checks:
+        mark = "  ROLLED BACK" if c.rolled_back else ""
+        print(f"{c.check_id}: {_status(c.before)} -> {_status(c.after)}{mark}")
+        if c.error:
+            print(f"  error: {c.error}")
+    for w in outcome.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if outcome.exclude_list:
+        print("exclude list for ec2-bundle-vol --exclude:")
+        print("  " + ",".join(outcome.exclude_list))
+        if outcome.exclude_file:
+            print(f"  (also written to {outcome.exclude_file})")
+    print(f"session {outcome.session_id}: undo with `ami-wizard undo {outcome.session_id}`")
+    if args.report:
+        _write_report(args, outcome)
+    failed = any(c.after is not None and c.after.value == "fail" for c in outcome.checks)
+    return EXIT_FAIL if failed or not outcome.ok else EXIT_OK
+
+
+def _write_report(args: argparse.Namespace, outcome: Any) -> None:
+    from wizard.fsutil import write_atomic
+
+    doc = {
+        "schema": APPLY_SCHEMA,
+        "session": outcome.session_id,
+        "target": outcome.after.target.to_dict() if outcome.after else {},
+        "checks": [
+            {
+                "id": c.check_id,
+                "option": c.option_id,
+                "before": _status(c.before),
+                "after": _status(c.after),
+                "summary": c.after_summary,
+                "actions": list(c.actions_done),
+                "error": c.error,
+                "rolled_back": c.rolled_back,
+            }
+            for c in outcome.checks
+        ],
+        "errors": list(outcome.errors),
+        "warnings": list(outcome.warnings),
+        "exclude_list": list(outcome.exclude_list),
+    }
+    try:
+        write_atomic(args.report, json.dumps(doc, indent=2) + "\n", 0o644)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.report}: {exc.strerror}") from None
+    if args.sign_key:
+        from wizard.signing import sign_file
+
+        print(f"signed: {sign_file(args.report, key_file=args.sign_key)}", file=sys.stderr)
+
+
+def cmd_undo(args: argparse.Namespace, connect: Callable[[argparse.Namespace], Any]) -> int:
+    from wizard.journal import Journal
+    from wizard.session import undo_session
+    from wizard.targets.image import ImageTarget
+
+    meta = Journal.open(args.session).meta
+    kind = meta.get("kind")
+    if kind in ("demo", "image"):
+        target: Any = ImageTarget(str(meta["root"]), kind=str(kind), uri=str(meta["target"]))
+    else:
+        from wizard.engine import open_target
+
+        options = connect(args)
+        # The session remembers how it connected (paths only); flags given now win.
+        import dataclasses
+
+        options = dataclasses.replace(
+            options,
+            identity=options.identity or meta.get("identity"),
+            known_hosts=options.known_hosts or meta.get("known_hosts"),
+        )
+        target = open_target(str(meta["target"]), options)
+    with target:
+        outcome = undo_session(args.session, target)
+    for line in outcome.restored:
+        print(line)
+    for line in outcome.irreversible:
+        print(f"not undoable: {line}")
+    for line in outcome.errors:
+        print(f"error: {line}", file=sys.stderr)
+    return EXIT_OK if outcome.ok else EXIT_FAIL
