@@ -46,6 +46,10 @@ class Driver:
     result: AuditResult | None = None  # the latest audit
     practice_root: str | None = None  # a practice image made by the caller (kept on close)
     finished: bool = False  # the last command ran: nothing more may be sent to the target
+    # For the report (wizard.report.write_reports reads these): every ApplyOutcome in order,
+    # and the preview shown for each check before it was applied.
+    outcomes: list[Any] = field(default_factory=list)
+    previews: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_practice(self) -> bool:
@@ -97,7 +101,9 @@ class Driver:
         """The session's exact preview of one choice, or None when fixes are not in this build."""
         if self.session is None:
             return None
-        return self.session.preview(check_id, option_id)
+        preview = self.session.preview(check_id, option_id)
+        self.previews[check_id] = preview
+        return preview
 
     def apply(
         self,
@@ -117,6 +123,7 @@ class Driver:
             progress=progress,
             include_final=final,
         )
+        self.outcomes.append(outcome)
         if getattr(outcome, "last_done", False):
             self.finished = True
         # The session probed again itself (and after the last command it must not probe):

@@ -269,6 +269,14 @@ async def test_whole_flow_on_the_practice_image(practice_root: Path) -> None:
         await pilot.press("escape", "r")
         await settle(pilot)
         assert any("last command has run" in n.message for n in app._notifications)
+        # The report: all three formats, from the session's before, choices and after.
+        out = practice_root.parent / "report"
+        out.mkdir()
+        app.export_report(str(out), None)
+        await settle(pilot)
+        names = sorted(p.name for p in out.iterdir())
+        assert names == ["ami-wizard-report.html", "ami-wizard-report.json", "ami-wizard-report.md"]
+        assert "ssh-use-dns" in (out / "ami-wizard-report.md").read_text()
     for path in (
         "root/.bash_history",
         "home/admin/.bash_history",
