@@ -354,8 +354,9 @@ class RemoteBackend(Backend):
         names = " ".join(shlex.quote(n) for n in action.names)
         script = f"""
 unset HISTFILE 2>/dev/null; HISTSIZE=0; export HISTSIZE
+# A non-interactive sh keeps no history; this is for a bash that would (`set +o history`
+# is not used: in dash an unknown option to a special builtin ends the script).
 history -c 2>/dev/null || true
-set +o history 2>/dev/null || true
 aw_gone() {{
   if [ -f "$1" ] && [ ! -L "$1" ]; then
     if command -v shred >/dev/null 2>&1; then shred -u -z -- "$1" 2>/dev/null; fi
@@ -373,6 +374,7 @@ done
 for f in "$@"; do
   if [ -e "$f" ] || [ -L "$f" ]; then printf 'left %s\\n' "$(printf %s "$f" | base64 | tr -d '\\n')"; fi
 done
+exit 0
 """
         result = self._script(script, list(action.files))
         if not result.ok:
