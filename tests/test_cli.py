@@ -171,3 +171,20 @@ def test_output_to_a_device_is_written_not_replaced(image: Path, tmp_path: Path)
     assert list(tmp_path.iterdir()) == [fifo] or all(
         not p.name.startswith(".fifo") for p in tmp_path.iterdir()
     )
+
+
+@pytest.mark.parametrize("fmt", ["json", "md", "sarif", "junit"])
+def test_names_that_are_not_utf8_are_shown_not_crashed_on(
+    image: Path, tmp_path: Path, fmt: str
+) -> None:
+    (image / "home" / "bob").joinpath(os.fsdecode(b".bad\xff\x1b[31m_history")).write_text("x\n")
+    out = tmp_path / "out"
+    proc = cli(
+        "audit", f"image:{image}", "--format", fmt, "-o", str(out), "--check", "shell-history"
+    )
+    assert proc.returncode == 1, proc.stderr
+    text = out.read_bytes().decode("utf-8")  # valid UTF-8
+    assert "\x1b" not in text  # no terminal escape from a file name
+    assert "bad\\xff\\x1b[31m_history" in text.replace("\\\\", "\\")
+    stdout = cli("audit", f"image:{image}", "--format", fmt, "--check", "shell-history")
+    assert stdout.returncode == 1 and "Traceback" not in stdout.stderr

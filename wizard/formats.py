@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from checks.base import catalog
 from wizard.engine import AuditResult
-from wizard.model import Finding, Status
-from wizard.secrets import scrub
+from wizard.model import Evidence, Finding, Status
+from wizard.secrets import clean_text, scrub
 
 AUDIT_SCHEMA = "ami-wizard/audit/v1"
 FORMATS = ("json", "md", "sarif", "junit")
@@ -191,5 +192,26 @@ RENDERERS: dict[str, Callable[[AuditResult], str]] = {
 }
 
 
+def _clean_finding(f: Finding) -> Finding:
+    return replace(
+        f,
+        summary=clean_text(f.summary),
+        evidence=tuple(
+            Evidence(clean_text(e.path), e.line, clean_text(e.detail)) for e in f.evidence
+        ),
+    )
+
+
 def render(result: AuditResult, fmt: str) -> str:
-    return scrub(RENDERERS[fmt](result))
+    """Render in `fmt`; target-supplied text is made printable and scrubbed of secrets first."""
+    t = result.target
+    target = replace(
+        t,
+        hostname=clean_text(t.hostname),
+        os=clean_text(t.os),
+        kernel=clean_text(t.kernel),
+        instance_id=clean_text(t.instance_id),
+        ami_id=clean_text(t.ami_id),
+    )
+    clean = replace(result, target=target, findings=tuple(map(_clean_finding, result.findings)))
+    return scrub(RENDERERS[fmt](clean))

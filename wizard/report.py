@@ -24,7 +24,7 @@ from wizard.engine import AuditResult
 from wizard.errors import UsageError
 from wizard.facts import Facts
 from wizard.model import Finding
-from wizard.secrets import scrub
+from wizard.secrets import clean_text, scrub
 from wizard.signing import PassphraseCallback, canonical_json
 
 log = logging.getLogger(__name__)
@@ -173,22 +173,6 @@ def from_session(
 
 
 # --- content ----------------------------------------------------------------------------
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def clean_text(value: str) -> str:
-    """Make target-supplied text safe to carry: valid UTF-8, no control characters, no secrets.
-
-    File names arrive decoded with surrogateescape (any bytes); those bytes become `\\xNN`.
-    """
-    try:
-        raw = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a surrogate that is not an escaped byte
-        raw = value.encode("utf-8", "backslashreplace")
-    text = raw.decode("utf-8", "backslashreplace")
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
-    return scrub(text)
 
 
 def _clean(obj: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Masking of secrets for every output: only the first four characters survive."""
+"""Safe text for every output: secrets masked (only the first four characters survive),
+bytes from the target that are not UTF-8 and control characters shown as `\\xNN`."""
 
 from __future__ import annotations
 
@@ -39,3 +40,20 @@ def scrub(text: str) -> str:
     for pattern in _SCRUB:
         text = pattern.sub(lambda m: m[0].replace(m[1], mask(m[1])), text)
     return text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(value: str) -> str:
+    """Make target-supplied text safe to carry: valid UTF-8, no control characters, no secrets.
+
+    File names arrive decoded with surrogateescape (any bytes); those bytes become `\\xNN`.
+    """
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that is not an escaped byte
+        raw = value.encode("utf-8", "backslashreplace")
+    text = raw.decode("utf-8", "backslashreplace")
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    return scrub(text)
