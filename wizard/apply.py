@@ -96,11 +96,17 @@ aw_move() { # SOURCE DESTINATION
   if [ -e "$2" ] || [ -L "$2" ]; then echo "ami-wizard: $2 exists already" >&2; return 1; fi
   mkdir -p -m 700 -- "$(dirname -- "$2")" && mv -- "$1" "$2"
 }
-aw_unmove() { # SOURCE DESTINATION: put a moved file back (nothing to do when already back)
+aw_unmove() { # SOURCE DESTINATION STOP: put a moved file back, then remove the directories
+  # the move made (empty ones below STOP, the parent of the move directory)
   if [ -e "$2" ] || [ -L "$2" ]; then
     if [ -e "$1" ] || [ -L "$1" ]; then echo "ami-wizard: $1 exists again" >&2; return 1; fi
-    mv -- "$2" "$1"
+    mv -- "$2" "$1" || return 1
   fi
+  d=$(dirname -- "$2")
+  while [ "$d" != "$3" ] && [ "$d" != / ] && rmdir -- "$d" 2>/dev/null; do
+    d=$(dirname -- "$d")
+  done
+  return 0
 }
 aw_lock() { usermod -L "$1"; }
 aw_unlock() { # USER WAS_EMPTY
@@ -203,6 +209,12 @@ class StepsFailed(ApplyError):
         self.done = done
 
 
+def _move_stop(step: Step) -> str:
+    """The directory above the move directory: DESTINATION is MOVE_DIR + SOURCE."""
+    root = step.other[: -len(step.path)] if step.other.endswith(step.path) else step.other
+    return posixpath.dirname(root.rstrip("/") or "/")
+
+
 def _one_line(data: bytes) -> str:
     text = data.decode("utf-8", "replace").strip()
     lines = [ln for ln in text.splitlines() if ln.strip()]
@@ -256,7 +268,7 @@ def _step_script(steps: Sequence[Step], on_fail: str = f"exit {_STEP_FAILED}") -
             elif step.op == "move":
                 call = f"aw_move {q(step.path)} {q(step.other)}"
             elif step.op == "unmove":
-                call = f"aw_unmove {q(step.path)} {q(step.other)}"
+                call = f"aw_unmove {q(step.path)} {q(step.other)} {q(_move_stop(step))}"
             elif step.op == "lock":
                 call = f"aw_lock {q(step.path)}"
             elif step.op == "unlock":
@@ -484,9 +496,19 @@ class ImageBackend(Backend):
         elif step.op in ("move", "unmove"):
             src, dst = self.local(step.path), self.local(step.other)
             if step.op == "unmove":
-                if not os.path.lexists(dst):
-                    return
-                src, dst = dst, src
+                if os.path.lexists(dst):
+                    if os.path.lexists(src):
+                        raise ApplyError(f"{step.path} exists again")
+                    os.rename(dst, src)
+                stop = self.local(_move_stop(step)) if _move_stop(step) != "/" else self.root
+                d = os.path.dirname(dst)
+                while d not in (stop, self.root) and d.startswith(self.root):
+                    try:
+                        os.rmdir(d)
+                    except OSError:
+                        break
+                    d = os.path.dirname(d)
+                return
             if os.path.lexists(dst):
                 raise ApplyError(f"{step.other if step.op == 'move' else step.path} exists already")
             os.makedirs(os.path.dirname(dst), mode=0o700, exist_ok=True)
@@ -878,6 +900,9 @@ def undo_journal(journal: Journal, target: Target, progress: Progress | None = N
                 continue
             step = _restore_step(rec)
             text = f"restored {rec.path}" if rec.kind != "absent" else f"removed {rec.path}"
+            if now[rec.path].kind == "link" and rec.kind == "file":
+                # We put a symlink there (e.g. dbus machine-id): remove it, never follow it.
+                backend.perform([Step("delete", rec.path)])
         elif e.op == "lock":
             step = Step("unlock", e.data["user"], flag=bool(e.data.get("was_empty")))
             text = f"unlocked the password of {e.data['user']}"

@@ -354,15 +354,17 @@ class Session:
         final_done = last_done = False
         if later and include_final:
             failed = [c for c, r in results.items() if r.error]
-            verify = self.audit()
+            verify = self._safe_audit(errors)
             still = [
                 f.id
-                for f in verify.findings
+                for f in (verify.findings if verify else ())
                 if f.id in planned
                 and f.status is Status.FAIL
                 and not any(a.phase > Phase.NORMAL for a in planned[f.id])
             ]
-            if failed or still:
+            if verify is None:
+                errors.append("final phase not started: the target could not be probed again")
+            elif failed or still:
                 errors.append(
                     "final phase not started: "
                     + ", ".join(failed + still)
@@ -383,7 +385,7 @@ class Session:
                 run_phase(Phase.FINAL)
                 final_done = True
                 if not any(r.error for r in results.values()):
-                    self.audit()  # the verification probe of the final state
+                    self._safe_audit(errors)  # the verification probe of the final state
                     if any(a.phase == Phase.LAST for acts in planned.values() for a in acts):
                         say("last command: shredding histories with history writing off")
                         run_phase(Phase.LAST)
@@ -391,7 +393,7 @@ class Session:
         elif later:
             warnings.append("final phase skipped (include_final is off)")
         if not final_done:
-            self.audit()
+            self._safe_audit(errors)
         after = self._after_last(results) if last_done else self.after
         self.after = after
         exclude = facts_exclude_list((after or before).facts)
@@ -417,6 +419,17 @@ class Session:
             journal_dir=str(journal.dir),
             after=after,
         )
+
+    def _safe_audit(self, errors: list[str]) -> AuditResult | None:
+        """Probe again; a lost connection is reported, not raised (the journal is complete)."""
+        self.after = None
+        try:
+            return self.audit()
+        except WizardError as exc:
+            errors.append(
+                f"could not probe the target again — {exc}; undo with `ami-wizard undo {self.id}`"
+            )
+            return None
 
     def _after_last(self, results: Mapping[str, CheckResult]) -> AuditResult | None:
         """After the shred nothing more is sent: shell-history's after-state is what the shred

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import ClientKey
+from tests.integration.conftest import ClientKey, require_sudo
 from tests.integration.instance import Instance, UpperChange
 from tests.integration.test_audit import HOSTILE, seed_unprepared
+from wizard.actions import SetSshd
+from wizard.apply import Applier
+from wizard.journal import Journal
+from wizard.model import Status
+from wizard.session import Session, undo_session
 from wizard.targets import ConnectOptions, Target, open_target
 
 # Side files the system's own tools keep beside what they change (usermod's backup copy and
@@ -131,3 +137,226 @@ def test_recommended_apply_leaves_instance_ready_and_clean(
         if kind == "deleted":
             continue
         assert path in allowed_written or kind == "dir", (path, kind)
+
+
+REVERSIBLE = {
+    "root-ssh-login": "prohibit-password",
+    "ssh-password-auth": "disable",
+    "ssh-use-dns": "yes",
+    "root-password": "lock-and-randomise-at-first-boot",
+    "user-passwords": "lock",
+    "authorized-keys": "clear",
+    "launch-key": "imds-fetch-unit",
+    "bundle-credentials": "move-outside-bundle",
+    "machine-id": "empty",
+}
+WATCHED = [
+    "/etc/ssh/sshd_config",
+    "/etc/ssh/sshd_config.d/00-ami-wizard.conf",
+    "/etc/shadow",
+    "/etc/machine-id",
+    "/root/.ssh/authorized_keys",
+    "/home/builder/.aws/credentials",
+    "/etc/systemd/system/launch-key-imds.service",
+    "/etc/systemd/system/root-password-firstboot.service",
+]
+
+
+@pytest.fixture
+def target(seeded: Instance, ssh_options: ConnectOptions) -> Iterator[Target]:
+    with connect(seeded, ssh_options) as t:
+        yield t
+
+
+def test_undo_restores_every_reversible_change_byte_for_byte(
+    seeded: Instance, target: Target, ssh_options: ConnectOptions
+) -> None:
+    inst = seeded
+    inst.useradd("carol", password="carol-password-1")
+    original = snapshot(inst, WATCHED)
+    session = Session(target)
+    session.audit()
+    outcome = session.apply(REVERSIBLE, include_final=True, confirm_irreversible=False)
+    by_id = {c.check_id: c for c in outcome.checks}
+    for check_id in REVERSIBLE:
+        assert by_id[check_id].error is None, (check_id, by_id[check_id].error)
+        assert by_id[check_id].after is not Status.FAIL, (check_id, by_id[check_id])
+    assert snapshot(inst, WATCHED) != original
+    assert inst.exists("/mnt/ami-wizard-moved/home/builder/.aws/credentials")
+    # authorized_keys is gone (final phase): undo from a second login is impossible, so it
+    # goes over the same connection, as the TUI would.
+    result = session.undo()
+    assert result.ok, result.errors
+    assert snapshot(inst, WATCHED) == original
+    assert not inst.exists("/mnt/ami-wizard-moved/home/builder/.aws/credentials")
+    assert ours_left(inst.upper_changes()) == []
+    with connect(inst, ssh_options) as again:  # a new login works after undo
+        assert again.run(["true"]).ok
+
+
+def test_invalid_sshd_config_changes_nothing(
+    seeded: Instance, target: Target, ssh_options: ConnectOptions
+) -> None:
+    inst = seeded
+    session = Session(target)
+    before = session.audit()
+    original = snapshot(inst, WATCHED[:2])
+    journal = Journal.create(session.id, {"target": target.uri, "kind": target.kind})
+    applier = Applier(
+        target,
+        journal,
+        sshd_version=before.facts.sshd_version,
+        sshd_files=before.facts.sshd_files,
+        new_login=getattr(target, "try_new_login", None),
+    )
+    # A value the model accepts but this sshd rejects: an unknown cipher.
+    bad = SetSshd(check_id="root-ssh-login", keyword="Ciphers", args=("no-such-cipher",))
+    result = applier.apply("root-ssh-login", [bad])
+    assert result.error and "sshd -t" in result.error
+    assert snapshot(inst, WATCHED[:2]) == original
+    assert ours_left(inst.upper_changes()) == []
+    with connect(inst, ssh_options) as again:
+        assert again.run(["true"]).ok
+
+
+def test_change_that_breaks_new_logins_is_rolled_back(
+    seeded: Instance, target: Target, ssh_options: ConnectOptions
+) -> None:
+    inst = seeded
+    session = Session(target)
+    before = session.audit()
+    original = snapshot(inst, WATCHED[:2])
+    journal = Journal.create(session.id, {"target": target.uri, "kind": target.kind})
+    applier = Applier(
+        target,
+        journal,
+        sshd_version=before.facts.sshd_version,
+        sshd_files=before.facts.sshd_files,
+        new_login=getattr(target, "try_new_login", None),
+    )
+    # Valid for sshd -t, reloads fine, and locks every login out: only the new login notices.
+    lockout = SetSshd(check_id="root-ssh-login", keyword="AllowUsers", args=("nobody",))
+    result = applier.apply("root-ssh-login", [lockout])
+    assert result.rolled_back
+    assert result.error and "rolled back" in result.error and "work again" in result.error
+    assert snapshot(inst, WATCHED[:2]) == original
+    with connect(inst, ssh_options) as again:
+        assert again.run(["true"]).ok
+
+
+def test_lockout_choice_is_refused_for_a_root_login(target: Target) -> None:
+    session = Session(target)
+    session.audit()
+    preview = session.preview("root-ssh-login", "no")
+    assert preview.refusal and "lock out" in preview.refusal
+    outcome = session.apply({"root-ssh-login": "no"})
+    assert outcome.errors and outcome.checks[0].before is Status.FAIL
+    assert outcome.checks[0].after is Status.FAIL  # nothing was changed
+
+
+@pytest.mark.parametrize("how", ["read-only", "full"])
+def test_failed_write_leaves_instance_as_it_was(
+    seeded: Instance, target: Target, ssh_options: ConnectOptions, how: str
+) -> None:
+    inst = seeded
+    original = snapshot(inst, WATCHED[:2])
+    if how == "read-only":
+        inst.exec(["mount", "--bind", "-o", "ro", "/etc/ssh", "/etc/ssh"])
+        inst.exec(["mount", "-o", "remount,bind,ro", "/etc/ssh"])
+    else:
+        # A tiny tmpfs holding a copy of /etc/ssh, filled to the last byte, mounted over it.
+        inst.exec(["mkdir", "-p", "/run/fullfs"])
+        inst.exec(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", "/run/fullfs"])
+        inst.exec(["cp", "-a", "/etc/ssh/.", "/run/fullfs/"])
+        inst.exec(["sh", "-c", "cat /dev/zero > /run/fullfs/filler"], check=False)
+        inst.exec(["mount", "--move", "/run/fullfs", "/etc/ssh"])
+    session = Session(target)
+    session.audit()
+    outcome = session.apply({"root-ssh-login": "prohibit-password", "ssh-use-dns": "yes"})
+    assert outcome.errors
+    assert outcome.checks[0].error
+    assert snapshot(inst, WATCHED[:2]) == original
+    leftovers = inst.exec(["sh", "-c", "ls -a /etc/ssh | grep ami-wizard || true"]).stdout
+    assert leftovers == b""
+    with connect(inst, ssh_options) as again:
+        assert again.run(["true"]).ok
+
+
+def test_dropped_connection_mid_apply_is_undoable(
+    seeded: Instance, target: Target, ssh_options: ConnectOptions
+) -> None:
+    inst = seeded
+    original = snapshot(inst, WATCHED)
+    session = Session(target)
+    session.audit()
+    seen: list[str] = []
+
+    def drop_after_first_write(message: str) -> None:
+        seen.append(message)
+        if message.startswith("machine-id:"):
+            target._transport.close()  # type: ignore[attr-defined]
+
+    outcome = session.apply(
+        {"root-ssh-login": "prohibit-password", "machine-id": "empty", "user-passwords": "lock"},
+        progress=drop_after_first_write,
+    )
+    assert outcome.errors
+    assert any("root-ssh-login" in m for m in seen)
+    with connect(inst, ssh_options) as again:
+        result = undo_session(session.id, again)
+        assert result.ok, result.errors
+    assert snapshot(inst, WATCHED) == original
+    assert ours_left(inst.upper_changes()) == []
+
+
+def test_non_root_operator_with_sudo(
+    seeded: Instance, client_key: ClientKey, ssh_options: ConnectOptions
+) -> None:
+    require_sudo()
+    inst = seeded
+    inst.useradd("opsuser", sudo=True)
+    inst.authorize("opsuser", client_key.public_line)
+    original = snapshot(inst, WATCHED[:3])
+    with connect(inst, ssh_options, user="opsuser") as t:
+        session = Session(t)
+        session.audit()
+        # As a sudo user, root may be shut out of SSH entirely: not refused.
+        assert session.preview("root-ssh-login", "no").refusal is None
+        outcome = session.apply(
+            {"root-ssh-login": "no", "ssh-password-auth": "disable", "root-password": "lock"}
+        )
+        assert outcome.ok, outcome.errors
+        assert {c.after for c in outcome.checks} == {Status.PASS}
+        assert "permitrootlogin no" in sshd_t(inst)
+        assert session.undo().ok
+    assert snapshot(inst, WATCHED[:3]) == original
+
+
+def test_dry_run_changes_nothing(
+    seeded: Instance, client_key: ClientKey, known_hosts: Path
+) -> None:
+    inst = seeded
+    before = inst.upper_changes()
+    proc = cli(
+        "apply",
+        f"ssh://root@127.0.0.1:{inst.port}",
+        "--recommended",
+        "--dry-run",
+        "-i",
+        str(client_key.path),
+        "--known-hosts",
+        str(known_hosts),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "+PermitRootLogin prohibit-password" in proc.stdout
+    assert "shred and delete /etc/ssh/ssh_host_ed25519_key" in proc.stdout
+    assert "dry run: nothing was changed" in proc.stdout
+    assert inst.upper_changes() == before
+
+
+def test_bad_plan_is_one_line_exit_2(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("schema: ami-wizard/plan/v1\nchoices:\n  root-ssh-login: no\n")
+    proc = cli("apply", "image:/", "--plan", str(plan), "--dry-run")
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and 'quote it: "no"' in proc.stderr
