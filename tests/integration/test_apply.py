@@ -360,3 +360,56 @@ def test_bad_plan_is_one_line_exit_2(tmp_path: Path) -> None:
     proc = cli("apply", "image:/", "--plan", str(plan), "--dry-run")
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and 'quote it: "no"' in proc.stderr
+
+
+def _all_options() -> list[tuple[str, str]]:
+    from checks import INSTANCE_CHECKS
+    from checks.base import catalog
+
+    return [(c, o.id) for c in INSTANCE_CHECKS for o in catalog()[c].options]
+
+
+# Refused on this instance, for a stated reason (the test asserts the refusal instead).
+EXPECTED_REFUSALS = {
+    ("launch-key", "cloud-init"): "cloud-init is not installed",
+}
+
+
+@pytest.mark.parametrize(("check_id", "option_id"), _all_options())
+def test_every_option_applies_and_verifies(
+    seeded: Instance,
+    client_key: ClientKey,
+    ssh_options: ConnectOptions,
+    check_id: str,
+    option_id: str,
+) -> None:
+    require_sudo()
+    inst = seeded
+    # A sudo user logs in, so that even `PermitRootLogin no` leaves a proven way in.
+    inst.useradd("opsuser", sudo=True)
+    inst.authorize("opsuser", client_key.public_line)
+    inst.write("/home/builder/cert-$(touch PWNED).pem", "-----BEGIN CERTIFICATE-----\n")
+    with connect(inst, ssh_options, user="opsuser") as t:
+        session = Session(t)
+        session.audit()
+        preview = session.preview(check_id, option_id)
+        if (check_id, option_id) in EXPECTED_REFUSALS:
+            assert preview.refusal and EXPECTED_REFUSALS[check_id, option_id] in preview.refusal
+            return
+        assert preview.refusal is None, preview.refusal
+        if check_id == "ami-tools" and preview.actions:
+            pytest.skip("a package upgrade would need the network")
+        outcome = session.apply({check_id: option_id}, confirm_irreversible=True)
+        assert outcome.ok, outcome.errors
+        result = outcome.checks[0]
+        if option_id == "keep-and-exclude":
+            # The keys stay (the check still says so); the bundle leaves them out.
+            assert "/root/.ssh" in outcome.exclude_list
+            assert "/home/opsuser/.ssh" in outcome.exclude_list
+            return
+        assert result.after is not Status.FAIL, result
+        assert result.after is not Status.ERROR, result
+        if preview.actions and check_id not in ("bundle-excludes",):
+            assert result.actions_done, result
+    assert not any(c.path.endswith("PWNED") for c in inst.upper_changes())
+    assert ours_left(inst.upper_changes()) == [] or check_id == "bundle-credentials"
