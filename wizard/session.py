@@ -495,13 +495,14 @@ def undo_session(session_id: str, target: Target) -> UndoOutcome:
     """Restore every reversible change of a session on `target` (the same machine it ran on)."""
     journal = Journal.open(session_id)
     meta = journal.meta
-    if meta.get("target") not in (target.uri, None) and meta.get("kind") == target.kind:
-        if target.kind not in ("demo", "image") or meta.get("root") != target.root:
-            raise UsageError(
-                f"session {session_id} was applied to {meta.get('target')}, not {target.uri}"
-            )
-    elif meta.get("kind") not in (target.kind, None):
-        raise UsageError(f"session {session_id} was applied to {meta.get('target')}")
+    same = meta.get("kind") == target.kind and meta.get("target") == target.uri
+    if target.kind in ("demo", "image"):
+        same = same and meta.get("root") == target.root
+    if not same:
+        raise UsageError(
+            f"session {session_id} was applied to {meta.get('target')} "
+            f"({meta.get('root') or meta.get('kind')}), not to this target"
+        )
     try:
         result = undo_journal(journal, target)
     except WizardError as exc:
