@@ -413,3 +413,36 @@ def test_every_option_applies_and_verifies(
             assert result.actions_done, result
     assert not any(c.path.endswith("PWNED") for c in inst.upper_changes())
     assert ours_left(inst.upper_changes()) == [] or check_id == "bundle-credentials"
+
+
+def test_cli_plan_apply_then_undo_by_session_id(
+    seeded: Instance, client_key: ClientKey, known_hosts: Path, tmp_path: Path
+) -> None:
+    inst = seeded
+    original = snapshot(inst, WATCHED)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "schema: ami-wizard/plan/v1\nchoices:\n"
+        "  root-ssh-login: prohibit-password\n  ssh-use-dns: 'yes'\n  machine-id: empty\n"
+    )
+    ssh = ["-i", str(client_key.path), "--known-hosts", str(known_hosts)]
+    report = tmp_path / "outcome.json"
+    proc = cli(
+        "apply",
+        f"ssh://root@127.0.0.1:{inst.port}",
+        "--plan",
+        str(plan),
+        "--report",
+        str(report),
+        *ssh,
+    )
+    assert "root-ssh-login: fail -> pass" in proc.stdout, proc.stdout + proc.stderr
+    assert "machine-id: fail -> pass" in proc.stdout
+    assert report.is_file() and '"schema": "ami-wizard/apply/v1"' in report.read_text()
+    session_id = proc.stdout.split("undo with `ami-wizard undo ", 1)[1].split("`", 1)[0]
+    assert snapshot(inst, WATCHED) != original
+    undo = cli("undo", session_id)  # reconnects with the paths the session recorded
+    assert undo.returncode == 0, undo.stdout + undo.stderr
+    assert "restored /etc/machine-id" in undo.stdout
+    assert snapshot(inst, WATCHED) == original
+    assert ours_left(inst.upper_changes()) == []
