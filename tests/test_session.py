@@ -109,3 +109,23 @@ def test_undo_refuses_another_target_and_bad_ids(practice: ImageTarget, tmp_path
     with pytest.raises(UsageError):
         Journal.open("../../etc")
     assert os.path.getsize(Path(practice.root) / "etc/machine-id") == 0
+
+
+def test_sshd_fixes_applied_one_call_at_a_time_all_stay(practice: ImageTarget) -> None:
+    session = Session(practice)
+    session.audit()
+    for check_id, option_id in (
+        ("root-ssh-login", "prohibit-password"),
+        ("ssh-password-auth", "disable"),
+        ("ssh-use-dns", "no"),
+    ):
+        assert session.apply({check_id: option_id}).ok
+    dropin = (Path(practice.root) / "etc/ssh/sshd_config.d/00-ami-wizard.conf").read_text()
+    for line in ("PermitRootLogin prohibit-password", "PasswordAuthentication no", "UseDNS no"):
+        assert line in dropin
+    final = {f.id: f.status for f in session.audit().findings}
+    assert (
+        final["root-ssh-login"] is final["ssh-password-auth"] is final["ssh-use-dns"] is Status.PASS
+    )
+    assert session.undo().ok
+    assert not (Path(practice.root) / "etc/ssh/sshd_config.d/00-ami-wizard.conf").exists()

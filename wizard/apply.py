@@ -791,6 +791,13 @@ class Applier:
         new_paths = [p for p in changed if p not in states]
         if new_paths:
             states.update(self.backend.read(new_paths, new_paths))
+            present = [p for p in new_paths if states[p].kind == "file"]
+            if present:
+                # A file we did not know of (e.g. our drop-in from an earlier apply): start
+                # again from its real content instead of overwriting it.
+                self.sshd_paths = list(dict.fromkeys([*self.sshd_paths, *present]))
+                self._apply_sshd(check_id, actions, result)
+                return
         steps: list[Step] = []
         restore: list[Step] = []
         entries = []

@@ -296,7 +296,9 @@ class Session:
         `include_final` — the FINAL phase, then the history shred as the LAST command.
         Irreversible steps run only with `confirm_irreversible`. Re-probes at the end."""
         say = progress or (lambda _msg: None)
-        before = self.before or self.audit()
+        # Before = the latest state: a second apply (the TUI applies one check at a time)
+        # must start from what the first one left, its sshd drop-in included.
+        before = self.after or self.before or self.audit()
         unknown = [c for c in choices if c not in INSTANCE_CHECKS]
         if unknown:
             raise UsageError(f"unknown check id {unknown[0]!r}")
