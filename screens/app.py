@@ -20,7 +20,6 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from screens.commands import WizardCommands
 from screens.confirm_dialog import TypedConfirmDialog
 from screens.connect import ConnectScreen
-from screens.driver import Driver, remember_recent
 from screens.finale import FinaleScreen
 from screens.guideline import GuidelineScreen
 from screens.host_key_dialog import HostKeyDialog
@@ -28,7 +27,8 @@ from screens.input_dialog import InputDialog
 from screens.messages import Audited, Connected, EngineFailed, HostKeyUnknown, Saved, Undone
 from screens.overview import OverviewScreen
 from screens.secret_dialog import SecretAnswer, SecretDialog
-from wizard.config import Config, load_config
+from wizard.config import Config, load_config, remember_recent
+from wizard.driver import Driver
 from wizard.engine import AuditResult
 from wizard.errors import WizardError
 from wizard.targets.base import ConnectOptions, UnknownHostKeyError

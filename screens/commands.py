@@ -12,7 +12,7 @@ from checks.base import catalog
 ACTIONS = (
     ("Re-probe the target", "reprobe", "probe again and refresh every badge"),
     ("Go to the finale", "finale", "final phase, exclude list, last command"),
-    ("Export the signed report", "export", "JSON and Markdown, signed with your SSH key"),
+    ("Export the signed report", "export", "JSON, Markdown and HTML, signed with your SSH key"),
     ("Undo this session's changes", "undo", "restore every reversible change"),
     ("Toggle learn mode", "toggle_learn", "fuller explanations for newcomers"),
     ("Overview", "overview", "back to the list of guidelines"),

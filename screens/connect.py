@@ -16,7 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from screens.driver import recent_targets, ssh_aliases
+from wizard.config import recent_targets
+from wizard.driver import ssh_aliases
 
 HELP = (
     "ssh://user@host[:port], user@host or an ssh config alias; local (this machine); "

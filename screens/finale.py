@@ -4,7 +4,7 @@ history shred as the very last command), the bundle exclude list, and the report
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -23,6 +23,7 @@ from screens.input_dialog import InputDialog
 from screens.messages import Applied, Audited, EngineFailed, Saved
 from wizard.engine import AuditResult
 from wizard.errors import WizardError
+from wizard.session import Preview
 
 if TYPE_CHECKING:
     from screens.app import WizardApp
@@ -41,7 +42,7 @@ WARNING = (
 @dataclass
 class FinaleLoaded(Message):
     excludes: list[str]
-    last_preview: Any
+    last_preview: Preview | None
     others: list[str]
 
 
@@ -58,7 +59,7 @@ class FinaleScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.excludes: list[str] = []
-        self.last_preview: Any = None
+        self.last_preview: Preview | None = None
         self.done = False
 
     @property
@@ -141,7 +142,9 @@ class FinaleScreen(Screen[None]):
             last.update(Text("The last command has run."))
             run.disabled = True
         elif message.last_preview is None:
-            last.update(Text("Fixes are not in this build yet: nothing can be run."))
+            last.update(
+                Text("No shell or REPL history was found: the last command has nothing to shred.")
+            )
             run.disabled = True
         else:
             last.update(preview_text(message.last_preview))
@@ -167,7 +170,7 @@ class FinaleScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
     def save_excludes(self, path: str) -> None:
-        from screens.driver import write_text
+        from wizard.driver import write_text
 
         try:
             write_text(path, "\n".join(self.excludes) + "\n")
@@ -217,18 +220,18 @@ class FinaleScreen(Screen[None]):
     @on(Applied)
     def _applied(self, message: Applied) -> None:
         outcome = message.outcome
-        self.done = bool(getattr(outcome, "last_done", True))
+        self.done = outcome.last_done
         assert message.result is not None
         after = {f.id: f for f in message.result.findings}
-        if self.done and bool(getattr(outcome, "errors", None)):
+        if self.done and outcome.errors:
             text = Text("The last command ran, but not everything succeeded:\n", style="bold red")
         elif self.done:
             text = Text("Final phase done; the history shred ran last. Verified:\n", style="bold")
         else:
             text = Text("The final phase did not complete:\n", style="bold red")
-        for error in getattr(outcome, "errors", ()):
+        for error in outcome.errors:
             text.append(f"  {error}\n", style="red")
-        for warning in getattr(outcome, "warnings", ()):
+        for warning in outcome.warnings:
             text.append(f"  {warning}\n", style="yellow")
         for check_id in FINAL_ORDER:
             f = after.get(check_id)

@@ -19,9 +19,11 @@ from checks.base import CatalogEntry, Option, catalog
 from screens.badges import badge
 from screens.confirm_dialog import TypedConfirmDialog
 from screens.messages import Applied, ApplyProgress, Audited, EngineFailed, Previewed
+from wizard.actions import Phase
 from wizard.engine import AuditResult
 from wizard.errors import WizardError
 from wizard.model import Finding
+from wizard.session import Preview
 
 if TYPE_CHECKING:
     from screens.app import WizardApp
@@ -63,9 +65,9 @@ class OptionCard(Static, can_focus=True):
             screen.choose(self.option.id)
 
 
-def preview_text(preview: Any) -> Text:
+def preview_text(preview: Preview) -> Text:
     """The exact diffs and commands, coloured like `diff -u` (words stay without colour)."""
-    raw = str(getattr(preview, "text", "") or "(nothing to change)")
+    raw = preview.text or "(nothing to change)"
     out = Text()
     for line in raw.splitlines():
         style = ""
@@ -100,7 +102,7 @@ class GuidelineScreen(Screen[None]):
         self.entry = catalog()[check_id]
         self.finding: Finding | None = None
         self.chosen: str | None = None
-        self.preview: Any = None
+        self.preview: Preview | None = None
 
     @property
     def wizard(self) -> WizardApp:
@@ -237,8 +239,7 @@ class GuidelineScreen(Screen[None]):
         except WizardError as exc:
             self.post_message(EngineFailed("preview", str(exc)))
             return
-        note = "" if preview is not None else "Fixes are not in this build yet: this is read-only."
-        self.post_message(Previewed(self.check_id, option_id, preview, note))
+        self.post_message(Previewed(self.check_id, option_id, preview))
 
     @on(Previewed)
     def _previewed(self, message: Previewed) -> None:
@@ -247,15 +248,11 @@ class GuidelineScreen(Screen[None]):
         self.preview = message.preview
         box = self.query_one("#preview", Static)
         apply = self.query_one("#apply", Button)
-        if message.preview is None:
-            box.update(Text(message.note))
-            apply.disabled = True
-            return
         text = preview_text(message.preview)
-        refusal = getattr(message.preview, "refusal", None)
+        refusal = message.preview.refusal
         if refusal:
-            text = Text.assemble(("Refused: ", "bold red"), str(refusal), "\n\n", text)
-        if getattr(message.preview, "irreversible", False):
+            text = Text.assemble(("Refused: ", "bold red"), refusal, "\n\n", text)
+        if message.preview.irreversible:
             text = Text.assemble(
                 ("Irreversible: ", "bold red"),
                 "this removes material that is not kept anywhere; undo cannot bring it back.\n\n",
@@ -272,9 +269,8 @@ class GuidelineScreen(Screen[None]):
         apply.disabled = bool(refusal)
 
     @staticmethod
-    def _is_final(preview: Any) -> bool:
-        # wizard.actions.Phase: NORMAL 0, FINAL 1, LAST 2 (the history shred).
-        return int(getattr(preview, "phase", 0) or 0) > 0
+    def _is_final(preview: Preview) -> bool:
+        return preview.phase > Phase.NORMAL  # FINAL or LAST (the history shred)
 
     # --- apply ------------------------------------------------------------------------
 
@@ -283,14 +279,14 @@ class GuidelineScreen(Screen[None]):
         if self.chosen is None or self.preview is None:
             self.notify("nothing to apply yet: wait for the preview", severity="warning")
             return
-        if getattr(self.preview, "refusal", None):
-            self.notify(str(self.preview.refusal), title="refused", severity="error")
+        if self.preview.refusal:
+            self.notify(self.preview.refusal, title="refused", severity="error")
             return
         if self._is_final(self.preview):
             self.wizard.final_choices[self.check_id] = self.chosen
             self.notify(f"{self.entry.title}: queued for the finale")
             return
-        if getattr(self.preview, "irreversible", False):
+        if self.preview.irreversible:
 
             def confirmed(ok: bool | None) -> None:
                 if ok:
@@ -350,10 +346,8 @@ class GuidelineScreen(Screen[None]):
         assert message.result is not None
         after = next((f for f in message.result.findings if f.id == self.check_id), None)
         outcome = message.outcome
-        mine = next(
-            (c for c in getattr(outcome, "checks", ()) if c.check_id == self.check_id), None
-        )
-        for warning in getattr(outcome, "warnings", ()):
+        mine = next((c for c in outcome.checks if c.check_id == self.check_id), None)
+        for warning in outcome.warnings:
             self.notify(str(warning), severity="warning", timeout=10)
         if mine is not None and mine.error:
             verdict = Text.assemble(
@@ -367,7 +361,7 @@ class GuidelineScreen(Screen[None]):
         self.wizard.choices[self.check_id] = message.choices[self.check_id]
         if after is None:
             return
-        done = "\n".join(f"  done: {d}" for d in getattr(mine, "actions_done", ()))
+        done = "\n".join(f"  done: {d}" for d in (mine.actions_done if mine else ()))
         verdict = Text.assemble(
             ("Verified by a fresh probe: ", "bold"),
             badge(before),

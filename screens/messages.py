@@ -7,11 +7,11 @@ back, so every result (or failure) travels as one of these.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from textual.message import Message
 
 from wizard.engine import AuditResult
+from wizard.session import ApplyOutcome, Preview, UndoOutcome
 
 
 @dataclass
@@ -41,12 +41,11 @@ class HostKeyUnknown(Message):
 
 @dataclass
 class Previewed(Message):
-    """What choosing `option_id` would change (a session Preview, or None when unavailable)."""
+    """What choosing `option_id` would change: the session's exact preview."""
 
     check_id: str
     option_id: str
-    preview: Any
-    note: str = ""
+    preview: Preview
 
 
 @dataclass
@@ -64,7 +63,7 @@ class Applied(Message):
     """Choices were applied and verified by a fresh probe (`result`)."""
 
     choices: dict[str, str]
-    outcome: Any
+    outcome: ApplyOutcome
     result: AuditResult | None
     final: bool = False
 
@@ -73,7 +72,7 @@ class Applied(Message):
 class Undone(Message):
     """The session's reversible changes were restored."""
 
-    outcome: Any
+    outcome: UndoOutcome
     result: AuditResult | None
 
 

@@ -7,7 +7,6 @@ validated here; a bad plan is one line on stderr and exit code 2, like every usa
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,6 @@ import yaml
 from wizard.errors import UsageError
 
 PLAN_SCHEMA = "ami-wizard/plan/v1"
-APPLY_SCHEMA = "ami-wizard/apply/v1"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
@@ -39,8 +37,17 @@ def add_parsers(sub: Any, ssh_options: Callable[[argparse.ArgumentParser], None]
         action="store_true",
         help="confirm steps that cannot be undone (host keys, credentials, histories)",
     )
-    p.add_argument("--report", metavar="FILE", help="write the outcome as JSON to FILE")
-    p.add_argument("--sign-key", metavar="FILE", help="sign the --report file with this SSH key")
+    p.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write the checklist report (FILE.json, FILE.md, FILE.html: before, choice, "
+        "actions, after for every guideline)",
+    )
+    sign = p.add_mutually_exclusive_group()
+    sign.add_argument("--sign-key", metavar="FILE", help="sign the report files with this SSH key")
+    sign.add_argument(
+        "--sign-agent", action="store_true", help="sign the report files with a key in ssh-agent"
+    )
     ssh_options(p)
 
     u = sub.add_parser("undo", help="restore every reversible change of an apply session")
@@ -95,7 +102,8 @@ def cmd_apply(args: argparse.Namespace, connect: Callable[[argparse.Namespace], 
 
     choices = load_plan(args.plan) if args.plan else None
     config = load_config()
-    with open_target(args.target, connect(args)) as target:
+    options = connect(args)
+    with open_target(args.target, options) as target:
         session = Session(target, config)
         before = session.audit()
         choices = choices if choices is not None else recommended_choices(before)
@@ -128,43 +136,29 @@ def cmd_apply(args: argparse.Namespace, connect: Callable[[argparse.Namespace], 
             print(f"  (also written to {outcome.exclude_file})")
     print(f"session {outcome.session_id}: undo with `ami-wizard undo {outcome.session_id}`")
     if args.report:
-        _write_report(args, outcome)
+        _write_report(args, session, outcome, options.passphrase_prompt)
     failed = any(c.after is not None and c.after.value == "fail" for c in outcome.checks)
     return EXIT_FAIL if failed or not outcome.ok else EXIT_OK
 
 
-def _write_report(args: argparse.Namespace, outcome: Any) -> None:
-    from wizard.fsutil import write_atomic
+def _write_report(
+    args: argparse.Namespace,
+    session: Any,
+    outcome: Any,
+    prompt: Callable[[str], str | None] | None,
+) -> None:
+    """--report FILE: the signed checklist report of this apply session (issue 5's report)."""
+    from wizard.report import build_report, from_session, write_report
 
-    doc = {
-        "schema": APPLY_SCHEMA,
-        "session": outcome.session_id,
-        "target": outcome.after.target.to_dict() if outcome.after else {},
-        "checks": [
-            {
-                "id": c.check_id,
-                "option": c.option_id,
-                "before": _status(c.before),
-                "after": _status(c.after),
-                "summary": c.after_summary,
-                "actions": list(c.actions_done),
-                "error": c.error,
-                "rolled_back": c.rolled_back,
-            }
-            for c in outcome.checks
-        ],
-        "errors": list(outcome.errors),
-        "warnings": list(outcome.warnings),
-        "exclude_list": list(outcome.exclude_list),
-    }
-    try:
-        write_atomic(args.report, json.dumps(doc, indent=2) + "\n", 0o644)
-    except OSError as exc:
-        raise UsageError(f"cannot write {args.report}: {exc.strerror}") from None
-    if args.sign_key:
-        from wizard.signing import sign_file
-
-        print(f"signed: {sign_file(args.report, key_file=args.sign_key)}", file=sys.stderr)
+    report = build_report(from_session(session, outcome))
+    for path in write_report(
+        report,
+        args.report,
+        sign_key=args.sign_key,
+        sign_agent=args.sign_agent,
+        passphrase_cb=prompt,
+    ):
+        print(f"wrote: {path}", file=sys.stderr)
 
 
 def cmd_undo(args: argparse.Namespace, connect: Callable[[argparse.Namespace], Any]) -> int:

@@ -6,6 +6,7 @@ directories. Nothing secret is ever stored here: passphrases live in the keyring
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,8 @@ import yaml
 
 from wizard.errors import UsageError
 from wizard.probe import DEFAULT_IMDS_ENDPOINT, ProbeConfig
+
+log = logging.getLogger(__name__)
 
 
 def config_dir() -> Path:
@@ -69,3 +72,35 @@ def load_config(path: Path | None = None) -> Config:
     identity = {str(k): str(v) for k, v in (raw.get("identity") or {}).items()}
     recent = tuple(str(x) for x in raw.get("recent") or ())
     return Config(probe=probe_config, identity=identity, recent=recent)
+
+
+MAX_RECENT = 8
+
+
+def recent_targets() -> list[str]:
+    """The targets the operator opened lately, newest first (from the config file)."""
+    try:
+        return list(load_config().recent)
+    except UsageError:
+        return []
+
+
+def remember_recent(spec: str) -> None:
+    """Put `spec` first in the config file's `recent` list, keeping the rest of the file."""
+    from wizard.fsutil import write_atomic
+
+    path = config_file()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, yaml.YAMLError) as exc:
+        log.debug("config unreadable, recent targets not saved: %s", exc)
+        return
+    if not isinstance(raw, dict):
+        return
+    recent = [spec] + [str(s) for s in raw.get("recent") or () if str(s) != spec]
+    raw["recent"] = recent[:MAX_RECENT]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, yaml.safe_dump(raw, sort_keys=False), 0o600)
+    except OSError as exc:
+        log.debug("recent targets not saved: %s", exc)

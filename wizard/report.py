@@ -700,11 +700,18 @@ def write_report(
     return written
 
 
-def write_reports(driver: Any, out: str | os.PathLike[str]) -> list[str]:
-    """The wizard's export hook (screens.driver): all three formats as `ami-wizard-report.*`.
+def write_reports(
+    driver: Any,
+    out: str | os.PathLike[str],
+    sign_key: str | None = None,
+    sign_agent: bool = False,
+    passphrase_cb: PassphraseCallback | None = None,
+) -> list[str]:
+    """The wizard's export (wizard.driver): all three formats as `ami-wizard-report.*`.
 
     Reads what the driver has: `before`, `result`, and when present `session`, `outcomes`
-    (every ApplyOutcome in order; or one `outcome`), `choices`, `notes` and `previews`. The driver signs the JSON itself.
+    (every ApplyOutcome in order; or one `outcome`), `choices`, `notes` and `previews`.
+    With a key (or the agent) every file is signed into FILE.sig.
     """
     session = getattr(driver, "session", None)
     outcome = getattr(driver, "outcomes", None) or getattr(driver, "outcome", None)
@@ -726,4 +733,10 @@ def write_reports(driver: Any, out: str | os.PathLike[str]) -> list[str]:
             choices=dict(getattr(driver, "choices", None) or {}),
             notes=dict(getattr(driver, "notes", None) or {}),
         )
-    return write_report(build_report(inp), Path(out) / "ami-wizard-report")
+    return write_report(
+        build_report(inp),
+        Path(out) / "ami-wizard-report",
+        sign_key=sign_key,
+        sign_agent=sign_agent,
+        passphrase_cb=passphrase_cb,
+    )

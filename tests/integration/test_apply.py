@@ -6,6 +6,7 @@ wizard wrote or deleted, which is how "nothing of ours is left behind" is checke
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -426,7 +427,7 @@ def test_cli_plan_apply_then_undo_by_session_id(
         "  root-ssh-login: prohibit-password\n  ssh-use-dns: 'yes'\n  machine-id: empty\n"
     )
     ssh = ["-i", str(client_key.path), "--known-hosts", str(known_hosts)]
-    report = tmp_path / "outcome.json"
+    report = tmp_path / "outcome"
     proc = cli(
         "apply",
         f"ssh://root@127.0.0.1:{inst.port}",
@@ -438,7 +439,14 @@ def test_cli_plan_apply_then_undo_by_session_id(
     )
     assert "root-ssh-login: fail -> pass" in proc.stdout, proc.stdout + proc.stderr
     assert "machine-id: fail -> pass" in proc.stdout
-    assert report.is_file() and '"schema": "ami-wizard/apply/v1"' in report.read_text()
+    doc = json.loads((tmp_path / "outcome.json").read_text())
+    assert doc["schema"] == "ami-wizard/report/v1"
+    rows = {c["id"]: c for c in doc["checks"]}
+    assert rows["root-ssh-login"]["before"]["status"] == "fail"
+    assert rows["root-ssh-login"]["after"]["status"] == "pass"
+    assert rows["root-ssh-login"]["choice"]["option"] == "prohibit-password"
+    assert rows["root-ssh-login"]["actions"]["commands"]
+    assert (tmp_path / "outcome.md").is_file() and (tmp_path / "outcome.html").is_file()
     session_id = proc.stdout.split("undo with `ami-wizard undo ", 1)[1].split("`", 1)[0]
     assert snapshot(inst, WATCHED) != original
     undo = cli("undo", session_id)  # reconnects with the paths the session recorded

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 from rich.text import Text
 from textual.widgets import Input, OptionList, Static
@@ -292,11 +291,6 @@ async def test_whole_flow_on_the_practice_image(practice_root: Path) -> None:
     assert not (practice_root / "PWNED").exists() and not Path("PWNED").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug (wizard/session.py): Session.apply hands the Applier the FIRST audit's "
-    "sshd files, so each sshd fix rewrites 00-ami-wizard.conf with only its own setting",
-)
 async def test_sshd_fixes_applied_one_by_one_all_stay(practice_root: Path) -> None:
     app = make_app("demo", practice_root=str(practice_root))
     async with app.run_test(size=(120, 36)) as pilot:
