@@ -44,6 +44,8 @@ class Driver:
     # and the preview shown for each check before it was applied.
     outcomes: list[ApplyOutcome] = field(default_factory=list)
     previews: dict[str, Preview] = field(default_factory=dict)
+    # The operator's note per check id (typed on the guideline screen; the report keeps it).
+    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_practice(self) -> bool:
