@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.events import Click
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Label, ProgressBar, Static
+from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Static
 
 from checks.base import CatalogEntry, Option, catalog
 from screens.badges import badge
@@ -81,6 +81,10 @@ def preview_text(preview: Preview) -> Text:
     return out
 
 
+# Long enough for a reason and a ticket number; the report is read by people, not parsed.
+NOTE_MAX = 500
+
+
 class GuidelineScreen(Screen[None]):
     CSS_PATH = "guideline.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -121,6 +125,12 @@ class GuidelineScreen(Screen[None]):
             with Horizontal(id="options"):
                 for index, option in enumerate(self.entry.options):
                     yield OptionCard(self.entry, option, index)
+            yield Label("Your note (optional, kept in the report):", classes="section")
+            yield Input(
+                id="note",
+                placeholder="why this choice, e.g. a ticket or who agreed",
+                max_length=NOTE_MAX,
+            )
             yield Label("What will change", classes="section")
             yield Static(id="preview")
             yield ProgressBar(
@@ -136,6 +146,9 @@ class GuidelineScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#apply-progress").display = False
+        driver = self.wizard.driver
+        if driver is not None:
+            self.query_one("#note", Input).value = driver.notes.get(self.check_id, "")
         self.watch(self.app, "learn", self._learn_changed)
         result = self.wizard.result
         if result is not None:
@@ -227,6 +240,31 @@ class GuidelineScreen(Screen[None]):
             self.app.pop_screen()
             self.wizard.action_finale()
 
+    # --- the operator's note -----------------------------------------------------------
+
+    @on(Input.Changed, "#note")
+    def _note_changed(self, event: Input.Changed) -> None:
+        self.save_note(event.value)
+
+    @on(Input.Submitted, "#note")
+    def _note_submitted(self, event: Input.Submitted) -> None:
+        self.save_note(event.value)
+        # Enter hands the keys back to the options, so a/u/n and 1-9 work again.
+        selected = self.query(".option-card.-selected")
+        target = selected.first() if selected else self.query_one("#apply", Button)
+        target.focus()
+
+    def save_note(self, text: str) -> None:
+        """Keep the note on the driver (the report reads driver.notes); empty removes it."""
+        driver = self.wizard.driver
+        if driver is None:
+            return
+        note = " ".join(text.split())
+        if note:
+            driver.notes[self.check_id] = note
+        else:
+            driver.notes.pop(self.check_id, None)
+
     # --- preview ----------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
@@ -282,6 +320,7 @@ class GuidelineScreen(Screen[None]):
         if self.preview.refusal:
             self.notify(self.preview.refusal, title="refused", severity="error")
             return
+        self.save_note(self.query_one("#note", Input).value)
         if self._is_final(self.preview):
             self.wizard.final_choices[self.check_id] = self.chosen
             self.notify(f"{self.entry.title}: queued for the finale")
