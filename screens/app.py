@@ -24,10 +24,20 @@ from screens.finale import FinaleScreen
 from screens.guideline import GuidelineScreen
 from screens.host_key_dialog import HostKeyDialog
 from screens.input_dialog import InputDialog
-from screens.messages import Audited, Connected, EngineFailed, HostKeyUnknown, Saved, Undone
+from screens.messages import (
+    AccountAudited,
+    AccountUnavailable,
+    Audited,
+    Connected,
+    EngineFailed,
+    HostKeyUnknown,
+    RunbookLoaded,
+    Saved,
+    Undone,
+)
 from screens.overview import OverviewScreen
 from screens.secret_dialog import SecretAnswer, SecretDialog
-from wizard.config import Config, load_config, remember_recent
+from wizard.config import AwsConfig, Config, load_config, remember_recent
 from wizard.driver import Driver
 from wizard.engine import AuditResult
 from wizard.errors import WizardError
@@ -70,6 +80,11 @@ class WizardApp(App[None]):
         self.final_choices: dict[str, str] = {}
         self.verified: dict[str, str] = {}  # check id -> "fail → pass" after an apply
         self._remember_secrets = False
+        # The AWS account chapter: which profile/region to read (None until chosen, from the
+        # config's aws: section or the dialog) and one line saying where the chapter stands.
+        self.aws: AwsConfig | None = None
+        self.account_line = ""
+        self.account_missing_extra = False
         self.set_reactive(WizardApp.learn, target_spec == "demo" if learn is None else learn)
 
     # --- start-up ---------------------------------------------------------------------
@@ -98,6 +113,7 @@ class WizardApp(App[None]):
         self.verified.clear()
         self.push_screen(OverviewScreen(spec))
         self.connect_and_audit()
+        self.start_account_chapter()
 
     def close_target(self) -> None:
         """Close the connection (and remove a practice image we made). Safe to call twice."""
@@ -140,6 +156,93 @@ class WizardApp(App[None]):
             self.post_message(EngineFailed("re-probe", str(exc)))
             return
         self.post_message(Audited(result, "re-probe"))
+
+    # --- the AWS account chapter (read-only; independent of the target) ---------------
+
+    @work(thread=True, exclusive=True, group="account", exit_on_error=False)
+    def start_account_chapter(self) -> None:
+        """Say how to enable the chapter without boto3; read the account at start only when
+        the config file has an `aws:` section (otherwise the operator asks for it)."""
+        driver = self.driver
+        if driver is None:
+            return
+        hint = driver.aws_missing()
+        if hint:
+            self.post_message(AccountUnavailable(hint, missing_extra=True))
+            return
+        try:
+            config = self.wizard_config or load_config()
+        except WizardError as exc:
+            self.post_message(AccountUnavailable(str(exc)))
+            return
+        if config.aws.configured:
+            self.aws = config.aws
+            self._read_account(driver, config.aws)
+
+    @work(thread=True, exclusive=True, group="account", exit_on_error=False)
+    def read_account(self, aws: AwsConfig) -> None:
+        driver = self.driver
+        if driver is not None:
+            self._read_account(driver, aws)
+
+    def _read_account(self, driver: Driver, aws: AwsConfig) -> None:
+        hint = driver.aws_missing()
+        if hint:
+            self.post_message(AccountUnavailable(hint, missing_extra=True))
+            return
+        try:
+            result = driver.audit_account(aws.profile, aws.region)
+        except WizardError as exc:
+            self.post_message(AccountUnavailable(str(exc)))
+            return
+        self.post_message(AccountAudited(result))
+
+    @work(thread=True, exclusive=True, group="runbook", exit_on_error=False)
+    def load_runbook(self, aws: AwsConfig) -> None:
+        driver = self.driver
+        if driver is None:
+            return
+        from checks.runbook import runbook
+
+        hint = driver.aws_missing()
+        if hint:
+            self.post_message(RunbookLoaded(runbook(None), hint))
+            return
+        try:
+            views = driver.runbook(aws.profile, aws.region)
+        except WizardError as exc:
+            self.post_message(RunbookLoaded(runbook(None), str(exc)))
+            return
+        self.post_message(RunbookLoaded(views))
+
+    def _each_screen(self, method: str, *args: object) -> None:
+        for screen in self.screen_stack:
+            show = getattr(screen, method, None)
+            if callable(show):
+                show(*args)
+
+    @on(AccountAudited)
+    def _account_audited(self, message: AccountAudited) -> None:
+        account = message.result.target.account or {}
+        fails = message.result.summary.counts.get("fail", 0)
+        self.account_line = (
+            f"account {account.get('account_id', '?')} in {account.get('region', '?')}: "
+            f"{fails} check(s) fail"
+        )
+        self.account_missing_extra = False
+        self._each_screen("show_account")
+
+    @on(AccountUnavailable)
+    def _account_unavailable(self, message: AccountUnavailable) -> None:
+        self.account_line = message.message
+        self.account_missing_extra = message.missing_extra
+        self._each_screen("show_account")
+        if not message.missing_extra:
+            self.notify(message.message, title="AWS account not read", severity="error")
+
+    @on(RunbookLoaded)
+    def _runbook_loaded(self, message: RunbookLoaded) -> None:
+        self._each_screen("show_runbook", message.views, message.error)
 
     def prompt_secret(self, label: str) -> str | None:
         """Ask for a passphrase or sudo password from a worker thread; None if declined."""
@@ -241,6 +344,75 @@ class WizardApp(App[None]):
             return
         self._to_overview()
         self.push_screen(FinaleScreen())
+
+    def action_open_account_check(self, check_id: str) -> None:
+        from screens.account import AccountCheckScreen
+
+        if self.driver is None:
+            return
+        self._to_overview()
+        self.push_screen(AccountCheckScreen(check_id))
+
+    def action_runbook(self) -> None:
+        from screens.runbook import RunbookScreen
+
+        if self.driver is None:
+            return
+        self._to_overview()
+        self.push_screen(RunbookScreen())
+
+    def action_read_account(self) -> None:
+        """Read the account again with the chosen profile/region; ask for them the first time."""
+        if self.driver is None:
+            return
+        if self.account_missing_extra:
+            self.notify(self.account_line, title="account chapter off", severity="warning")
+            return
+        if self.aws is None:
+            self.action_choose_account()
+            return
+        self.account_line = "reading the AWS account…"
+        self._each_screen("show_account")
+        self.read_account(self.aws)
+
+    def action_choose_account(self) -> None:
+        """Ask which AWS profile and region to read (standard credential chain)."""
+        if self.account_missing_extra:
+            self.notify(self.account_line, title="account chapter off", severity="warning")
+            return
+        current = self.aws or AwsConfig()
+
+        def chosen(answer: str | None) -> None:
+            if answer is None:
+                return
+            words = answer.split()
+            profile = words[0] if words and words[0] != "-" else None
+            region = words[1] if len(words) > 1 else None
+            self.aws = AwsConfig(profile=profile, region=region, configured=True)
+            self.action_read_account()
+            if getattr(self.screen, "show_runbook", None) is not None:
+                self.load_runbook(self.aws)
+
+        self.push_screen(
+            InputDialog(
+                "Read the AWS account",
+                "AWS profile, then optionally a space and the region ('-' for the default "
+                "profile). Credentials come from the standard AWS chain; the wizard only reads. "
+                "To skip this question, add `aws: {profile: NAME, region: REGION}` to the "
+                "config file.",
+                " ".join(x for x in (current.profile or "-", current.region or "") if x),
+            ),
+            chosen,
+        )
+
+    def action_load_runbook(self) -> None:
+        """Read the runbook's live data; the first time, ask which account to read."""
+        if self.driver is None:
+            return
+        if self.aws is None and not self.account_missing_extra:
+            self.action_choose_account()
+            return
+        self.load_runbook(self.aws or AwsConfig())
 
     def action_reprobe(self) -> None:
         if self._connected_or_warn():

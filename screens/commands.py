@@ -1,4 +1,5 @@
-"""Command palette entries: jump to a guideline, re-probe, finale, export, undo, learn."""
+"""Command palette entries: jump to a guideline or an account check, re-probe, finale,
+export, undo, learn, the AWS account and its runbook."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from checks import INSTANCE_CHECKS
+from checks.account import ACCOUNT_CHECKS
 from checks.base import catalog
 
 ACTIONS = (
@@ -16,6 +18,8 @@ ACTIONS = (
     ("Undo this session's changes", "undo", "restore every reversible change"),
     ("Toggle learn mode", "toggle_learn", "fuller explanations for newcomers"),
     ("Overview", "overview", "back to the list of guidelines"),
+    ("Read the AWS account", "choose_account", "profile and region; the wizard only reads"),
+    ("Compromised-account runbook", "runbook", "the steps in order, ticked off as you go"),
 )
 
 
@@ -25,6 +29,10 @@ class WizardCommands(Provider):
         out = [(title, action, help_text) for title, action, help_text in ACTIONS]
         out += [
             (f"Guideline: {entries[i].title}", f"open_guideline('{i}')", i) for i in INSTANCE_CHECKS
+        ]
+        out += [
+            (f"AWS account: {entries[i].title}", f"open_account_check('{i}')", i)
+            for i in ACCOUNT_CHECKS
         ]
         return out
 

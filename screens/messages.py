@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from checks.runbook import RunbookView
 from wizard.engine import AuditResult
 from wizard.session import ApplyOutcome, Preview, UndoOutcome
 
@@ -82,6 +83,29 @@ class Saved(Message):
 
     what: str
     paths: list[str]
+
+
+@dataclass
+class AccountAudited(Message):
+    """The AWS account was read and its checks ran (the account chapter)."""
+
+    result: AuditResult
+
+
+@dataclass
+class AccountUnavailable(Message):
+    """The account could not be read; `missing_extra` means boto3 is not installed."""
+
+    message: str
+    missing_extra: bool = False
+
+
+@dataclass
+class RunbookLoaded(Message):
+    """The compromised-account runbook's live data; `error` says why it is missing."""
+
+    views: list[RunbookView]
+    error: str = ""
 
 
 @dataclass

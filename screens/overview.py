@@ -1,6 +1,7 @@
 """Overview: every guideline with its live status badge, grouped, with overall progress.
 
-Enter (or a click) opens a guideline; r probes again; f goes to the finale.
+Enter (or a click) opens a guideline; r probes again; f goes to the finale. After the
+instance groups comes the AWS account chapter: its checks, read live, and the runbook.
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ from textual.widgets import Footer, Header, Label, OptionList, ProgressBar, Stat
 from textual.widgets.option_list import Option
 
 from checks import INSTANCE_CHECKS
+from checks.account import ACCOUNT_CHECKS
 from checks.base import GROUPS, catalog
 from screens.badges import DONE, GROUP_TITLES, badge
 from wizard.engine import AuditResult
 from wizard.model import Finding
+
+# The account chapter's own rows (not checks): choose/read the account, and the runbook.
+READ_ACCOUNT = "account-read"
+RUNBOOK = "account-runbook"
 
 
 class OverviewScreen(Screen[None]):
@@ -31,12 +37,14 @@ class OverviewScreen(Screen[None]):
         Binding("u", "app.undo", "Undo", id="undo"),
         Binding("e", "app.export", "Export", id="export"),
         Binding("c", "app.connect_other", "Connect", id="connect", show=False),
+        Binding("a", "app.read_account", "AWS account", id="read-account", show=False),
     ]
 
     def __init__(self, spec: str) -> None:
         super().__init__()
         self.spec = spec
         self.findings: dict[str, Finding] = {}
+        self.account: dict[str, Finding] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -88,6 +96,48 @@ class OverviewScreen(Screen[None]):
             guidelines.highlighted = highlighted
         self._show_detail()
 
+    def show_account(self) -> None:
+        """Called by the app when the AWS account was (re)read, or could not be."""
+        from screens.app import WizardApp
+
+        driver = self.app.driver if isinstance(self.app, WizardApp) else None
+        result = driver.account if driver else None
+        self.account = {f.id: f for f in result.findings} if result else {}
+        guidelines = self.query_one("#guidelines", OptionList)
+        highlighted = guidelines.highlighted
+        self._fill(self.findings)
+        if highlighted is not None:
+            guidelines.highlighted = highlighted
+        self._show_detail()
+
+    def _account_line(self) -> str:
+        from screens.app import WizardApp
+
+        return self.app.account_line if isinstance(self.app, WizardApp) else ""
+
+    def _account_options(self) -> list[Option]:
+        entries = catalog()
+        items = [
+            Option(Text(GROUP_TITLES["account"], style="bold underline"), disabled=True),
+            Option(
+                Text.assemble(("[ >> ]", "bold"), " Read the AWS account (profile, region)…"),
+                id=READ_ACCOUNT,
+            ),
+        ]
+        for check_id in ACCOUNT_CHECKS:
+            finding = self.account.get(check_id)
+            prompt = Text.assemble(
+                badge(finding.status if finding else None), " ", entries[check_id].title
+            )
+            items.append(Option(prompt, id=check_id))
+        items.append(
+            Option(
+                Text.assemble(("[ !! ]", "bold"), " ", entries[RUNBOOK].title, " (runbook)"),
+                id=RUNBOOK,
+            )
+        )
+        return items
+
     def _fill(self, findings: dict[str, Finding]) -> None:
         entries = catalog()
         guidelines = self.query_one("#guidelines", OptionList)
@@ -105,6 +155,7 @@ class OverviewScreen(Screen[None]):
                 title = entries[check_id].title
                 prompt = Text.assemble(badge(finding.status if finding else None), " ", title)
                 items.append(Option(prompt, id=check_id))
+        items += self._account_options()
         guidelines.add_options(items)
         if guidelines.highlighted is None:
             guidelines.action_first()
@@ -118,7 +169,16 @@ class OverviewScreen(Screen[None]):
             detail.update("")
             return
         check_id = guidelines.get_option_at_index(index).id or ""
-        finding = self.findings.get(check_id)
+        if check_id == READ_ACCOUNT:
+            detail.update(Text(self._account_line() or "Not read yet: Enter to choose an account"))
+            return
+        if check_id == RUNBOOK:
+            detail.update(Text("What to do, in order, if the account has been compromised"))
+            return
+        finding = self.findings.get(check_id) or self.account.get(check_id)
+        if finding is None and check_id in ACCOUNT_CHECKS:
+            detail.update(Text(self._account_line() or "the AWS account has not been read yet"))
+            return
         detail.update(Text(finding.summary if finding else ""))
 
     @on(OptionList.OptionSelected, "#guidelines")
@@ -126,5 +186,13 @@ class OverviewScreen(Screen[None]):
         if event.option.id:
             from screens.app import WizardApp
 
-            if isinstance(self.app, WizardApp):
+            if not isinstance(self.app, WizardApp):
+                return
+            if event.option.id == READ_ACCOUNT:
+                self.app.action_choose_account()
+            elif event.option.id == RUNBOOK:
+                self.app.action_runbook()
+            elif event.option.id in ACCOUNT_CHECKS:
+                self.app.action_open_account_check(event.option.id)
+            else:
                 self.app.action_open_guideline(event.option.id)

@@ -35,10 +35,24 @@ def config_file() -> Path:
 
 
 @dataclass(frozen=True)
+class AwsConfig:
+    """The account chapter's AWS profile and region (the `aws:` section of the config file).
+
+    `configured` says the operator wrote an `aws:` section: the wizard then reads the account
+    at start; without it, it waits until the operator asks (no surprise calls to AWS).
+    """
+
+    profile: str | None = None  # None: the standard credential chain's default
+    region: str | None = None  # None: the profile's or the environment's region
+    configured: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     identity: dict[str, str] = field(default_factory=dict)  # publisher, description, contact
     recent: tuple[str, ...] = ()
+    aws: AwsConfig = field(default_factory=AwsConfig)
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -71,7 +85,21 @@ def load_config(path: Path | None = None) -> Config:
         raise UsageError(f"config {path}: imds.mode must be auto, always or never")
     identity = {str(k): str(v) for k, v in (raw.get("identity") or {}).items()}
     recent = tuple(str(x) for x in raw.get("recent") or ())
-    return Config(probe=probe_config, identity=identity, recent=recent)
+    return Config(probe=probe_config, identity=identity, recent=recent, aws=_aws(raw, path))
+
+
+def _aws(raw: dict[str, Any], path: Path) -> AwsConfig:
+    if "aws" not in raw:
+        return AwsConfig()
+    section = raw["aws"] or {}
+    if not isinstance(section, dict):
+        raise UsageError(f"config {path}: aws must be a mapping (profile, region)")
+    profile, region = section.get("profile"), section.get("region")
+    return AwsConfig(
+        profile=str(profile) if profile else None,
+        region=str(region) if region else None,
+        configured=True,
+    )
 
 
 MAX_RECENT = 8

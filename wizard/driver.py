@@ -13,13 +13,19 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from wizard.aws import BOTO3_MISSING
 from wizard.config import Config
 from wizard.engine import AuditResult, open_target
-from wizard.errors import UsageError, WizardError
+from wizard.errors import TargetError, UsageError, WizardError
 from wizard.fsutil import write_atomic
 from wizard.session import ApplyOutcome, Preview, Session, UndoOutcome
 from wizard.targets.base import ConnectOptions, Target
+
+if TYPE_CHECKING:
+    from checks.runbook import RunbookView
+    from wizard.report import AccountInput
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,12 @@ class Driver:
     previews: dict[str, Preview] = field(default_factory=dict)
     # The operator's note per check id (typed on the guideline screen; the report keeps it).
     notes: dict[str, str] = field(default_factory=dict)
+    # The AWS account chapter: the latest account audit (or why it failed), the runbook's
+    # live data, and the runbook steps the operator ticked (step id -> done).
+    account: AuditResult | None = None
+    account_error: str = ""
+    runbook_views: list[RunbookView] = field(default_factory=list)
+    runbook_ticked: dict[str, bool] = field(default_factory=dict)
 
     @property
     def is_practice(self) -> bool:
@@ -144,6 +156,67 @@ class Driver:
             raise UsageError(f"{out} is not a directory")
         return write_reports(self, out, sign_key=sign_key, sign_agent=sign_agent)
 
+    # --- the AWS account chapter (read-only; never needs the target) -------------------
+
+    @staticmethod
+    def aws_missing() -> str | None:
+        """How to enable the account chapter when boto3 is not installed, else None."""
+        try:
+            import boto3  # noqa: F401 - only asking whether the optional extra is there
+        except ImportError:
+            return BOTO3_MISSING
+        return None
+
+    def audit_account(self, profile: str | None, region: str | None) -> AuditResult:
+        """Read the account (standard credential chain) and run every account check."""
+        from wizard.engine import audit_account
+
+        try:
+            result = audit_account(f"aws:{profile or ''}", region)
+        except WizardError as exc:
+            self.account_error = str(exc)
+            raise
+        except Exception as exc:  # botocore's own errors (no credentials, endpoint down...)
+            self.account_error = _aws_reason(exc)
+            raise TargetError(self.account_error) from exc
+        self.account, self.account_error = result, ""
+        return result
+
+    def runbook(self, profile: str | None, region: str | None) -> list[RunbookView]:
+        """The runbook's steps with live data (root keys, credential report, recent events)."""
+        from checks.runbook import runbook
+        from wizard.aws import gather_runbook, make_session
+
+        try:
+            facts = gather_runbook(make_session(profile, region))
+        except WizardError:
+            raise
+        except Exception as exc:
+            raise TargetError(_aws_reason(exc)) from exc
+        self.runbook_views = runbook(facts)
+        return self.runbook_views
+
+    def tick_runbook(self, step_id: str, done: bool) -> None:
+        """Record that the operator did (or undid) one runbook step; the report keeps it."""
+        from checks.runbook import runbook_steps
+
+        if step_id not in {s.id for s in runbook_steps()}:
+            raise UsageError(f"no runbook step {step_id!r}")
+        self.runbook_ticked[step_id] = done
+
+    def account_input(self) -> AccountInput | None:
+        """The report's account section, or None when the chapter was never used."""
+        from checks.runbook import runbook_steps
+        from wizard.report import AccountInput, RunbookTick
+
+        if self.account is None and not self.account_error and not self.runbook_ticked:
+            return None
+        ticks = tuple(
+            RunbookTick(s.number, s.id, s.title, self.runbook_ticked.get(s.id, False))
+            for s in runbook_steps()
+        )
+        return AccountInput(result=self.account, error=self.account_error, runbook=ticks)
+
     def close(self) -> None:
         """Close the connection; a practice image (a temp dir of ours) is removed."""
         target, self.target = self.target, None
@@ -152,6 +225,12 @@ class Driver:
         target.close()
         if self.is_practice and not self.practice_root:
             shutil.rmtree(target.root, ignore_errors=True)
+
+
+def _aws_reason(exc: BaseException) -> str:
+    from wizard.aws import reason
+
+    return f"cannot read the AWS account: {reason(exc)}"
 
 
 def write_text(path: str, text: str, mode: int = 0o644) -> None:

@@ -13,7 +13,7 @@ import os
 import re
 import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,29 @@ class ReportInput:
     exclude_list: tuple[str, ...] | None = None  # None: computed from the latest facts
     warnings: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
+    account: AccountInput | None = None  # None: the report has no "account" key
+
+
+@dataclass(frozen=True)
+class RunbookTick:
+    """One step of the compromised-account runbook and whether the operator ticked it."""
+
+    number: int
+    id: str
+    title: str
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class AccountInput:
+    """The AWS account chapter for the report: the account audit and the runbook's state.
+
+    `result` is None when the account was not read (then `error` says why, if it was tried).
+    """
+
+    result: AuditResult | None = None
+    error: str = ""
+    runbook: tuple[RunbookTick, ...] = ()
 
 
 def operator_identity() -> str:
@@ -289,8 +312,44 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
         "warnings": list(inp.warnings),
         "errors": list(inp.errors),
     }
+    if inp.account is not None:
+        report["account"] = _account(inp.account)
     cleaned: dict[str, Any] = _clean(report)
     return cleaned
+
+
+def _account(acc: AccountInput) -> dict[str, Any]:
+    """The optional "account" key: each account check as read, and the runbook checklist."""
+    entries = catalog()
+    checks = []
+    target: dict[str, Any] = {}
+    if acc.result is not None:
+        target = acc.result.target.to_dict()
+        for f in acc.result.findings:
+            entry = entries.get(f.id)
+            checks.append(
+                {
+                    "id": f.id,
+                    "title": f.title,
+                    "severity": str(f.severity),
+                    "status": str(f.status),
+                    "summary": f.summary,
+                    "evidence": [e.to_dict() for e in f.evidence],
+                    "console": entry.console if entry else "",
+                    "cli": entry.cli if entry else "",
+                }
+            )
+    return {
+        "uri": target.get("uri", ""),
+        **{k: str(v) for k, v in (target.get("account") or {}).items()},
+        "read_at": acc.result.started if acc.result is not None else "",
+        "error": acc.error,
+        "summary": _counts(acc.result),
+        "checks": checks,
+        "runbook": [
+            {"step": t.number, "id": t.id, "title": t.title, "done": t.done} for t in acc.runbook
+        ],
+    }
 
 
 # --- JSON -------------------------------------------------------------------------------
@@ -445,8 +504,56 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         out += [f"- {_md_code(p)}" for p in report["bundle_excludes"]]
     else:
         out.append("(none)")
+    if report.get("account") is not None:
+        out += _account_md(report["account"])
     out += ["", _VERIFY_TEXT, ""]
     return scrub("\n".join(out))
+
+
+def _account_rows(acc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    rows = [
+        ("Account", acc.get("account_id", "")),
+        ("Region", acc.get("region", "")),
+        ("Read as", acc.get("caller_arn", "")),
+        ("Read at", acc.get("read_at", "")),
+        ("Could not read", acc.get("error", "")),
+    ]
+    if acc.get("summary"):
+        rows.append(("Checks", _counts_text(acc["summary"])))
+    return [(k, v) for k, v in rows if v]
+
+
+def _account_md(acc: Mapping[str, Any]) -> list[str]:
+    out = ["", "## AWS account", ""]
+    out += [f"- **{k}:** {_md(v)}" for k, v in _account_rows(acc)]
+    if acc["checks"]:
+        out += ["", "| Check | Status | Finding |", "|---|---|---|"]
+        out += [
+            f"| {_md(c['title'])} ({_md_code(c['id'])}) | {_status_md(c)} | {_md(c['summary'])} |"
+            for c in acc["checks"]
+        ]
+    for c in acc["checks"]:
+        if c["status"] not in OPEN_STATUSES:
+            continue
+        out += ["", f"### {_md(c['title'])} ({_md_code(c['id'])})", ""]
+        out.append(f"- **Status:** {_status_md(c)}: {_md(c['summary'])}")
+        if c["evidence"]:
+            out.append("- **Evidence:**")
+            out += [
+                f"  - {_md_code(_evidence_where(e))} {_md(e['detail'])}".rstrip()
+                for e in c["evidence"]
+            ]
+        if c["console"]:
+            out.append(f"- **Console:** {_md(c['console'])}")
+        if c["cli"]:
+            out.append(f"- **CLI:** {_md_code(c['cli'])}")
+    if acc["runbook"]:
+        out += ["", "## Compromised-account runbook", ""]
+        out += [
+            f"- [{'x' if t['done'] else ' '}] {t['step']}. {_md(t['title'])} ({_md_code(t['id'])})"
+            for t in acc["runbook"]
+        ]
+    return out
 
 
 _VERIFY_TEXT = (
@@ -487,7 +594,8 @@ td code { background: var(--soft); padding: 0 3px; border-radius: 3px; }
 .check dd { margin: 0; }
 .check ul { margin: 0; padding-left: 1.2em; }
 .muted { color: var(--muted); }
-.open li { margin: 2px 0; }
+.open li, .runbook li { margin: 2px 0; }
+.runbook { list-style: none; padding-left: 0; }
 .sig { margin-top: 28px; color: var(--muted); font-size: 12px; }
 @media print {
   @page { size: A4; margin: 14mm 12mm; }
@@ -554,6 +662,45 @@ def _html_check(c: Mapping[str, Any]) -> str:
     )
 
 
+def _account_html(acc: Mapping[str, Any]) -> str:
+    meta = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _account_rows(acc))
+    rows = "".join(
+        "<tr>"
+        f'<td>{_e(c["title"])}<br><code class="muted">{_e(c["id"])}</code></td>'
+        f"<td>{_badge(c)}</td>"
+        f"<td>{_e(c['summary'])}"
+        + (
+            "<ul>"
+            + "".join(
+                f"<li><code>{_e(_evidence_where(e))}</code> {_e(e['detail'])}</li>"
+                for e in c["evidence"]
+            )
+            + "</ul>"
+            if c["evidence"]
+            else ""
+        )
+        + (f'<br><span class="muted">Console:</span> {_e(c["console"])}' if c["console"] else "")
+        + (f'<br><span class="muted">CLI:</span> <code>{_e(c["cli"])}</code>' if c["cli"] else "")
+        + "</td></tr>"
+        for c in acc["checks"]
+    )
+    table = (
+        '<table class="list"><thead><tr><th>Check</th><th>Status</th><th>Finding</th></tr>'
+        f"</thead><tbody>{rows}</tbody></table>"
+        if rows
+        else ""
+    )
+    runbook = ""
+    if acc["runbook"]:
+        items = "".join(
+            f"<li>{'☑' if t['done'] else '☐'} {_e(t['step'])}. {_e(t['title'])} "
+            f'<code class="muted">{_e(t["id"])}</code></li>'
+            for t in acc["runbook"]
+        )
+        runbook = f'<h2>Compromised-account runbook</h2><ul class="runbook">{items}</ul>'
+    return f'<h2>AWS account</h2><table class="meta">{meta}</table>{table}{runbook}'
+
+
 def to_html(report: Mapping[str, Any]) -> str:
     """One self-contained HTML page (inline CSS, no scripts, no external assets) that prints well.
 
@@ -592,6 +739,7 @@ def to_html(report: Mapping[str, Any]) -> str:
         else "<p>(none)</p>"
     )
     details = "".join(_html_check(c) for c in report["checks"])
+    account = _account_html(report["account"]) if report.get("account") is not None else ""
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -615,6 +763,7 @@ def to_html(report: Mapping[str, Any]) -> str:
 <h2>Bundle exclude list</h2>
 <p class="muted">For <code>ec2-bundle-vol --exclude</code> (join with commas).</p>
 {excludes}
+{account}
 <div class="details">
 <h2>Guidelines in detail</h2>
 {details}
@@ -710,7 +859,8 @@ def write_reports(
     """The wizard's export (wizard.driver): all three formats as `ami-wizard-report.*`.
 
     Reads what the driver has: `before`, `result`, and when present `session`, `outcomes`
-    (every ApplyOutcome in order; or one `outcome`), `choices`, `notes` and `previews`.
+    (every ApplyOutcome in order; or one `outcome`), `choices`, `notes` and `previews`, and
+    `account_input()` for the AWS account chapter (None leaves the section out).
     With a key (or the agent) every file is signed into FILE.sig.
     """
     session = getattr(driver, "session", None)
@@ -733,6 +883,9 @@ def write_reports(
             choices=dict(getattr(driver, "choices", None) or {}),
             notes=dict(getattr(driver, "notes", None) or {}),
         )
+    account = getattr(driver, "account_input", None)
+    if callable(account):
+        inp = replace(inp, account=account())
     return write_report(
         build_report(inp),
         Path(out) / "ami-wizard-report",

@@ -1,0 +1,148 @@
+"""One AWS account check, read-only: the finding and its evidence, why it matters, and where
+to fix it (console path, CLI command). The wizard never changes the account; r reads it again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Static
+
+from checks.account import ACCOUNT_CHECKS
+from checks.base import catalog
+from screens.badges import badge
+from screens.guideline import reflow
+from wizard.engine import AuditResult
+from wizard.model import Finding
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+
+
+class AccountCheckScreen(Screen[None]):
+    CSS_PATH = "account.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="account-back"),
+        Binding("r", "app.read_account", "Read again", id="account-reread"),
+        Binding("n", "next_check", "Next", id="account-next"),
+    ]
+
+    def __init__(self, check_id: str) -> None:
+        super().__init__()
+        self.check_id = check_id
+        self.entry = catalog()[check_id]
+        self.finding: Finding | None = None
+
+    @property
+    def wizard(self) -> WizardApp:
+        from screens.app import WizardApp
+
+        assert isinstance(self.app, WizardApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="body"):
+            yield Static(id="heading")
+            yield Static(id="state")
+            yield Static(id="why")
+            yield Static(id="fix")
+        with Horizontal(id="actions"):
+            yield Button("Read the account again", id="reread")
+            yield Button("Back", id="back")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "learn", self._learn_changed)
+        self.show_account()
+        self._show_fix()
+
+    # --- showing ----------------------------------------------------------------------
+
+    def show_account(self) -> None:
+        """Called by the app whenever the account was (re)read, or could not be."""
+        driver = self.wizard.driver
+        result: AuditResult | None = driver.account if driver else None
+        self.finding = (
+            next((f for f in result.findings if f.id == self.check_id), None) if result else None
+        )
+        f = self.finding
+        heading = Text.assemble(
+            badge(f.status if f else None),
+            " ",
+            (self.entry.title, "bold"),
+            f"   severity {self.entry.severity}",
+            "  (optional measure)" if self.entry.optional else "",
+        )
+        self.query_one("#heading", Static).update(heading)
+        state = Text()
+        state.append("Now: ", style="bold")
+        if f is not None:
+            state.append(f.summary)
+        else:
+            state.append(self.wizard.account_line or "the account has not been read yet")
+            state.append("  (press r to read it)", style="dim")
+        for ev in f.evidence if f else ():
+            where = f"{ev.path}:{ev.line}" if ev.line else ev.path
+            state.append("\n  ")
+            state.append(where, style="underline")
+            if ev.detail:
+                state.append("  " + ev.detail)
+        if result is not None:
+            account = result.target.account or {}
+            state.append(
+                f"\n(account {account.get('account_id', '?')}, region "
+                f"{account.get('region', '?')}, read {result.started})",
+                style="dim",
+            )
+        self.query_one("#state", Static).update(state)
+        self._learn_changed(bool(getattr(self.app, "learn", False)))
+
+    def _learn_changed(self, learn: bool) -> None:
+        why = Text()
+        why.append("Why it matters: ", style="bold")
+        why.append(reflow(self.entry.why))
+        if learn and self.entry.learn:
+            why.append("\n\nLearn more\n", style="bold")
+            why.append(reflow(self.entry.learn))
+        why.append(f"\n(source: seed {self.entry.seed})", style="dim")
+        self.query_one("#why", Static).update(why)
+
+    def _show_fix(self) -> None:
+        fix = Text()
+        fix.append("How to fix it", style="bold")
+        fix.append("  (the wizard does not change the account: do it yourself, then press r)\n")
+        if self.entry.console:
+            fix.append("Console: ", style="bold")
+            fix.append(reflow(self.entry.console) + "\n")
+        if self.entry.cli:
+            fix.append("CLI: ", style="bold")
+            fix.append(self.entry.cli, style="cyan")
+        for option in self.entry.options:
+            fix.append(f"\nTrade-off: {reflow(option.tradeoff)}", style="dim")
+        self.query_one("#fix", Static).update(fix)
+
+    # --- actions ----------------------------------------------------------------------
+
+    def action_next_check(self) -> None:
+        ids = list(ACCOUNT_CHECKS)
+        index = ids.index(self.check_id) if self.check_id in ids else len(ids)
+        self.app.pop_screen()
+        if index + 1 < len(ids):
+            self.wizard.action_open_account_check(ids[index + 1])
+        else:
+            self.wizard.action_runbook()
+
+    @on(Button.Pressed, "#reread")
+    def _reread(self) -> None:
+        self.wizard.action_read_account()
+
+    @on(Button.Pressed, "#back")
+    def _back(self) -> None:
+        self.app.pop_screen()
