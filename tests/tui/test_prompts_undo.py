@@ -6,23 +6,32 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.terminal_theme import SVG_EXPORT_THEME
 from textual.containers import ScrollableContainer
 from textual.geometry import Region
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Checkbox, Input, OptionList, Static
 
 from screens.app import WizardApp, make_app
 from screens.confirm_dialog import TypedConfirmDialog
 from screens.finale import FinaleScreen
 from screens.guideline import GuidelineScreen
 from screens.overview import OverviewScreen
+from screens.secret_dialog import SecretDialog
+from tests.conftest import MemoryKeyring
+from tests.integration.conftest import ClientKey, require_sudo
+from tests.integration.instance import Instance
 from tests.tui.conftest import settle
 from tests.tui.test_pilot import static_text
+from wizard import keyring_store
+from wizard.targets.base import ConnectOptions
 
 
 def tree(root: Path) -> dict[str, tuple[int, bytes]]:
@@ -306,3 +315,98 @@ async def test_colour_without_no_color_at_80x24(
 
 
 # --- passphrase and sudo prompts on the real sshd instance ----------------------------
+
+sshd = pytest.mark.sshd
+
+
+async def wait_for(pilot: Pilot[None], kind: type[Screen[Any]], seconds: float = 20) -> Any:
+    """Wait (without waiting on the workers: one of them is waiting on us) for a screen."""
+    for _ in range(int(seconds / 0.1)):
+        if isinstance(pilot.app.screen, kind):
+            return pilot.app.screen
+        await pilot.pause(0.1)
+    raise AssertionError(f"no {kind.__name__} after {seconds} s; screen is {pilot.app.screen}")
+
+
+async def answer(pilot: Pilot[None], dialog: SecretDialog, secret: str, remember: bool) -> None:
+    await pilot.pause()  # let the dialog mount and take the focus
+    field = dialog.query_one("#secret", Input)
+    assert field.password, "the secret must be typed masked"
+    assert field.has_focus
+    await pilot.press(*secret)
+    if remember:
+        await pilot.click("#remember")
+        assert dialog.query_one("#remember", Checkbox).value
+    await pilot.click("#ok")
+
+
+@sshd
+@pytest.mark.parametrize("remember", [True, False], ids=["remember", "forget"])
+async def test_encrypted_key_asks_for_its_passphrase(
+    instance: Instance,
+    client_key: ClientKey,
+    known_hosts: Path,
+    memory_keyring: MemoryKeyring,
+    tmp_path: Path,
+    remember: bool,
+) -> None:
+    # The same key pair (root already trusts it), but locked with a passphrase.
+    key = tmp_path / "locked" / "id_ed25519"
+    key.parent.mkdir()
+    key.write_bytes(client_key.path.read_bytes())
+    key.chmod(0o600)
+    passphrase = "correct horse, battery"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-p", "-P", "", "-N", passphrase, "-f", str(key)], check=True
+    )
+    options = ConnectOptions(
+        identity=str(key), known_hosts=str(known_hosts), use_agent=False, timeout=10
+    )
+    app = make_app(f"ssh://root@127.0.0.1:{instance.port}", options=options, save_recent=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        dialog = await wait_for(pilot, SecretDialog)
+        assert str(key) in dialog.label and "passphrase" in dialog.label
+        await answer(pilot, dialog, passphrase, remember)
+        await settle(pilot)
+        assert isinstance(app.screen, OverviewScreen), app.screen
+        assert app.result is not None and app.result.target.uri.startswith("ssh://root@")
+        assert status(app, "root-password") != "error"
+    stored = keyring_store.get_secret(
+        keyring_store.PASSPHRASE, keyring_store.passphrase_name(str(key))
+    )
+    if remember:
+        assert stored == passphrase
+    else:
+        assert stored is None and not memory_keyring.secrets
+
+
+@sshd
+async def test_sudo_password_dialog_lets_a_non_root_operator_audit(
+    instance: Instance,
+    client_key: ClientKey,
+    known_hosts: Path,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    require_sudo()
+    password = "sudo pass 42"
+    instance.useradd("ops", password=password, sudo=True, nopasswd=False)
+    instance.authorize("ops", client_key.public_line)
+    options = ConnectOptions(
+        identity=str(client_key.path), known_hosts=str(known_hosts), use_agent=False, timeout=10
+    )
+    app = make_app(f"ssh://ops@127.0.0.1:{instance.port}", options=options, save_recent=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        dialog = await wait_for(pilot, SecretDialog)
+        assert dialog.label.startswith("sudo password for ops@127.0.0.1")
+        await answer(pilot, dialog, password, remember=True)
+        await settle(pilot)
+        assert isinstance(app.screen, OverviewScreen), app.screen
+        assert app.result is not None
+        finding = next(f for f in app.result.findings if f.id == "root-password")
+        # Reading /etc/shadow needs root: through sudo with the typed password it worked.
+        assert finding.status.value != "error", finding.summary
+        assert any(ev.path == "/etc/shadow" for ev in finding.evidence)
+        assert overview_prompt(app, "root-password").split()[0] != "[ERR!]"
+    name = dialog.label.rsplit("sudo password for ", 1)[1]
+    assert keyring_store.get_secret(keyring_store.SUDO, name) == password
+    assert list(memory_keyring.secrets.values()) == [password]  # this process's keyring
