@@ -87,7 +87,8 @@ class AccountCheckScreen(Screen[None]):
             state.append(f.summary)
         else:
             state.append(self.wizard.account_line or "the account has not been read yet")
-            state.append("  (press r to read it)", style="dim")
+            if not self.wizard.account_missing_extra:
+                state.append("  (press r to read it)", style="dim")
         for ev in f.evidence if f else ():
             where = f"{ev.path}:{ev.line}" if ev.line else ev.path
             state.append("\n  ")

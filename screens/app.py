@@ -224,10 +224,11 @@ class WizardApp(App[None]):
     @on(AccountAudited)
     def _account_audited(self, message: AccountAudited) -> None:
         account = message.result.target.account or {}
-        fails = message.result.summary.counts.get("fail", 0)
+        counts = message.result.summary.counts
+        unread = f", {counts['error']} could not be read" if counts.get("error") else ""
         self.account_line = (
             f"account {account.get('account_id', '?')} in {account.get('region', '?')}: "
-            f"{fails} check(s) fail"
+            f"{counts.get('fail', 0)} fail, {counts.get('warn', 0)} warn{unread}"
         )
         self.account_missing_extra = False
         self._each_screen("show_account")

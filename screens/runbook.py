@@ -61,7 +61,9 @@ class RunbookScreen(Screen[None]):
                         id=f"step-{step.id}",
                     )
                     yield Static(self._step_text(step), classes="step-text")
-                    yield Static("", id=f"live-{step.id}", classes="step-live")
+                    live = Static("", id=f"live-{step.id}", classes="step-live")
+                    live.display = False  # shown once there is live data for this step
+                    yield live
         with Horizontal(id="actions"):
             yield Button("Read live data", id="reread")
             yield Button("Back", id="back")
@@ -107,7 +109,9 @@ class RunbookScreen(Screen[None]):
                 live.append("\n")
             for why in view.errors:
                 live.append(f"  could not read {why}\n", style="magenta")
-            self.query_one(f"#live-{view.step.id}", Static).update(live)
+            widget = self.query_one(f"#live-{view.step.id}", Static)
+            widget.update(live)
+            widget.display = bool(live)
 
     @on(Checkbox.Changed)
     def _ticked(self, event: Checkbox.Changed) -> None:

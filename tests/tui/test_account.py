@@ -172,3 +172,53 @@ async def test_without_boto3_the_chapter_says_how_to_enable_it(
         await settle(pilot)
         assert app.driver is not None
         assert app.driver.runbook_ticked == {runbook_steps()[0].id: True}
+
+
+async def test_an_account_that_cannot_be_read_is_one_line_not_a_crash(
+    aws_env: str,  # noqa: F811
+    practice_root: Path,
+) -> None:
+    app = _app(practice_root, AwsConfig(profile="nope", region=REGION, configured=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, OverviewScreen)
+        assert app.account_line == "AWS profile not found: nope"
+        assert not app.account_missing_extra
+        assert app.driver is not None and app.driver.account is None
+        assert _prompt(app.screen, "account-root-mfa").startswith("[ .. ]")
+        # choosing a profile that works reads the account
+        app.aws = AwsConfig(region=REGION, configured=True)
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.driver.account is not None
+        assert app.account_line.startswith("account 123456789012 in eu-west-1: ")
+        assert _prompt(app.screen, "account-root-mfa").startswith("[FAIL]")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+def test_snapshot_runbook(
+    snap_compare: Callable[..., bool], practice_root: Path, size: tuple[int, int]
+) -> None:
+    async def open_it(pilot: Any) -> None:
+        await settle(pilot)
+        pilot.app.action_runbook()
+        await settle(pilot)
+
+    assert snap_compare(_app(practice_root), terminal_size=size, run_before=open_it)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+def test_snapshot_account_check_without_boto3(
+    snap_compare: Callable[..., bool],
+    practice_root: Path,
+    size: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)
+
+    async def open_it(pilot: Any) -> None:
+        await settle(pilot)
+        pilot.app.action_open_account_check("account-public-amis")
+        await settle(pilot)
+
+    assert snap_compare(_app(practice_root), terminal_size=size, run_before=open_it)
