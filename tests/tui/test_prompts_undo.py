@@ -21,6 +21,7 @@ from textual.widgets import Checkbox, Input, OptionList, Static
 
 from screens.app import WizardApp, make_app
 from screens.confirm_dialog import TypedConfirmDialog
+from screens.connect import ConnectScreen
 from screens.finale import FinaleScreen
 from screens.guideline import GuidelineScreen
 from screens.overview import OverviewScreen
@@ -410,3 +411,41 @@ async def test_sudo_password_dialog_lets_a_non_root_operator_audit(
     name = dialog.label.rsplit("sudo password for ", 1)[1]
     assert keyring_store.get_secret(keyring_store.SUDO, name) == password
     assert list(memory_keyring.secrets.values()) == [password]  # this process's keyring
+
+
+@sshd
+async def test_wrong_then_cancelled_passphrase_goes_back_to_connect(
+    instance: Instance,
+    client_key: ClientKey,
+    known_hosts: Path,
+    memory_keyring: MemoryKeyring,
+    tmp_path: Path,
+) -> None:
+    key = tmp_path / "locked" / "id_ed25519"
+    key.parent.mkdir()
+    key.write_bytes(client_key.path.read_bytes())
+    key.chmod(0o600)
+    subprocess.run(["ssh-keygen", "-q", "-p", "-P", "", "-N", "right", "-f", str(key)], check=True)
+    options = ConnectOptions(
+        identity=str(key), known_hosts=str(known_hosts), use_agent=False, timeout=10
+    )
+    spec = f"ssh://root@127.0.0.1:{instance.port}"
+    app = make_app(spec, options=options, save_recent=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        first = await wait_for(pilot, SecretDialog)
+        await answer(pilot, first, "wrong", remember=True)
+        for _ in range(200):  # the worker asks again with a new dialog
+            if isinstance(app.screen, SecretDialog) and app.screen is not first:
+                break
+            await pilot.pause(0.1)
+        again = app.screen
+        assert isinstance(again, SecretDialog) and again is not first
+        assert again.label.startswith("wrong passphrase; ")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConnectScreen), app.screen
+        assert app.screen.query_one("#target", Input).value == spec
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert any("authentication failed" in m for m in errors), errors
+        assert app.driver is None
+    assert not memory_keyring.secrets
