@@ -12,12 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from checks.account import ACCOUNT_CHECKS
 from checks.base import catalog
 from screens.badges import badge
-from screens.guideline import reflow
+from screens.guideline import NOTE_MAX, reflow
 from wizard.engine import AuditResult
 from wizard.model import Finding
 
@@ -53,6 +53,12 @@ class AccountCheckScreen(Screen[None]):
             yield Static(id="state")
             yield Static(id="why")
             yield Static(id="fix")
+            yield Label("Your note (optional, kept in the report):", classes="section")
+            yield Input(
+                id="note",
+                placeholder="e.g. who fixes it and by when, or why it stays",
+                max_length=NOTE_MAX,
+            )
         with Horizontal(id="actions"):
             yield Button("Read the account again", id="reread")
             yield Button("Back", id="back")
@@ -60,8 +66,13 @@ class AccountCheckScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watch(self.app, "learn", self._learn_changed)
+        driver = self.wizard.driver
+        if driver is not None:
+            self.query_one("#note", Input).value = driver.notes.get(self.check_id, "")
         self.show_account()
         self._show_fix()
+        # keys (r, n, esc) go to the screen until the operator clicks into the note
+        self.query_one("#reread", Button).focus()
 
     # --- showing ----------------------------------------------------------------------
 
@@ -128,6 +139,28 @@ class AccountCheckScreen(Screen[None]):
         for option in self.entry.options:
             fix.append(f"\nTrade-off: {reflow(option.tradeoff)}", style="dim")
         self.query_one("#fix", Static).update(fix)
+
+    # --- the operator's note -----------------------------------------------------------
+
+    @on(Input.Changed, "#note")
+    def _note_changed(self, event: Input.Changed) -> None:
+        self.save_note(event.value)
+
+    @on(Input.Submitted, "#note")
+    def _note_submitted(self, event: Input.Submitted) -> None:
+        self.save_note(event.value)
+        self.query_one("#reread", Button).focus()
+
+    def save_note(self, text: str) -> None:
+        """Keep the note on the driver (the report's account section shows it)."""
+        driver = self.wizard.driver
+        if driver is None:
+            return
+        note = " ".join(text.split())
+        if note:
+            driver.notes[self.check_id] = note
+        else:
+            driver.notes.pop(self.check_id, None)
 
     # --- actions ----------------------------------------------------------------------
 

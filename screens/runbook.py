@@ -50,7 +50,7 @@ class RunbookScreen(Screen[None]):
         ticked = self.wizard.driver.runbook_ticked if self.wizard.driver else {}
         yield Header()
         with VerticalScroll(id="body"):
-            yield Static(Text(self.entry.title, style="bold"), id="heading")
+            yield Static(id="heading")
             yield Static(Text(reflow(self.entry.why)), id="why")
             yield Static("", id="live-status")
             for step in self.steps:
@@ -70,6 +70,7 @@ class RunbookScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._show_progress()
         driver = self.wizard.driver
         status = self.query_one("#live-status", Static)
         if driver is not None and driver.runbook_views:
@@ -113,12 +114,20 @@ class RunbookScreen(Screen[None]):
             widget.update(live)
             widget.display = bool(live)
 
+    def _show_progress(self) -> None:
+        driver = self.wizard.driver
+        done = sum(driver.runbook_ticked.values()) if driver else 0
+        self.query_one("#heading", Static).update(
+            Text.assemble((self.entry.title, "bold"), f"   {done} of {len(self.steps)} steps done")
+        )
+
     @on(Checkbox.Changed)
     def _ticked(self, event: Checkbox.Changed) -> None:
         driver = self.wizard.driver
         step_id = (event.checkbox.id or "").removeprefix("step-")
         if driver is not None and step_id:
             driver.tick_runbook(step_id, event.value)
+        self._show_progress()
 
     @on(Button.Pressed, "#reread")
     def _reread(self) -> None:

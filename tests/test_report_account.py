@@ -71,10 +71,13 @@ def ticks(done: set[str]) -> tuple[RunbookTick, ...]:
     return tuple(RunbookTick(s.number, s.id, s.title, s.id in done) for s in runbook_steps())
 
 
-def report_with(instance: AuditResult, account: AccountInput | None) -> dict[str, object]:
+def report_with(
+    instance: AuditResult, account: AccountInput | None, notes: dict[str, str] | None = None
+) -> dict[str, object]:
     return build_report(
         ReportInput(
             before=instance,
+            notes=notes or {},
             operator="alice@laptop",
             started=STARTED,
             finished=FINISHED,
@@ -124,8 +127,15 @@ def test_account_that_could_not_be_read(instance: AuditResult) -> None:
 
 def test_markdown_and_html_show_findings_fixes_and_ticks(instance: AuditResult) -> None:
     steps = runbook_steps()
-    report = report_with(instance, AccountInput(account_result(), runbook=ticks({steps[1].id})))
+    note = {"account-root-mfa": f"hardware key ordered {SCRIPT}"}
+    report = report_with(
+        instance, AccountInput(account_result(), runbook=ticks({steps[1].id})), note
+    )
+    account = report["account"]
+    assert isinstance(account, dict)
+    assert account["checks"][0]["note"] == note["account-root-mfa"]
     md = to_markdown(report)
+    assert "**Operator's note:** hardware key ordered" in md
     assert "## AWS account" in md and "## Compromised-account runbook" in md
     assert f"- [ ] 1. {steps[0].title}" in md
     assert f"- [x] 2. {steps[1].title}" in md
@@ -135,6 +145,7 @@ def test_markdown_and_html_show_findings_fixes_and_ticks(instance: AuditResult) 
     page = to_html(report)
     assert "<h2>AWS account</h2>" in page
     assert SCRIPT not in page and "&lt;script&gt;" in page
+    assert "hardware key ordered &lt;script&gt;" in page
     assert page.count("☑") == 1 and page.count("☐") == len(steps) - 1
 
 

@@ -313,12 +313,12 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
         "errors": list(inp.errors),
     }
     if inp.account is not None:
-        report["account"] = _account(inp.account)
+        report["account"] = _account(inp.account, inp.notes)
     cleaned: dict[str, Any] = _clean(report)
     return cleaned
 
 
-def _account(acc: AccountInput) -> dict[str, Any]:
+def _account(acc: AccountInput, notes: Mapping[str, str]) -> dict[str, Any]:
     """The optional "account" key: each account check as read, and the runbook checklist."""
     entries = catalog()
     checks = []
@@ -337,6 +337,7 @@ def _account(acc: AccountInput) -> dict[str, Any]:
                     "evidence": [e.to_dict() for e in f.evidence],
                     "console": entry.console if entry else "",
                     "cli": entry.cli if entry else "",
+                    "note": notes.get(f.id, ""),
                 }
             )
     return {
@@ -533,7 +534,7 @@ def _account_md(acc: Mapping[str, Any]) -> list[str]:
             for c in acc["checks"]
         ]
     for c in acc["checks"]:
-        if c["status"] not in OPEN_STATUSES:
+        if c["status"] not in OPEN_STATUSES and not c["note"]:
             continue
         out += ["", f"### {_md(c['title'])} ({_md_code(c['id'])})", ""]
         out.append(f"- **Status:** {_status_md(c)}: {_md(c['summary'])}")
@@ -547,6 +548,8 @@ def _account_md(acc: Mapping[str, Any]) -> list[str]:
             out.append(f"- **Console:** {_md(c['console'])}")
         if c["cli"]:
             out.append(f"- **CLI:** {_md_code(c['cli'])}")
+        if c["note"]:
+            out.append(f"- **Operator's note:** {_md(c['note'])}")
     if acc["runbook"]:
         out += ["", "## Compromised-account runbook", ""]
         out += [
@@ -681,6 +684,7 @@ def _account_html(acc: Mapping[str, Any]) -> str:
         )
         + (f'<br><span class="muted">Console:</span> {_e(c["console"])}' if c["console"] else "")
         + (f'<br><span class="muted">CLI:</span> <code>{_e(c["cli"])}</code>' if c["cli"] else "")
+        + (f'<br><span class="muted">Note:</span> {_e(c["note"])}' if c["note"] else "")
         + "</td></tr>"
         for c in acc["checks"]
     )

@@ -71,6 +71,11 @@ async def test_careless_account_shows_fails_with_evidence(
         assert "[FAIL]" in _text(screen, "#heading")
         fix = _text(screen, "#fix")
         assert "Console:" in fix and "CLI:" in fix and "aws ec2" in fix
+        await pilot.click("#note")
+        await pilot.press(*"ticket 42 n", "enter")  # n types into the note, not "next"
+        await settle(pilot)
+        assert app.screen is screen
+        assert app.driver.notes == {"account-public-amis": "ticket 42 n"}
 
         await pilot.press("n")  # next check: the block-public-access setting
         await settle(pilot)
@@ -119,6 +124,7 @@ async def test_runbook_ticks_go_into_the_exported_report(
         await settle(pilot)
         assert screen.query_one(f"#step-{first}", Checkbox).value is True
         assert app.driver.runbook_ticked == {first: True, second: False}
+        assert f"1 of {len(steps)} steps done" in _text(screen, "#heading")
 
         out = tmp_path / "out"
         out.mkdir()
