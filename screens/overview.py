@@ -117,10 +117,14 @@ class OverviewScreen(Screen[None]):
 
     def _account_options(self) -> list[Option]:
         entries = catalog()
+        # once read, the row says which account it is; Enter still chooses another
+        read = f"{self._account_line()} (Enter: another)" if self.account else ""
         items = [
             Option(Text(GROUP_TITLES["account"], style="bold underline"), disabled=True),
             Option(
-                Text.assemble(("[ >> ]", "bold"), " Read the AWS account (profile, region)…"),
+                Text.assemble(
+                    ("[ >> ]", "bold"), " ", read or "Read the AWS account (profile, region)…"
+                ),
                 id=READ_ACCOUNT,
             ),
         ]

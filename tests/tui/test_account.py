@@ -59,8 +59,7 @@ async def test_careless_account_shows_fails_with_evidence(
         assert _prompt(overview, "account-public-amis").startswith("[FAIL]")
         assert _prompt(overview, "account-console-mfa").startswith("[FAIL]")
         assert _prompt(overview, "account-root-mfa").startswith("[FAIL]")
-        # the instance chapter is still all there, ahead of the account
-        assert "123456789012" in app.account_line
+        assert "123456789012 in eu-west-1" in _prompt(overview, READ_ACCOUNT)
 
         app.action_open_account_check("account-public-amis")
         await settle(pilot)
