@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import Input, OptionList, Static
 
 from checks import INSTANCE_CHECKS
+from checks.account import ACCOUNT_CHECKS
 from checks.base import GROUPS, catalog
 from screens.app import make_app
 from screens.connect import ConnectScreen
@@ -38,9 +39,11 @@ async def test_demo_opens_on_overview_with_every_guideline(practice_root: Path) 
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, OverviewScreen)
-        assert option_ids(screen) == [
-            i for g in GROUPS for i in INSTANCE_CHECKS if catalog()[i].group == g
-        ]
+        ids = option_ids(screen)
+        instance_rows = [i for g in GROUPS for i in INSTANCE_CHECKS if catalog()[i].group == g]
+        assert ids[: len(instance_rows)] == instance_rows
+        # then the AWS account chapter: read the account, its checks, the runbook
+        assert ids[len(instance_rows) :] == ["account-read", *ACCOUNT_CHECKS, "account-runbook"]
         assert app.result is not None
         statuses = {f.id: f.status.value for f in app.result.findings}
         assert statuses["root-ssh-login"] == "fail"
