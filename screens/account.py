@@ -11,21 +11,21 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from checks.account import ACCOUNT_CHECKS
 from checks.base import catalog
 from screens.badges import badge
+from screens.base import WizardScreen
 from screens.guideline import NOTE_MAX, reflow
 from wizard.engine import AuditResult
 from wizard.model import Finding
 
 if TYPE_CHECKING:
-    from screens.app import WizardApp
+    pass
 
 
-class AccountCheckScreen(Screen[None]):
+class AccountCheckScreen(WizardScreen):
     CSS_PATH = "account.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="account-back"),
@@ -38,13 +38,6 @@ class AccountCheckScreen(Screen[None]):
         self.check_id = check_id
         self.entry = catalog()[check_id]
         self.finding: Finding | None = None
-
-    @property
-    def wizard(self) -> WizardApp:
-        from screens.app import WizardApp
-
-        assert isinstance(self.app, WizardApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -12,11 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, Static
 
 from checks.base import catalog
 from screens.badges import badge
+from screens.base import WizardScreen
 from screens.confirm_dialog import TypedConfirmDialog
 from screens.guideline import preview_text
 from screens.input_dialog import InputDialog
@@ -26,7 +26,7 @@ from wizard.errors import WizardError
 from wizard.session import Preview
 
 if TYPE_CHECKING:
-    from screens.app import WizardApp
+    pass
 
 # The order of the final phase; the history shred is the last command of the session.
 FINAL_ORDER = ("ssh-host-keys", "authorized-keys", "bundle-credentials", "shell-history")
@@ -46,7 +46,7 @@ class FinaleLoaded(Message):
     others: list[str]
 
 
-class FinaleScreen(Screen[None]):
+class FinaleScreen(WizardScreen):
     CSS_PATH = "finale.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="finale-back"),
@@ -61,13 +61,6 @@ class FinaleScreen(Screen[None]):
         self.excludes: list[str] = []
         self.last_preview: Preview | None = None
         self.done = False
-
-    @property
-    def wizard(self) -> WizardApp:
-        from screens.app import WizardApp
-
-        assert isinstance(self.app, WizardApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -12,11 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.events import Click
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Static
 
 from checks.base import CatalogEntry, Option, catalog
 from screens.badges import badge
+from screens.base import WizardScreen
 from screens.confirm_dialog import TypedConfirmDialog
 from screens.messages import Applied, ApplyProgress, Audited, EngineFailed, Previewed
 from wizard.actions import Phase
@@ -26,7 +26,7 @@ from wizard.model import Finding
 from wizard.session import Preview
 
 if TYPE_CHECKING:
-    from screens.app import WizardApp
+    pass
 
 
 def reflow(text: str) -> str:
@@ -85,7 +85,7 @@ def preview_text(preview: Preview) -> Text:
 NOTE_MAX = 500
 
 
-class GuidelineScreen(Screen[None]):
+class GuidelineScreen(WizardScreen):
     CSS_PATH = "guideline.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="guideline-back"),
@@ -107,13 +107,6 @@ class GuidelineScreen(Screen[None]):
         self.finding: Finding | None = None
         self.chosen: str | None = None
         self.preview: Preview | None = None
-
-    @property
-    def wizard(self) -> WizardApp:
-        from screens.app import WizardApp
-
-        assert isinstance(self.app, WizardApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -13,20 +13,20 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Static
 
 from checks.base import catalog
 from checks.runbook import RunbookStep, RunbookView, runbook_steps
+from screens.base import WizardScreen
 from screens.guideline import reflow
 
 if TYPE_CHECKING:
-    from screens.app import WizardApp
+    pass
 
 RUNBOOK_ID = "account-runbook"  # its catalog entry (title, why, learn)
 
 
-class RunbookScreen(Screen[None]):
+class RunbookScreen(WizardScreen):
     CSS_PATH = "account.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="runbook-back"),
@@ -38,13 +38,6 @@ class RunbookScreen(Screen[None]):
         super().__init__()
         self.entry = catalog()[RUNBOOK_ID]
         self.steps: tuple[RunbookStep, ...] = runbook_steps()
-
-    @property
-    def wizard(self) -> WizardApp:
-        from screens.app import WizardApp
-
-        assert isinstance(self.app, WizardApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         ticked = self.wizard.driver.runbook_ticked if self.wizard.driver else {}
