@@ -16,6 +16,15 @@ import yaml
 
 from wizard.model import Evidence, Finding, Severity, Status
 
+# libyaml's safe loader when PyYAML has it: 20x faster on the catalog (audit start-up).
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> Any:
+    """yaml.safe_load, with libyaml's C safe loader when available."""
+    return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 (a safe loader, C or Python)
+
+
 GROUPS = (
     "ssh-access",
     "accounts",
@@ -110,7 +119,7 @@ def catalog() -> dict[str, CatalogEntry]:
     folder = resources.files("checks").joinpath("catalog")
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if item.name.endswith(".yaml"):
-            data = yaml.safe_load(item.read_text(encoding="utf-8"))
+            data = load_yaml(item.read_text(encoding="utf-8"))
             entry = _entry(data)
             entries[entry.id] = entry
     return entries

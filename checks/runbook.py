@@ -12,8 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from checks.base import load_yaml
 from wizard.aws import CONTACT_TYPES, RunbookFacts
 from wizard.model import Evidence
 
@@ -48,7 +47,7 @@ class RunbookView:
 @cache
 def runbook_steps() -> tuple[RunbookStep, ...]:
     text = resources.files("checks").joinpath("catalog", "runbook.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = load_yaml(text)
     return tuple(
         RunbookStep(
             number=n,

@@ -9,9 +9,6 @@ from __future__ import annotations
 import logging
 import os
 
-import keyring
-from keyring.errors import KeyringError, PasswordDeleteError
-
 from wizard.errors import WizardError
 
 log = logging.getLogger(__name__)
@@ -39,6 +36,10 @@ def sudo_name(user: str, host: str) -> str:
 
 def get_secret(kind: str, name: str) -> str | None:
     """Return the stored secret, or None when there is none or no usable keyring."""
+    # keyring is imported on first use: it costs ~90 ms, and most runs never need it
+    import keyring
+    from keyring.errors import KeyringError
+
     try:
         return keyring.get_password(SERVICE, _account(kind, name))
     except KeyringError as exc:
@@ -49,6 +50,9 @@ def get_secret(kind: str, name: str) -> str | None:
 
 def set_secret(kind: str, name: str, value: str) -> None:
     """Store a secret; raises WizardError when the keyring refuses."""
+    import keyring
+    from keyring.errors import KeyringError
+
     try:
         keyring.set_password(SERVICE, _account(kind, name), value)
     except KeyringError as exc:
@@ -57,6 +61,9 @@ def set_secret(kind: str, name: str, value: str) -> None:
 
 def delete_secret(kind: str, name: str) -> bool:
     """Forget a stored secret; returns False when there was nothing to delete."""
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+
     try:
         keyring.delete_password(SERVICE, _account(kind, name))
     except PasswordDeleteError:
