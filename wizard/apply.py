@@ -379,6 +379,7 @@ for f in "$@"; do aw_gone "$f"; done
 homes=$({{ awk -F: '$6 != "" && $6 != "/" {{ print $6 }}' /etc/passwd; echo /root; }} | sort -u)
 IFS='
 '
+set -f  # homes come from the target's /etc/passwd: split them, never glob them
 for h in $homes; do
   [ -d "$h" ] && [ ! -L "$h" ] || continue
   for n in {names}; do aw_gone "$h/$n"; done
