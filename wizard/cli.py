@@ -13,7 +13,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from wizard import __version__
 from wizard.errors import SignatureError, UsageError, WizardError
@@ -54,14 +54,10 @@ def _ssh_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _sign_options(p: argparse.ArgumentParser) -> None:
+def _sign_options(p: argparse.ArgumentParser, what: str = "the output file") -> None:
     g = p.add_mutually_exclusive_group()
-    g.add_argument(
-        "--sign-key", metavar="FILE", help="sign the output file with this SSH private key"
-    )
-    g.add_argument(
-        "--sign-agent", action="store_true", help="sign the output file with a key in ssh-agent"
-    )
+    g.add_argument("--sign-key", metavar="FILE", help=f"sign {what} with this SSH private key")
+    g.add_argument("--sign-agent", action="store_true", help=f"sign {what} with a key in ssh-agent")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from wizard.cli_apply import add_parsers as add_apply_parsers
 
-    add_apply_parsers(sub, _ssh_options)
+    add_apply_parsers(sub, _ssh_options, _sign_options)
 
     r = sub.add_parser("report", help="work with signed reports")
     rsub = r.add_subparsers(dest="report_command", parser_class=_Parser, required=True)
@@ -161,7 +157,7 @@ def _sign(args: argparse.Namespace) -> None:
     if not (args.sign_key or args.sign_agent):
         return
     if not args.output:
-        if getattr(args, "report", None):
+        if args.report:
             return  # only the --report files are signed (by _report)
         raise UsageError("signing needs -o FILE: the signature is written beside it as FILE.sig")
     from wizard.signing import sign_file
@@ -173,13 +169,11 @@ def _sign(args: argparse.Namespace) -> None:
     print(f"signed: {sig}", file=sys.stderr)
 
 
-def _report(args: argparse.Namespace, result: object) -> None:
-    """--report STEM: the checklist report of this audit in every format, signed like -o."""
-    if not getattr(args, "report", None):
-        return
-    from wizard.report import ReportInput, build_report, write_report
+def write_checklist(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    """--report STEM (audit and apply): the checklist report in every format, each file
+    signed with --sign-key / --sign-agent."""
+    from wizard.report import write_report
 
-    report = build_report(ReportInput(before=result))  # type: ignore[arg-type]
     for path in write_report(
         report,
         args.report,
@@ -188,6 +182,15 @@ def _report(args: argparse.Namespace, result: object) -> None:
         passphrase_cb=_prompt,
     ):
         print(f"wrote: {path}", file=sys.stderr)
+
+
+def _report(args: argparse.Namespace, result: object) -> None:
+    """--report STEM: the checklist report of this audit."""
+    if not args.report:
+        return
+    from wizard.report import ReportInput, build_report
+
+    write_checklist(args, build_report(ReportInput(before=result)))  # type: ignore[arg-type]
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

@@ -20,7 +20,11 @@ PLAN_SCHEMA = "ami-wizard/plan/v1"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-def add_parsers(sub: Any, ssh_options: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_parsers(
+    sub: Any,
+    ssh_options: Callable[[argparse.ArgumentParser], None],
+    sign_options: Callable[[argparse.ArgumentParser, str], None],
+) -> None:
     """Register `apply` and `undo` on the main parser's subcommands."""
     p = sub.add_parser("apply", help="apply fixes headless (a plan file or the recommended ones)")
     p.add_argument("target", metavar="TARGET", help="ssh://user@host[:port], local, image:/path")
@@ -43,11 +47,7 @@ def add_parsers(sub: Any, ssh_options: Callable[[argparse.ArgumentParser], None]
         help="write the checklist report (FILE.json, FILE.md, FILE.html: before, choice, "
         "actions, after for every guideline)",
     )
-    sign = p.add_mutually_exclusive_group()
-    sign.add_argument("--sign-key", metavar="FILE", help="sign the report files with this SSH key")
-    sign.add_argument(
-        "--sign-agent", action="store_true", help="sign the report files with a key in ssh-agent"
-    )
+    sign_options(p, "the report files")
     ssh_options(p)
 
     u = sub.add_parser("undo", help="restore every reversible change of an apply session")
@@ -102,8 +102,7 @@ def cmd_apply(args: argparse.Namespace, connect: Callable[[argparse.Namespace], 
 
     choices = load_plan(args.plan) if args.plan else None
     config = load_config()
-    options = connect(args)
-    with open_target(args.target, options) as target:
+    with open_target(args.target, connect(args)) as target:
         session = Session(target, config)
         before = session.audit()
         choices = choices if choices is not None else recommended_choices(before)
@@ -136,29 +135,17 @@ def cmd_apply(args: argparse.Namespace, connect: Callable[[argparse.Namespace], 
             print(f"  (also written to {outcome.exclude_file})")
     print(f"session {outcome.session_id}: undo with `ami-wizard undo {outcome.session_id}`")
     if args.report:
-        _write_report(args, session, outcome, options.passphrase_prompt)
+        _write_report(args, session, outcome)
     failed = any(c.after is not None and c.after.value == "fail" for c in outcome.checks)
     return EXIT_FAIL if failed or not outcome.ok else EXIT_OK
 
 
-def _write_report(
-    args: argparse.Namespace,
-    session: Any,
-    outcome: Any,
-    prompt: Callable[[str], str | None] | None,
-) -> None:
-    """--report FILE: the signed checklist report of this apply session (issue 5's report)."""
-    from wizard.report import build_report, from_session, write_report
+def _write_report(args: argparse.Namespace, session: Any, outcome: Any) -> None:
+    """--report FILE: the signed checklist report of this apply session."""
+    from wizard.cli import write_checklist
+    from wizard.report import build_report, from_session
 
-    report = build_report(from_session(session, outcome))
-    for path in write_report(
-        report,
-        args.report,
-        sign_key=args.sign_key,
-        sign_agent=args.sign_agent,
-        passphrase_cb=prompt,
-    ):
-        print(f"wrote: {path}", file=sys.stderr)
+    write_checklist(args, build_report(from_session(session, outcome)))
 
 
 def cmd_undo(args: argparse.Namespace, connect: Callable[[argparse.Namespace], Any]) -> int:
