@@ -17,7 +17,7 @@ from checks.account import ACCOUNT_CHECKS
 from checks.base import catalog
 from screens.badges import badge
 from screens.base import WizardScreen
-from screens.guideline import NOTE_MAX, reflow
+from screens.guideline import NOTE_MAX, reflow, why_text
 from wizard.engine import AuditResult
 from wizard.model import Finding
 
@@ -107,17 +107,11 @@ class AccountCheckScreen(WizardScreen):
                 style="dim",
             )
         self.query_one("#state", Static).update(state)
-        self._learn_changed(bool(getattr(self.app, "learn", False)))
+        self._learn_changed(self.wizard.learn)
 
     def _learn_changed(self, learn: bool) -> None:
-        why = Text()
-        why.append("Why it matters: ", style="bold")
-        why.append(reflow(self.entry.why))
-        if learn and self.entry.learn:
-            why.append("\n\nLearn more\n", style="bold")
-            why.append(reflow(self.entry.learn))
-        why.append(f"\n(source: seed {self.entry.seed})", style="dim")
-        self.query_one("#why", Static).update(why)
+        source = f"seed {self.entry.seed}"
+        self.query_one("#why", Static).update(why_text(self.entry, learn, source))
 
     def _show_fix(self) -> None:
         fix = Text()
@@ -145,15 +139,8 @@ class AccountCheckScreen(WizardScreen):
         self.query_one("#reread", Button).focus()
 
     def save_note(self, text: str) -> None:
-        """Keep the note on the driver (the report's account section shows it)."""
-        driver = self.wizard.driver
-        if driver is None:
-            return
-        note = " ".join(text.split())
-        if note:
-            driver.notes[self.check_id] = note
-        else:
-            driver.notes.pop(self.check_id, None)
+        if self.wizard.driver is not None:
+            self.wizard.driver.set_note(self.check_id, text)
 
     # --- actions ----------------------------------------------------------------------
 

@@ -65,6 +65,18 @@ class OptionCard(Static, can_focus=True):
             screen.choose(self.option.id)
 
 
+def why_text(entry: CatalogEntry, learn: bool, source: str) -> Text:
+    """Why a guideline matters; with learn mode, the fuller newcomer explanation too."""
+    why = Text()
+    why.append("Why it matters: ", style="bold")
+    why.append(reflow(entry.why))
+    if learn and entry.learn:
+        why.append("\n\nLearn more\n", style="bold")
+        why.append(reflow(entry.learn))
+    why.append(f"\n(source: {source})", style="dim")
+    return why
+
+
 def preview_text(preview: Preview) -> Text:
     """The exact diffs and commands, coloured like `diff -u` (words stay without colour)."""
     raw = preview.text or "(nothing to change)"
@@ -183,21 +195,10 @@ class GuidelineScreen(WizardScreen):
             if ev.detail:
                 state.append("  " + ev.detail)
         self.query_one("#state", Static).update(state)
-        self._learn_changed(self.app_learn)
-
-    @property
-    def app_learn(self) -> bool:
-        return bool(getattr(self.app, "learn", False))
+        self._learn_changed(self.wizard.learn)
 
     def _learn_changed(self, learn: bool) -> None:
-        why = Text()
-        why.append("Why it matters: ", style="bold")
-        why.append(reflow(self.entry.why))
-        if learn and self.entry.learn:
-            why.append("\n\nLearn more\n", style="bold")
-            why.append(reflow(self.entry.learn))
-        why.append(f"\n(source: {self.entry.seed})", style="dim")
-        self.query_one("#why", Static).update(why)
+        self.query_one("#why", Static).update(why_text(self.entry, learn, self.entry.seed))
 
     def choose(self, option_id: str) -> None:
         if self.entry.option(option_id) is None:
@@ -248,15 +249,8 @@ class GuidelineScreen(WizardScreen):
         target.focus()
 
     def save_note(self, text: str) -> None:
-        """Keep the note on the driver (the report reads driver.notes); empty removes it."""
-        driver = self.wizard.driver
-        if driver is None:
-            return
-        note = " ".join(text.split())
-        if note:
-            driver.notes[self.check_id] = note
-        else:
-            driver.notes.pop(self.check_id, None)
+        if self.wizard.driver is not None:
+            self.wizard.driver.set_note(self.check_id, text)
 
     # --- preview ----------------------------------------------------------------------
 

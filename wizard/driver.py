@@ -96,6 +96,14 @@ class Driver:
                 "write new traces); stop the instance and create the image"
             )
 
+    def set_note(self, check_id: str, text: str) -> None:
+        """The operator's note on a guideline, for the report; spaces folded, empty removes it."""
+        note = " ".join(text.split())
+        if note:
+            self.notes[check_id] = note
+        else:
+            self.notes.pop(check_id, None)
+
     def remember_secrets(self) -> list[str]:
         """Store the passphrases / sudo password that worked in the keyring; returns names."""
         remember = getattr(self.target, "remember_secrets", None)
