@@ -10,6 +10,7 @@ NEW login; if that login fails the edit is rolled back over the still-open conne
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import os
 import posixpath
@@ -477,7 +478,7 @@ class ImageBackend(Backend):
                 os.chown(tmp, uid, gid)
             os.replace(tmp, local)
         except BaseException:
-            with _suppress():
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
 
@@ -590,14 +591,6 @@ class ImageBackend(Backend):
 
     def run(self, argv: Sequence[str]) -> CommandResult:
         raise ApplyError(f"cannot run {argv[0]} on an image: nothing inside an image is executed")
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return True
 
 
 def backend_for(target: Target) -> Backend:
