@@ -10,7 +10,7 @@ import importlib
 import logging
 from collections.abc import Iterable
 
-from checks.base import catalog
+from checks.base import Unchanged, catalog
 from wizard.model import Finding, Status
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,17 @@ def run_one(check_id: str, facts: object) -> Finding:
         log.debug("check %s failed", check_id, exc_info=True)
         return entry.finding(Status.ERROR, f"the check itself failed: {type(exc).__name__}: {exc}")
     return finding
+
+
+def unchanged(check_id: str, facts: object, option_id: str) -> Unchanged | None:
+    """The check's own reason why `option_id` plans nothing here (its optional module-level
+    `unchanged(facts, option_id)`), or None: then the finding's status is the explanation."""
+    module = importlib.import_module(module_name(check_id))
+    hook = getattr(module, "unchanged", None)  # optional: most checks need none
+    if hook is None:
+        return None
+    reason: Unchanged | None = hook(facts, option_id)
+    return reason
 
 
 def run_checks(facts: object, ids: Iterable[str] | None = None) -> list[Finding]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from checks.base import Unchanged
 from wizard.facts import Facts
 from wizard.model import Evidence
 from wizard.sshd_config import Directive, Setting, SshdConfig, parse_version
@@ -151,3 +152,16 @@ def match_overrides(
 def version_before(facts: Facts, major: int, minor: int) -> bool:
     """True when the target's OpenSSH is known to be older than major.minor."""
     return bool(facts.sshd_version) and not parse_version(facts.sshd_version).at_least(major, minor)
+
+
+def unchanged(facts: Facts, option_id: str) -> Unchanged | None:
+    """Why an sshd option plans nothing, for the checks that use this helper: when `sshd -T`
+    failed on a live target the files agree with the option, but what the running sshd
+    uses is not known."""
+    if facts.live and facts.sshd_t is None and facts.sshd_t_error:
+        return Unchanged(
+            f"sshd -T failed ({facts.sshd_t_error}): the files already say so, but the value "
+            "the running sshd uses is not known",
+            unknown=True,
+        )
+    return None

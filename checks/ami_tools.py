@@ -6,7 +6,7 @@ Only instance-store AMIs are bundled with ec2-bundle-vol; EBS-backed images do n
 from __future__ import annotations
 
 from checks._plans import option
-from checks.base import catalog
+from checks.base import Unchanged, catalog
 from wizard.actions import Action, PlanContext, PlanRefused, RunCommand
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
@@ -62,3 +62,17 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
     if argv is None:
         raise PlanRefused("no known package manager on the target: update it by hand")
     return (RunCommand(check_id=ID, argv=argv, reversible=False),)
+
+
+def unchanged(facts: Facts, option_id: str) -> Unchanged | None:
+    """Why `update` plans nothing: unknown pending updates are not "already current"."""
+    if facts.pending_updates is None:
+        manager = facts.package_manager or "the package manager"
+        return Unchanged(
+            f"the number of pending updates is unknown ({manager} keeps no count the probe can "
+            "read): update the packages by hand before taking the image",
+            unknown=True,
+        )
+    if not facts.pending_updates and not facts.ami_tools:
+        return Unchanged("no EC2 AMI tools are installed and no package update is pending")
+    return None

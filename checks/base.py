@@ -1,7 +1,9 @@
 """What every check shares: its catalog entry (text in YAML) and how a Finding is built.
 
 A check module is pure: `check(facts) -> Finding`, no I/O. Its words (title, why, each
-option's trade-off) live in `checks/catalog/<id>.yaml`, loaded once here.
+option's trade-off) live in `checks/catalog/<id>.yaml`, loaded once here. A module whose
+`plan()` can be empty on purpose may also define `unchanged(facts, option_id) -> Unchanged |
+None` to say why (see `Unchanged`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,19 @@ _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 def load_yaml(text: str) -> Any:
     """yaml.safe_load, with libyaml's C safe loader when available."""
     return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 (a safe loader, C or Python)
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """Why an option's plan is empty here when the check's status alone would mislead: the
+    preview says this instead of "already compliant".
+
+    `unknown` is True when the state could not be read (nothing to change because nothing is
+    known), False when the option does nothing on this target for `reason`.
+    """
+
+    reason: str
+    unknown: bool = False
 
 
 GROUPS = (

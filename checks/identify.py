@@ -6,7 +6,7 @@ The values come from the operator (plan or config), not from the target.
 from __future__ import annotations
 
 from checks._plans import option
-from checks.base import catalog
+from checks.base import Unchanged, catalog
 from wizard.actions import Action, PlanContext
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
@@ -38,3 +38,17 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
     """Nothing changes on the target: the publisher and description go to register-image."""
     option(ID, option_id)
     return ()
+
+
+def unchanged(facts: Facts, option_id: str) -> Unchanged | None:
+    """The target never changes for this check: say so instead of "already compliant"."""
+    missing = [n for n in ("publisher", "description") if not facts.identity.get(n, "").strip()]
+    if missing:
+        return Unchanged(
+            f"no {' and '.join(missing)} is configured (identity: in the config or the plan): "
+            "there is nothing to record for register-image yet"
+        )
+    return Unchanged(
+        "the publisher and description go to register-image, not to the target: pass them "
+        "there when you register the image"
+    )

@@ -64,3 +64,6 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
         return ()
     clear = ("yes",) if reopened else ()
     return (SetSshd(check_id=ID, keyword="PermitRootLogin", args=(value,), clear_in_match=clear),)
+
+
+unchanged = _sshd.unchanged  # the preview's reason when the plan is empty (sshd -T failed)

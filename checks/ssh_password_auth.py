@@ -67,3 +67,6 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
                 SetSshd(check_id=ID, keyword=_sshd.name(kw), args=("no",), clear_in_match=clear)
             )
     return tuple(actions)
+
+
+unchanged = _sshd.unchanged  # the preview's reason when the plan is empty (sshd -T failed)

@@ -38,3 +38,6 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
     if config is None or _sshd.effective(facts, config, "usedns").value == value:
         return ()
     return (SetSshd(check_id=ID, keyword="UseDNS", args=(value,)),)
+
+
+unchanged = _sshd.unchanged  # the preview's reason when the plan is empty (sshd -T failed)

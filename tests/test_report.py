@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from markdown_it import MarkdownIt
@@ -24,6 +23,7 @@ from checks import INSTANCE_CHECKS
 from checks.bundle_excludes import exclude_list
 from wizard.config import Config
 from wizard.demo import EXAMPLE_KEY_ID, EXAMPLE_SECRET, seed_practice_image
+from wizard.driver import Driver
 from wizard.engine import AuditResult, TargetInfo, audit
 from wizard.errors import UsageError
 from wizard.model import Evidence, Finding, Severity, Status
@@ -545,7 +545,8 @@ def test_from_session_after_apply(image: Path, tmp_path: Path) -> None:
     assert {c["id"] for c in single["checks"] if c["choice"]} == {"machine-id"}
     assert build_report(from_session(session))["summary"]["after"] is not None
     # The wizard's export hook reads the same from its driver.
-    driver = SimpleNamespace(session=session, outcomes=[first, second], before=before, result=None)
+    driver = Driver(spec=f"image:{image}", session=session, before=before)
+    driver.outcomes += [first, second]
     exported = json.loads(Path(write_reports(driver, tmp_path)[0]).read_bytes())
     assert [c["id"] for c in exported["checks"] if c["actions"]["commands"]] == [
         "root-ssh-login",
@@ -554,7 +555,7 @@ def test_from_session_after_apply(image: Path, tmp_path: Path) -> None:
 
 
 def test_tui_export_hook_writes_three_formats(result: AuditResult, tmp_path: Path) -> None:
-    driver = SimpleNamespace(before=result, result=result, session=None)
+    driver = Driver(spec="image:/unused", before=result, result=result)
     written = write_reports(driver, tmp_path)
     assert [Path(p).name for p in written] == [
         "ami-wizard-report.json",

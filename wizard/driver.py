@@ -7,6 +7,7 @@ verifies and undoes fixes, exports the report and writes the files the operator 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -20,12 +21,12 @@ from wizard.config import Config
 from wizard.engine import AuditResult, open_target
 from wizard.errors import TargetError, UsageError, WizardError
 from wizard.fsutil import write_atomic
-from wizard.session import ApplyOutcome, Preview, Session, UndoOutcome
+from wizard.session import ApplyOutcome, FinalState, Preview, Session, UndoOutcome
 from wizard.targets.base import ConnectOptions, Target
 
 if TYPE_CHECKING:
     from checks.runbook import RunbookView
-    from wizard.report import AccountInput
+    from wizard.report import AccountInput, ReportInput
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,33 @@ class Driver:
             return []
         return list(self.session.other_sessions())
 
+    @property
+    def final(self) -> FinalState | None:
+        """The session's final state (what the report says), or None before the first audit.
+        Reads only what the session holds: safe after the last command."""
+        if self.session is None or self.session.before is None:
+            return None
+        return self.session.final()
+
     def exclude_list(self) -> list[str]:
-        return list(self.session.exclude_list()) if self.session is not None else []
+        """The exclude list of the final state: the same list the report and the exclude file
+        carry (the finale re-reads it after the final phase)."""
+        final = self.final
+        return list(final.exclude_list) if final is not None else []
+
+    def report_input(self) -> ReportInput:
+        """Everything the checklist report says, from the session's final state."""
+        from wizard.report import ReportInput, from_session
+
+        if self.session is not None and self.session.before is not None:
+            inp = from_session(
+                self.session, self.outcomes, notes=self.notes, previews=self.previews
+            )
+        elif self.before is not None:
+            inp = ReportInput(before=self.before, notes=dict(self.notes))
+        else:
+            raise UsageError("nothing to report yet: the target has not been audited")
+        return dataclasses.replace(inp, account=self.account_input())
 
     def export_report(self, folder: str, sign_key: str | None, sign_agent: bool) -> list[str]:
         """Write the checklist report (JSON, Markdown, HTML), each signed when a key is given."""

@@ -82,3 +82,24 @@ class Summary:
     @property
     def failed(self) -> bool:
         return self.counts.get("fail", 0) > 0 or self.counts.get("error", 0) > 0
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """Something an apply session did, in the order it happened (the report lists them).
+
+    `kind` is "applied" or "undone"; `summary` is one line for people, never a secret.
+    """
+
+    time: str  # ISO 8601, UTC
+    kind: str
+    session: str
+    summary: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "time": self.time,
+            "kind": self.kind,
+            "session": self.session,
+            "summary": self.summary,
+        }

@@ -2,6 +2,8 @@
 
 `build_report` turns plain session data into one dict (schema `ami-wizard/report/v1`); it is
 rendered as canonical JSON (the signed bytes), Markdown and one self-contained printable HTML.
+The report only reads findings and events it is given (the session's final state): it never
+runs a check itself, so it cannot say two different things about one target.
 """
 
 from __future__ import annotations
@@ -13,19 +15,22 @@ import os
 import re
 import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.base import catalog
 from wizard import __version__
 from wizard.engine import AuditResult
-from wizard.errors import UsageError
-from wizard.facts import Facts
-from wizard.model import Finding
+from wizard.errors import UsageError, WizardError
+from wizard.model import Finding, SessionEvent
 from wizard.secrets import clean_text, scrub
 from wizard.signing import PassphraseCallback, canonical_json
+
+if TYPE_CHECKING:
+    from wizard.driver import Driver
+    from wizard.session import ApplyOutcome, Preview, Session
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +74,10 @@ class ReportInput:
     finished: str = ""  # ISO 8601, UTC
     tool_version: str = __version__
     session_id: str = ""
-    exclude_list: tuple[str, ...] | None = None  # None: computed from the latest facts
+    # The session's final exclude list; None: the evidence paths of the latest bundle-excludes
+    # finding (the same list, read from the finding, never computed here).
+    exclude_list: tuple[str, ...] | None = None
+    events: tuple[SessionEvent, ...] = ()  # what the session did, in order (applied, undone)
     warnings: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     account: AccountInput | None = None  # None: the report has no "account" key
@@ -129,31 +137,36 @@ def _diff_summary(text: str) -> str:
 
 
 def from_session(
-    session: Any,
-    outcome: Any = None,
+    session: Session,
+    outcome: ApplyOutcome | Sequence[ApplyOutcome] | None = None,
     *,
     notes: Mapping[str, str] | None = None,
-    previews: Mapping[str, Any] | None = None,
+    previews: Mapping[str, Preview] | None = None,
     operator: str = "",
     started: str = "",
     finished: str = "",
 ) -> ReportInput:
-    """Adapt a `wizard.session.Session` and its `ApplyOutcome` to a report.
+    """Adapt a `wizard.session.Session` and its `ApplyOutcome`s to a report.
 
     `outcome` may be None (audit only), one outcome, or a sequence of them in the order they
     ran (the wizard applies the normal phase and the final phase separately): steps add up,
-    the latest choice, error and after state win. `previews` (check id -> the
-    `session.Preview` shown before applying) give the diff summaries.
+    the latest choice and error win. The before and after states, the exclude list and the
+    events come from the session's final state (`Session.final`), one truth for all of them.
+    `previews` (check id -> the `session.Preview` shown before applying) give the diff
+    summaries.
     """
-    before = session.before
-    if before is None:
-        raise UsageError("nothing to report yet: the target has not been audited")
+    from wizard.session import ApplyOutcome
+
+    try:
+        final = session.final()
+    except WizardError as exc:
+        raise UsageError(str(exc)) from None
     if outcome is None:
-        outcomes: list[Any] = []
-    elif isinstance(outcome, list | tuple):
-        outcomes = list(outcome)
-    else:
+        outcomes: list[ApplyOutcome] = []
+    elif isinstance(outcome, ApplyOutcome):
         outcomes = [outcome]
+    else:
+        outcomes = list(outcome)
     choices: dict[str, str] = {}
     done: dict[str, list[str]] = {}
     extra: dict[str, list[str]] = {}
@@ -163,11 +176,11 @@ def from_session(
             choices[c.check_id] = c.option_id
             done.setdefault(c.check_id, []).extend(c.actions_done)
             extra.setdefault(c.check_id, []).extend(c.notes)
-            failed[c.check_id] = (c.error, bool(c.rolled_back))
+            failed[c.check_id] = (c.error, c.rolled_back)
     actions: dict[str, CheckActions] = {}
     for check_id in choices:
         pv = (previews or {}).get(check_id)
-        diff = _diff_summary(getattr(pv, "text", "") or "") if done[check_id] else ""
+        diff = _diff_summary(pv.text) if pv is not None and done[check_id] else ""
         error, rolled_back = failed[check_id]
         actions[check_id] = CheckActions(
             commands=tuple(done[check_id]),
@@ -176,20 +189,18 @@ def from_session(
             rolled_back=rolled_back,
             notes=tuple(extra[check_id]),
         )
-    last = outcomes[-1] if outcomes else None
-    after = (getattr(last, "after", None) if last is not None else None) or session.after
-    exclude = getattr(last, "exclude_list", None)
     return ReportInput(
-        before=before,
-        after=after,
+        before=final.before,
+        after=final.after,
         choices=choices,
         notes=dict(notes or {}),
         actions=actions,
         operator=operator,
-        started=started or before.started,
+        started=started or final.before.started,
         finished=finished,
-        session_id=str(getattr(session, "id", "") or ""),
-        exclude_list=tuple(exclude) if exclude is not None else None,
+        session_id=session.id,
+        exclude_list=final.exclude_list,
+        events=final.events,
         warnings=tuple(w for out in outcomes for w in out.warnings),
         errors=tuple(e for out in outcomes for e in out.errors),
     )
@@ -234,7 +245,6 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
         i for i in (*after, *inp.choices) if i not in before
     ]
     latest = inp.after or inp.before
-    facts = latest.facts
     checks: list[dict[str, Any]] = []
     left_open: list[dict[str, str]] = []
     for check_id in dict.fromkeys(order):
@@ -285,13 +295,10 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
             )
     if inp.exclude_list is not None:
         excludes = list(inp.exclude_list)
-    elif isinstance(facts, Facts):
-        from checks.bundle_excludes import exclude_list
-
-        excludes = exclude_list(facts)
     else:
-        excludes = []
-    identity = dict(getattr(facts, "identity", {}) or {})
+        derived = next((f for f in latest.findings if f.id == "bundle-excludes"), None)
+        excludes = [e.path for e in derived.evidence] if derived is not None else []
+    identity = dict(getattr(latest.facts, "identity", {}) or {})
     target = latest.target.to_dict()
     report = {
         "schema": REPORT_SCHEMA,
@@ -309,6 +316,7 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
         "checks": checks,
         "open": left_open,
         "bundle_excludes": excludes,
+        "events": [e.to_dict() for e in inp.events],
         "warnings": list(inp.warnings),
         "errors": list(inp.errors),
     }
@@ -474,6 +482,12 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         if report[kind]:
             out += ["", f"## {kind.capitalize()}", ""]
             out += [f"- {_md(w)}" for w in report[kind]]
+    if report.get("events"):
+        out += ["", "## Session events", ""]
+        out += [
+            f"- {_md(e['time'])} **{_md(e['kind'])}** {_md_code(e['session'])}: {_md(e['summary'])}"
+            for e in report["events"]
+        ]
     out += ["", "## Guidelines in detail"]
     for c in report["checks"]:
         out += ["", f"### {_md(c['title'])} ({_md_code(c['id'])})", ""]
@@ -737,6 +751,13 @@ def to_html(report: Mapping[str, Any]) -> str:
     for kind in ("errors", "warnings"):
         if report[kind]:
             notices += f"<h2>{kind.capitalize()}</h2>{_html_list(report[kind])}"
+    if report.get("events"):
+        items = "".join(
+            f"<li>{_e(e['time'])} <strong>{_e(e['kind'])}</strong> "
+            f"<code>{_e(e['session'])}</code>: {_e(e['summary'])}</li>"
+            for e in report["events"]
+        )
+        notices += f'<h2>Session events</h2><ul class="events">{items}</ul>'
     excludes = (
         f"<pre>{_e(chr(10).join(report['bundle_excludes']))}</pre>"
         if report["bundle_excludes"]
@@ -854,44 +875,18 @@ def write_report(
 
 
 def write_reports(
-    driver: Any,
+    driver: Driver,
     out: str | os.PathLike[str],
     sign_key: str | None = None,
     sign_agent: bool = False,
     passphrase_cb: PassphraseCallback | None = None,
 ) -> list[str]:
-    """The wizard's export (wizard.driver): all three formats as `ami-wizard-report.*`.
-
-    Reads what the driver has: `before`, `result`, and when present `session`, `outcomes`
-    (every ApplyOutcome in order; or one `outcome`), `choices`, `notes` and `previews`, and
-    `account_input()` for the AWS account chapter (None leaves the section out).
+    """The wizard's export (wizard.driver): all three formats as `ami-wizard-report.*`, from
+    `Driver.report_input()` (the session's final state, the outcomes, notes and previews).
     With a key (or the agent) every file is signed into FILE.sig.
     """
-    session = getattr(driver, "session", None)
-    outcome = getattr(driver, "outcomes", None) or getattr(driver, "outcome", None)
-    before = getattr(driver, "before", None) or getattr(driver, "result", None)
-    if before is None:
-        raise UsageError("nothing to report yet: the target has not been audited")
-    latest = getattr(driver, "result", None)
-    if session is not None and getattr(session, "before", None) is not None and outcome:
-        inp = from_session(
-            session,
-            outcome,
-            notes=getattr(driver, "notes", None),
-            previews=getattr(driver, "previews", None),
-        )
-    else:
-        inp = ReportInput(
-            before=before,
-            after=latest if latest is not None and latest is not before else None,
-            choices=dict(getattr(driver, "choices", None) or {}),
-            notes=dict(getattr(driver, "notes", None) or {}),
-        )
-    account = getattr(driver, "account_input", None)
-    if callable(account):
-        inp = replace(inp, account=account())
     return write_report(
-        build_report(inp),
+        build_report(driver.report_input()),
         Path(out) / "ami-wizard-report",
         sign_key=sign_key,
         sign_agent=sign_agent,

@@ -18,6 +18,7 @@ import difflib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import checks
 from checks import INSTANCE_CHECKS
@@ -37,7 +38,7 @@ from wizard.config import Config
 from wizard.engine import AuditResult, audit
 from wizard.errors import ApplyError, UsageError, WizardError
 from wizard.journal import Journal, new_session_id
-from wizard.model import Finding, Status
+from wizard.model import Finding, SessionEvent, Status
 from wizard.targets.base import Target
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,25 @@ class Preview:
     refusal: str | None  # why this choice is refused here (None: allowed)
     irreversible: bool  # at least one action cannot be undone: needs explicit confirmation
     phase: Phase  # the latest phase among the actions (NORMAL when there are none)
+    # When nothing is planned (and nothing refused): why, in words that never claim more than
+    # is known — already compliant, the state is unknown, kept on purpose, or the check's reason.
+    unchanged: str = ""
+
+
+@dataclass(frozen=True)
+class FinalState:
+    """The one truth a report and the finale screen read: the first audit, the latest result
+    (every finding of it judged on the same final facts), the exclude list derived from those
+    facts, and the session's events in order."""
+
+    before: AuditResult
+    after: AuditResult | None  # None: audited only, nothing probed since
+    exclude_list: tuple[str, ...]
+    events: tuple[SessionEvent, ...]
+
+    @property
+    def latest(self) -> AuditResult:
+        return self.after or self.before
 
 
 @dataclass(frozen=True)
@@ -143,6 +163,7 @@ class Session:
         self.before: AuditResult | None = None
         self.after: AuditResult | None = None
         self._journal: Journal | None = None
+        self._events: list[SessionEvent] = []
 
     # -- reading ----------------------------------------------------------------------
     def audit(self) -> AuditResult:
@@ -165,9 +186,33 @@ class Session:
             login_user=str(getattr(self.target, "login_user", "") or ""),
         )
 
+    @property
+    def events(self) -> tuple[SessionEvent, ...]:
+        """What this session did, in order (applied, undone), for the report."""
+        return tuple(self._events)
+
+    def _event(self, kind: str, summary: str) -> None:
+        now = datetime.now(UTC).replace(microsecond=0).isoformat()
+        self._events.append(SessionEvent(now, kind, self.id, summary))
+
+    def final(self) -> FinalState:
+        """The session's final, consistent state; raises when the target was never audited.
+        Reads only what the session holds: it never probes."""
+        if self.before is None:
+            raise WizardError("nothing to report yet: the target has not been audited")
+        latest = self.after or self.before
+        return FinalState(
+            before=self.before,
+            after=self.after,
+            exclude_list=tuple(facts_exclude_list(latest.facts)),
+            events=self.events,
+        )
+
     def exclude_list(self) -> list[str]:
-        """Paths for `ec2-bundle-vol --exclude` (comma-joined), from the latest audit."""
-        return facts_exclude_list(self.latest.facts)
+        """Paths for `ec2-bundle-vol --exclude` (comma-joined), from the final state."""
+        if self.before is None:
+            self.audit()
+        return list(self.final().exclude_list)
 
     # -- planning ---------------------------------------------------------------------
     def _refusal(self, check_id: str, option_id: str, actions: tuple[Action, ...]) -> str | None:
@@ -200,14 +245,44 @@ class Session:
         except PlanRefused as exc:
             actions, refusal = (), str(exc)
         refusal = refusal or self._refusal(check_id, option_id, actions)
+        unchanged = "" if actions or refusal else self._unchanged(check_id, option_id)
+        if refusal is not None:
+            text = refusal + "\n"
+        else:
+            text = self._render(actions) or f"({unchanged})\n"
         return Preview(
             check_id=check_id,
             option_id=option_id,
             actions=actions,
-            text=self._render(actions) if refusal is None else refusal + "\n",
+            text=text,
             refusal=refusal,
             irreversible=any(not a.reversible for a in actions),
             phase=max((a.phase for a in actions), default=Phase.NORMAL),
+            unchanged=unchanged,
+        )
+
+    def _unchanged(self, check_id: str, option_id: str) -> str:
+        """Why an empty plan changes nothing: the check's own reason first, else its status.
+        "Already compliant" only when the check passes."""
+        latest = self.latest
+        reason = checks.unchanged(check_id, latest.facts, option_id)
+        if reason is not None and reason.unknown:
+            return f"nothing to change — the state is unknown: {reason.reason}"
+        if reason is not None:
+            return f"nothing to change: this option changes nothing here because {reason.reason}"
+        finding = next((f for f in latest.findings if f.id == check_id), None)
+        if finding is None:
+            return "nothing to change — the state is unknown: this check did not run"
+        if finding.status in (Status.ERROR, Status.SKIP):
+            return f"nothing to change — the state is unknown: {finding.summary}"
+        if finding.status is Status.PASS:
+            return "nothing to change: already compliant"
+        word = {Status.FAIL: "a failure", Status.WARN: "a warning"}.get(
+            finding.status, "informational"
+        )
+        return (
+            f"nothing to change: keeps the current setting on purpose — still {word}: "
+            f"{finding.summary}"
         )
 
     def _render(self, actions: tuple[Action, ...]) -> str:
@@ -249,7 +324,7 @@ class Session:
                 out.append(f"# {a.describe()}\n" + "".join(f"{e}\n" for e in a.entries))
             else:
                 out.append(f"# {a.describe()}\n")
-        return "".join(out) or "(nothing to change: already compliant)\n"
+        return "".join(out)
 
     # -- applying ---------------------------------------------------------------------
     def _journal_for(self) -> Journal:
@@ -398,7 +473,7 @@ class Session:
             self._safe_audit(errors)
         after = self._after_last(results) if last_done else self.after
         self.after = after
-        exclude = facts_exclude_list((after or before).facts)
+        exclude = self.final().exclude_list
         exclude_file: str | None = None
         if "bundle-excludes" in planned:
             exclude_file = str(journal.write_text(EXCLUDE_FILE, "\n".join(exclude) + "\n"))
@@ -408,6 +483,7 @@ class Session:
         outcomes = self._outcomes(choices, before, after, results)
         errors += [f"{o.check_id}: {o.error}" for o in outcomes if o.error]
         done = tuple(f"{o.check_id}: {d}" for o in outcomes for d in o.actions_done)
+        self._event("applied", _applied_summary(outcomes, done, errors, final_done, last_done))
         return ApplyOutcome(
             session_id=self.id,
             checks=outcomes,
@@ -434,8 +510,10 @@ class Session:
             return None
 
     def _after_last(self, results: Mapping[str, CheckResult]) -> AuditResult | None:
-        """After the shred nothing more is sent: shell-history's after-state is what the shred
-        itself reported still there."""
+        """After the shred nothing more is sent: the histories still there are what the shred
+        itself reported. Every check is judged again on those final facts (checks are pure),
+        so findings derived from the histories — the bundle exclude list above all — say the
+        same as shell-history: one truth per report."""
         probe = self.after
         if probe is None:
             return None
@@ -443,9 +521,7 @@ class Session:
         facts = dataclasses.replace(
             probe.facts, histories=tuple(h for h in probe.facts.histories if h.path in left)
         )
-        findings = tuple(
-            checks.run_one(f.id, facts) if f.id == "shell-history" else f for f in probe.findings
-        )
+        findings = tuple(checks.run_checks(facts, [f.id for f in probe.findings]))
         return dataclasses.replace(probe, facts=facts, findings=findings)
 
     def _outcomes(
@@ -480,7 +556,32 @@ class Session:
         return tuple(out)
 
     def undo(self) -> UndoOutcome:
-        return undo_session(self.id, self.target)
+        outcome = undo_session(self.id, self.target)
+        summary = f"{len(outcome.restored)} change(s) restored"
+        if outcome.irreversible:
+            summary += f", {len(outcome.irreversible)} step(s) could not be undone"
+        if outcome.errors:
+            summary += f", {len(outcome.errors)} error(s): " + "; ".join(outcome.errors[:3])
+        self._event("undone", summary)
+        return outcome
+
+
+def _applied_summary(
+    outcomes: tuple[CheckOutcome, ...],
+    done: tuple[str, ...],
+    errors: list[str],
+    final_done: bool,
+    last_done: bool,
+) -> str:
+    """One line for the report's event list: what an apply did, in numbers."""
+    text = f"{len(done)} step(s) on {len(outcomes)} check(s)"
+    if last_done:
+        text += "; final phase ran, the history shred ran last"
+    elif final_done:
+        text += "; final phase ran"
+    if errors:
+        text += f"; {len(errors)} error(s)"
+    return text
 
 
 def recommended_choices(result: AuditResult) -> dict[str, str]:
