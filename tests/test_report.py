@@ -4,6 +4,7 @@ Markdown, and signatures checked by the real OpenSSH ssh-keygen and `ami-wizard 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import os
@@ -26,7 +27,7 @@ from wizard.demo import EXAMPLE_KEY_ID, EXAMPLE_SECRET, seed_practice_image
 from wizard.driver import Driver
 from wizard.engine import AuditResult, TargetInfo, audit
 from wizard.errors import UsageError
-from wizard.model import Evidence, Finding, Severity, Status
+from wizard.model import Evidence, Finding, SessionEvent, Severity, Status
 from wizard.report import (
     REPORT_SCHEMA,
     CheckActions,
@@ -563,3 +564,106 @@ def test_tui_export_hook_writes_three_formats(result: AuditResult, tmp_path: Pat
         "ami-wizard-report.html",
     ]
     assert json.loads(Path(written[0]).read_bytes())["schema"] == REPORT_SCHEMA
+
+
+# --- one truth per report (issue 10, items 8 and 11) --------------------------------------
+
+EVENTS = (
+    SessionEvent("2024-05-01T10:05:00+00:00", "applied", "s-1", "12 step(s) on 9 check(s)"),
+    SessionEvent("2024-05-01T10:15:00+00:00", "undone", "s-1", "4 change(s) restored"),
+)
+
+
+def test_excludes_are_the_final_finding_never_recomputed(
+    result: AuditResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The after state says the histories are gone (as after the shred) while the facts still
+    list them: the report follows the final bundle-excludes finding, and runs no check."""
+    import checks.bundle_excludes
+
+    kept = [p for p in exclude_list(result.facts) if "history" not in p]
+    assert len(kept) < len(exclude_list(result.facts))
+    findings = tuple(
+        dataclasses.replace(f, evidence=tuple(Evidence(p, 0, "kept") for p in kept))
+        if f.id == "bundle-excludes"
+        else f
+        for f in result.findings
+    )
+    after = dataclasses.replace(result, findings=findings)
+
+    def no_checks(*_args: object) -> object:
+        raise AssertionError("the report ran a check")
+
+    monkeypatch.setattr(checks.bundle_excludes, "exclude_list", no_checks)
+    monkeypatch.setattr(checks.bundle_excludes, "check", no_checks)
+    monkeypatch.setattr(checks, "run_one", no_checks)
+    r = build_report(ReportInput(before=result, after=after, operator="a@b", finished=FINISHED))
+    assert r["bundle_excludes"] == [clean_text(p) for p in kept]
+    by_id = {c["id"]: c for c in r["checks"]}
+    assert [e["path"] for e in by_id["bundle-excludes"]["after"]["evidence"]] == r[
+        "bundle_excludes"
+    ]
+    # an explicit list from the session is used as given
+    given = ReportInput(before=result, after=after, exclude_list=("/only",), operator="a@b")
+    assert build_report(given)["bundle_excludes"] == ["/only"]
+
+
+def test_events_in_every_format_and_signed(
+    result: AuditResult, keys: dict[str, Path], tmp_path: Path
+) -> None:
+    r = build_report(dataclasses.replace(full_input(result), events=EVENTS))
+    assert r["events"] == [e.to_dict() for e in EVENTS]
+    assert build_report(full_input(result))["events"] == []  # additive: always present
+    md = to_markdown(r)
+    assert "## Session events" in md
+    assert "**applied** `s-1`: 12 step\\(s\\) on 9 check\\(s\\)" in md
+    assert "2024-05-01T10:15:00\\+00:00 **undone** `s-1`: 4 change\\(s\\) restored" in md
+    page = to_html(r)
+    assert "<h2>Session events</h2>" in page
+    assert "<strong>undone</strong> <code>s-1</code>: 4 change(s) restored" in page
+    write_report(r, tmp_path / "r", sign_key=str(keys["ed25519"]))
+    for fmt in ("json", "md", "html"):
+        data = tmp_path / f"r.{fmt}"
+        ok = keygen_verify(tmp_path, keys["ed25519"], data, Path(f"{data}.sig"))
+        assert ok.returncode == 0, (fmt, ok.stderr)
+    # the events are covered by the signature: rewriting one breaks it
+    for fmt, old, new in (
+        ("json", b'"kind":"undone"', b'"kind":"applied"'),
+        ("md", b"**undone**", b"**applied**"),
+        ("html", b"<strong>undone</strong>", b"<strong>applied</strong>"),
+    ):
+        data = tmp_path / f"r.{fmt}"
+        assert old in data.read_bytes(), fmt
+        data.write_bytes(data.read_bytes().replace(old, new))
+        bad = keygen_verify(tmp_path, keys["ed25519"], data, Path(f"{data}.sig"))
+        assert bad.returncode != 0, fmt
+
+
+def test_report_after_final_phase_and_undo_says_one_thing(image: Path, tmp_path: Path) -> None:
+    session = Session(ImageTarget(str(image), kind="image", uri=f"image:{image}"))
+    before = session.audit()
+    histories = {clean_text(h.path) for h in before.facts.histories}
+    outcome = session.apply(recommended_choices(before), confirm_irreversible=True)
+    assert outcome.last_done, outcome.errors
+    r = build_report(from_session(session, outcome, operator="a@b", finished=FINISHED))
+    by_id = {c["id"]: c for c in r["checks"]}
+    gone = {e["path"] for e in by_id["shell-history"]["before"]["evidence"]} - {
+        e["path"] for e in by_id["shell-history"]["after"]["evidence"]
+    }
+    assert gone == histories
+    assert not gone & set(r["bundle_excludes"])
+    assert [e["path"] for e in by_id["bundle-excludes"]["after"]["evidence"]] == r[
+        "bundle_excludes"
+    ]
+    assert r["bundle_excludes"] == [clean_text(p) for p in outcome.exclude_list]
+    for path in gone:
+        assert path not in to_markdown(r).split("## Bundle exclude list")[1]
+    assert [e["kind"] for e in r["events"]] == ["applied"]
+    # undo, re-probe: the report says undone, and its after state is the undone target
+    session.undo()
+    session.audit()
+    r = build_report(from_session(session, outcome, operator="a@b", finished=FINISHED))
+    assert [e["kind"] for e in r["events"]] == ["applied", "undone"]
+    by_id = {c["id"]: c for c in r["checks"]}
+    assert by_id["root-ssh-login"]["after"]["status"] == "fail"  # undone: as before
+    assert "## Session events" in to_markdown(r) and "<h2>Session events</h2>" in to_html(r)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from collections.abc import Iterator
@@ -9,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+import checks
 from wizard.demo import make_practice_image
 from wizard.errors import UsageError
+from wizard.facts import PasswordState
 from wizard.journal import Journal, session_dir
 from wizard.model import Status
 from wizard.session import Session, recommended_choices, undo_session
@@ -129,3 +132,132 @@ def test_sshd_fixes_applied_one_call_at_a_time_all_stay(practice: ImageTarget) -
     )
     assert session.undo().ok
     assert not (Path(practice.root) / "etc/ssh/sshd_config.d/00-ami-wizard.conf").exists()
+
+
+# --- one truth after the final phase (issue 10, item 8) ------------------------------------
+
+
+def test_final_phase_judges_derived_findings_on_the_final_facts(practice: ImageTarget) -> None:
+    """After the shred, bundle-excludes (derived from the histories) agrees with shell-history
+    and with the exclude list the session hands out — in the outcome, the driver and the file."""
+    from wizard.driver import Driver
+
+    driver = Driver(spec="demo", practice_root=practice.root)
+    driver.target, driver.session = practice, Session(practice)
+    before = driver.audit()
+    histories = {h.path for h in before.facts.histories}
+    assert histories and histories <= set(driver.exclude_list())
+    outcome, result = driver.apply(
+        recommended_choices(before), final=True, confirm_irreversible=True
+    )
+    assert outcome.last_done, outcome.errors
+    findings = {f.id: f for f in result.findings}
+    assert findings["shell-history"].status is Status.PASS
+    derived = [e.path for e in findings["bundle-excludes"].evidence]
+    assert derived == list(outcome.exclude_list) == driver.exclude_list()
+    assert not histories & set(derived), histories & set(derived)
+    assert not any(e.detail == "shell history" for e in findings["bundle-excludes"].evidence)
+    assert outcome.exclude_file is not None
+    assert Path(outcome.exclude_file).read_text().split() == derived
+    final = driver.final
+    assert final is not None and final.after is result
+    # every finding of the final result is what the check says about the final facts
+    for f in result.findings:
+        assert f == checks.run_one(f.id, result.facts), f.id
+
+
+def test_session_events_record_apply_and_undo(practice: ImageTarget) -> None:
+    session = Session(practice)
+    session.audit()
+    assert session.final().events == ()
+    session.apply({"machine-id": "empty"}, confirm_irreversible=True)
+    session.undo()
+    events = session.final().events
+    assert [e.kind for e in events] == ["applied", "undone"]
+    assert all(e.session == session.id and e.time for e in events)
+    assert events[0].time <= events[1].time
+    assert "1 step(s) on 1 check(s)" in events[0].summary
+    assert "restored" in events[1].summary
+
+
+# --- previews never claim "already compliant" without knowing it (issue 10, item 9) -------
+
+
+def on_facts(session: Session, **changes: object) -> Session:
+    """The session's latest audit replaced by one on changed facts (checks judged again)."""
+    before = session.before or session.audit()
+    facts = dataclasses.replace(before.facts, **changes)
+    session.before = dataclasses.replace(
+        before, facts=facts, findings=tuple(checks.run_checks(facts))
+    )
+    session.after = None
+    return session
+
+
+def unchanged_text(session: Session, check_id: str, option_id: str) -> str:
+    pv = session.preview(check_id, option_id)
+    assert pv.actions == () and pv.refusal is None, pv
+    assert pv.text == f"({pv.unchanged})\n"
+    assert "already compliant" not in pv.text, pv.text
+    return pv.unchanged
+
+
+def test_preview_says_unknown_when_shadow_is_unreadable(practice: ImageTarget) -> None:
+    session = Session(practice)
+    facts = session.audit().facts
+    accounts = tuple(dataclasses.replace(a, password=PasswordState.UNKNOWN) for a in facts.accounts)
+    on_facts(session, accounts=accounts)
+    text = unchanged_text(session, "root-password", "lock")
+    assert text.startswith("nothing to change — the state is unknown")
+    assert "/etc/shadow" in text
+
+
+def test_preview_says_unknown_when_sshd_t_failed(practice: ImageTarget) -> None:
+    # UseDNS yes in the files, the operator keeps it, but the running sshd could not be asked.
+    on_facts(session := Session(practice), live=True, sshd_t=None, sshd_t_error="exit 255")
+    text = unchanged_text(session, "ssh-use-dns", "yes")
+    assert text.startswith("nothing to change — the state is unknown")
+    assert "sshd -T failed (exit 255)" in text
+
+
+def test_preview_says_a_kept_warning_is_still_a_warning(practice: ImageTarget) -> None:
+    session = Session(practice)
+    session.audit()
+    text = unchanged_text(session, "ssh-use-dns", "yes")
+    assert "keeps the current setting on purpose — still a warning" in text
+    assert "UseDNS is yes" in text
+    text = unchanged_text(session, "authorized-keys", "keep-and-exclude")
+    assert "keeps the current setting on purpose — still a failure" in text
+
+
+def test_preview_says_why_an_option_changes_nothing(practice: ImageTarget) -> None:
+    session = on_facts(Session(practice), identity={})
+    text = unchanged_text(session, "identify", "set")
+    assert "changes nothing here because no publisher and description is configured" in text
+    on_facts(session, package_manager="dnf", pending_updates=None, ami_tools=())
+    text = unchanged_text(session, "ami-tools", "update")
+    assert text.startswith("nothing to change — the state is unknown")
+    assert "dnf" in text and "pending updates" in text
+    on_facts(session, package_manager="dnf", pending_updates=0, ami_tools=())
+    text = unchanged_text(session, "ami-tools", "update")
+    assert "changes nothing here because no EC2 AMI tools are installed" in text
+
+
+def test_preview_says_unknown_when_the_check_skips(practice: ImageTarget) -> None:
+    on_facts(session := Session(practice), sshd_files={}, sshd_t=None)
+    text = unchanged_text(session, "root-ssh-login", "prohibit-password")
+    assert (
+        text
+        == "nothing to change — the state is unknown: no sshd configuration found: no SSH server to check"
+    )
+
+
+def test_preview_says_already_compliant_only_when_the_check_passes(
+    practice: ImageTarget,
+) -> None:
+    session = Session(practice)
+    before = session.audit()
+    session.apply({"machine-id": "empty"}, confirm_irreversible=True)
+    assert {f.id: f.status for f in before.findings}["machine-id"] is Status.FAIL
+    pv = session.preview("machine-id", "empty")
+    assert pv.actions == () and pv.text == "(nothing to change: already compliant)\n"
