@@ -24,6 +24,7 @@ from checks.base import catalog
 from wizard import __version__
 from wizard.engine import AuditResult
 from wizard.errors import UsageError, WizardError
+from wizard.facts import Facts
 from wizard.model import Finding, SessionEvent
 from wizard.secrets import clean_text, scrub
 from wizard.signing import PassphraseCallback, canonical_json
@@ -298,7 +299,7 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
     else:
         derived = next((f for f in latest.findings if f.id == "bundle-excludes"), None)
         excludes = [e.path for e in derived.evidence] if derived is not None else []
-    identity = dict(getattr(latest.facts, "identity", {}) or {})
+    identity = dict(latest.facts.identity) if isinstance(latest.facts, Facts) else {}
     target = latest.target.to_dict()
     report = {
         "schema": REPORT_SCHEMA,

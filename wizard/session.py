@@ -79,10 +79,6 @@ class FinalState:
     exclude_list: tuple[str, ...]
     events: tuple[SessionEvent, ...]
 
-    @property
-    def latest(self) -> AuditResult:
-        return self.after or self.before
-
 
 @dataclass(frozen=True)
 class CheckOutcome:
