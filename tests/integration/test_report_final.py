@@ -64,8 +64,15 @@ def test_recommended_apply_report_has_one_truth_about_histories(
     html_excludes = page.split("<h2>Bundle exclude list</h2>", 1)[1].split("<h2>", 1)[0]
     for path in excludes:
         assert path in md_excludes and path in html_excludes, path
+    # and so does the bundle-excludes guideline's own "after" evidence in both renderings
+    md_check = md.split("(`bundle-excludes`)\n", 1)[1].split("\n### ", 1)[0]
+    html_check = page.split('id="c-bundle-excludes"', 1)[1].split("</section>", 1)[0]
+    assert "**Evidence after:**" in md_check and "<dt>Evidence after</dt>" in html_check
+    md_after = md_check.split("**Evidence after:**", 1)[1]
+    html_after = html_check.split("<dt>Evidence after</dt>", 1)[1]
     for path in ("/root/.bash_history", "/home/builder/.python_history"):
         assert path not in md_excludes and path not in html_excludes, path
+        assert path not in md_after and path not in html_after, path
     # the session's apply is an event of the report, and it says the final phase ran
     kinds = [e["kind"] for e in report["events"]]
     assert kinds == ["applied"], report["events"]
