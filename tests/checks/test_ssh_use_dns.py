@@ -1,4 +1,4 @@
-from checks.ssh_use_dns import check
+from checks.ssh_use_dns import check, plan, unchanged
 from wizard.facts import Facts
 from wizard.model import Severity, Status
 
@@ -36,3 +36,26 @@ def test_live_value_from_sshd_t() -> None:
         sshd_t={"usedns": ("yes",)},
     )
     assert check(f).status is Status.WARN
+
+
+def test_keeping_use_dns_yes_is_a_kept_warning_never_compliant() -> None:
+    f = facts("UseDNS yes\n")
+    assert plan(f, "yes") == ()
+    text = unchanged(f, "yes")
+    assert text == (
+        "nothing to change: keeps UseDNS yes (from /etc/ssh/sshd_config:1) — "
+        "a warning kept on purpose"
+    )
+    assert "compliant" not in text
+
+
+def test_unchanged_says_when_the_state_is_unknown() -> None:
+    live = Facts(sshd_files={MAIN: "UseDNS no\n"}, sshd_version="9.2p1", live=True)
+    assert plan(live, "no") == ()
+    assert unchanged(live, "no").endswith(
+        "sshd -T could not confirm it, so this is read from the files only"
+    )
+    assert (
+        unchanged(Facts(), "no")
+        == "nothing to change: no sshd configuration was found on the target"
+    )
