@@ -1132,7 +1132,8 @@ def _uses_crlf(lines: Sequence[str]) -> bool:
 def parse_sshd_t(output: str) -> dict[str, list[str]]:
     """Turn `sshd -T` output into keyword -> value lines for `SshdConfig.cross_check`."""
     result: dict[str, list[str]] = {}
-    for line in output.splitlines():
+    # Only "\n" ends a line: a value may hold any other control character (a Banner path).
+    for line in output.split("\n"):
         key, _, value = line.strip().partition(" ")
         if key:
             result.setdefault(key.lower(), []).append(value.strip())
