@@ -686,9 +686,11 @@ def _may_match_someone(attr: str, patterns: str) -> bool:
 
 
 def _always_matches(attr: str, patterns: str) -> bool:
-    """Whether every connection satisfies the list: a bare `*` and no negation."""
+    """Whether every connection satisfies the list: a bare `*` and no negation. (LocalPort
+    takes one port number, not a pattern list; a Group needs the user's groups.)"""
     pats = patterns.split(",")
-    return attr != "group" and not any(p.startswith("!") for p in pats) and "*" in pats
+    lists = {"user", "host", "address", "localaddress", "rdomain"}
+    return attr in lists and not any(p.startswith("!") for p in pats) and "*" in pats
 
 
 def criteria_may_match(
