@@ -1177,3 +1177,66 @@ def test_probe_follows_includes_like_the_model(shell: list[str], tmp_path: Path)
     finding = ssh_password_auth.check(facts)
     assert finding.status is Status.FAIL
     assert any(e.path == "/etc/ssh/in match/z.conf" for e in finding.evidence)
+
+
+CRITERIA_POOL = [
+    "all",
+    "Address *",
+    "Address 10.0.0.0/8",
+    "Address 127.0.0.0/8,!127.0.0.1",
+    "User root",
+    "User bob",
+    "User !root",
+    "User *,!root",
+    "User r*,!bob LocalPort 2222",
+    "Host 203.0.113.*",
+    "LocalAddress 192.0.2.10",
+]
+
+
+@real
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start=st.sampled_from(["", "PermitRootLogin no\n", "PermitRootLogin yes\n"]),
+    blocks=st.lists(
+        st.tuples(st.sampled_from(CRITERIA_POOL), st.sampled_from(["yes", "no", "none"])),
+        max_size=4,
+    ),
+)
+def test_real_sshd_c_never_contradicts_a_pass(
+    start: str, blocks: list[tuple[str, str]], tmp_path: Path, host_key: str
+) -> None:
+    """No false PASS: whenever sshd gives root `PermitRootLogin yes` for one of the fixed
+    connections, the check fails; when it passes, sshd gives none of them `yes`."""
+    from checks import root_ssh_login
+    from wizard.facts import Account, Facts
+
+    body = start + "".join(
+        f"Match {c}\n" + (f"  PermitRootLogin {v}\n" if v != "none" else "  Banner none\n")
+        for c, v in blocks
+    )
+    sub = tmp_path / f"h{abs(hash(body))}"
+    sub.mkdir(exist_ok=True)
+    mapping = write_tree(sub, {"sshd_config": f"HostKey {host_key}\n{body}"})
+    main = sub / "sshd_config"
+    answers = [parse_sshd_t(sshd_t(main, ["-C", s]))["permitrootlogin"][0] for s in SPECS]
+    root_answers = [a for s, a in zip(SPECS, answers, strict=True) if s.startswith("user=root,")]
+    facts = Facts(
+        live=False,
+        sshd_files=mapping,
+        sshd_main=str(main),
+        sshd_version="9.2p1",
+        accounts=(
+            Account("root", 0, 0, "/root", "/bin/sh"),
+            Account("bob", 1000, 1000, "/home/bob", "/bin/sh"),
+        ),
+    )
+    status = root_ssh_login.check(facts).status
+    if "yes" in root_answers:
+        assert status is Status.FAIL, body
+    if status is Status.PASS:
+        assert "yes" not in root_answers, body
