@@ -26,6 +26,7 @@ from wizard.sshd_config import (
     Placement,
     Setting,
     SshdConfig,
+    _parse_line,
     criteria_always_match,
     criteria_may_match,
     defaults,
@@ -1240,3 +1241,46 @@ def test_real_sshd_c_never_contradicts_a_pass(
         assert status is Status.FAIL, body
     if status is Status.PASS:
         assert "yes" not in root_answers, body
+
+
+def _include_awk() -> str:
+    from wizard import probe
+
+    found = re.search(r"^SSHD_INC_AWK='(.*?)'$", probe.script().decode(), re.S | re.M)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize("awk", [["mawk"], ["busybox", "awk"]])
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.sampled_from(["Include", "include", "INCLUDE=", " Include =", '"Include"']),
+            st.text(alphabet=" \t\"'\\#=ab/*.", max_size=24),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_probe_include_arguments_split_like_the_model(
+    awk: list[str], lines: list[tuple[str, str]]
+) -> None:
+    """The probe's awk splits Include arguments exactly as the model's argv_split does."""
+    if shutil.which(awk[0]) is None:
+        pytest.fail(f"{awk[0]} is needed for this test (install it)")
+    text = "".join(f"{kw} {rest}\n" for kw, rest in lines)
+    proc = subprocess.run(
+        [*awk, "-v", "sq='", _include_awk()],
+        input=text.encode(),
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    expected: list[str] = []
+    for kw, rest in lines:
+        parsed = _parse_line(f"{kw} {rest}", {})
+        if parsed.keyword == "include" and parsed.problem is None:
+            expected.extend(parsed.args)
+    got = proc.stdout.decode().split("\n")[:-1]
+    assert got == expected, text
