@@ -2,18 +2,26 @@
 
 Like ComplianceAsCode's sshd_lineinfile template, one helper serves every sshd keyword: the
 effective value (from `sshd -T` on a live target, else the config model), the file:line it
-comes from, Match blocks that change it for some connections, and model/sshd -T disagreements.
+comes from, model/sshd -T disagreements, and one judgement (`judge`, driven by a `Rule`) of
+every Match block that can give some connection an unsafe value, confirmed on live targets by
+`sshd -T -C` for a few fixed connections.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from checks.base import Unchanged
 from wizard.facts import Facts
 from wizard.model import Evidence
-from wizard.sshd_config import Directive, Setting, SshdConfig, parse_version
+from wizard.sshd_config import (
+    Directive,
+    Setting,
+    SshdConfig,
+    criteria_always_match,
+    criteria_may_match,
+    parse_version,
+)
 
 # How the keywords are written in summaries (sshd itself is case-insensitive).
 NAMES = {
@@ -22,6 +30,7 @@ NAMES = {
     "kbdinteractiveauthentication": "KbdInteractiveAuthentication",
     "challengeresponseauthentication": "ChallengeResponseAuthentication",
     "usedns": "UseDNS",
+    "permitemptypasswords": "PermitEmptyPasswords",
 }
 # sshd -T prints the old spelling of some values; compare them in the model's spelling.
 _SSHD_T_SPELLINGS = {"without-password": "prohibit-password"}
@@ -118,7 +127,55 @@ def effective(facts: Facts, config: SshdConfig, keyword: str) -> Effective:
     )
 
 
-def _match_header(config: SshdConfig, directive: Directive) -> Directive | None:
+@dataclass(frozen=True)
+class Rule:
+    """What makes one sshd keyword unsafe, as data: the one judgement every sshd check shares."""
+
+    keyword: str  # lower-case, canonical
+    unsafe: frozenset[str]  # values (canonical spelling) that break the guideline
+    root_only: bool = False  # sshd consults it only for accounts with uid 0 (PermitRootLogin)
+
+    def subjects(self, facts: Facts) -> tuple[str, ...] | None:
+        """The user names a Match block must be able to match to matter (None: anyone)."""
+        if not self.root_only or not facts.accounts:
+            return None  # without /etc/passwd any name may have uid 0
+        names = [a.name for a in facts.accounts if a.uid == 0]
+        return tuple(dict.fromkeys(["root", *names]))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One keyword judged for every connection: the global value and each Match block."""
+
+    rule: Rule
+    eff: Effective
+    reopened: tuple[Evidence, ...]  # Match blocks that can apply and set an unsafe value
+    harmless: tuple[Evidence, ...]  # unsafe values in blocks that cannot apply to the subjects
+    live: tuple[Evidence, ...]  # `sshd -T -C` answers with an unsafe value
+
+    @property
+    def unsafe(self) -> bool:
+        """True when some connection gets an unsafe value (globally or through a Match)."""
+        return self.eff.value in self.rule.unsafe or bool(self.reopened or self.live)
+
+    @property
+    def reopens(self) -> bool:
+        """True when only Match blocks (or the running sshd per connection) make it unsafe."""
+        return bool(self.reopened or self.live)
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        return self.eff.evidence + self.reopened + self.live + self.harmless
+
+    def where_reopened(self) -> str:
+        """`a Match block at FILE:LINE` or the connection sshd -T -C answered for."""
+        if self.reopened:
+            first = self.reopened[0]
+            return f"a Match block at {first.path}:{first.line}"
+        return f"the running sshd, for {self.live[0].path.removeprefix('sshd -T -C ')},"
+
+
+def _header(config: SshdConfig, directive: Directive) -> Directive | None:
     """The Match line that opens the block `directive` belongs to (same file, above it)."""
     headers = [
         d
@@ -128,25 +185,68 @@ def _match_header(config: SshdConfig, directive: Directive) -> Directive | None:
     return headers[-1] if headers else None
 
 
-def match_overrides(
-    config: SshdConfig, eff: Effective, bad: Callable[[str], bool]
-) -> tuple[Evidence, ...]:
-    """Evidence for Match blocks that set the keyword to a `bad` value for some connections."""
-    out: list[Evidence] = []
-    for d in eff.setting.overrides:
-        value = d.args[0].lower() if d.args else ""
-        if not bad(value):
-            continue
-        header = _match_header(config, d)
-        criteria = d.match or "?"
-        if header is not None:
-            out.append(Evidence(header.path, header.line, f"Match {criteria}"))
-        out.append(
-            Evidence(
-                d.path, d.line, f"{name(eff.keyword)} {' '.join(d.args)} inside Match {criteria}"
-            )
-        )
-    return tuple(out)
+def _canon_value(directive: Directive) -> str:
+    first = directive.args[0].lower() if directive.args else ""
+    return _SSHD_T_SPELLINGS.get(first, first)
+
+
+def _spec_user(spec: str) -> str:
+    fields = dict(part.partition("=")[::2] for part in spec.split(","))
+    return fields.get("user", "")
+
+
+def judge(facts: Facts, config: SshdConfig, rule: Rule) -> Judgement:
+    """The effective value, plus every Match block that gives some connection an unsafe one.
+
+    sshd re-reads the configuration for each connection and takes, per keyword, the first
+    line of a matching Match block (`Match all` included) over the global value. So a block
+    counts when its criteria can match one of the rule's subjects and no earlier block that
+    always matches them has already set the keyword. On a live target the `sshd -T -C`
+    answers for a few fixed connections are checked too, and any unsafe one counts.
+    """
+    eff = effective(facts, config, rule.keyword)
+    users = rule.subjects(facts)
+    reopened: list[Evidence] = []
+    harmless: list[Evidence] = []
+    for d in config.in_match_blocks(rule.keyword):
+        reachable = criteria_may_match(d.criteria, users)
+        value = _canon_value(d)
+        if value in rule.unsafe:
+            text = f"{name(eff.keyword)} {' '.join(d.args)} inside Match {d.match}"
+            if reachable:
+                header = _header(config, d)
+                if header is not None:
+                    reopened.append(Evidence(header.path, header.line, f"Match {d.match}"))
+                reopened.append(Evidence(d.path, d.line, text))
+            else:
+                who = "root" if rule.root_only else "any connection"
+                harmless.append(Evidence(d.path, d.line, f"{text}: cannot match {who}"))
+        if reachable and criteria_always_match(d.criteria, users):
+            break  # later Match lines never win for these connections
+    live: list[Evidence] = []
+    if facts.live:
+        for spec, answers in sorted(facts.sshd_t_conn.items()):
+            if users is not None and _spec_user(spec) not in users:
+                continue
+            lines = answers.get(eff.keyword) or ()
+            words = lines[0].split() if lines else []
+            value = _SSHD_T_SPELLINGS.get(words[0].lower(), words[0].lower()) if words else ""
+            if value in rule.unsafe:
+                live.append(
+                    Evidence(
+                        f"sshd -T -C {spec}",
+                        0,
+                        f"the running sshd gives this connection {name(eff.keyword)} {value}",
+                    )
+                )
+    return Judgement(rule, eff, tuple(reopened), tuple(harmless), tuple(live))
+
+
+def clear_in_match(judgement: Judgement) -> tuple[str, ...]:
+    """The unsafe values a fix comments out inside Match blocks: all of them once the fix
+    runs, also those in blocks that cannot apply today (a renamed account could make them)."""
+    found = judgement.reopens or judgement.harmless
+    return tuple(sorted(judgement.rule.unsafe)) if found else ()
 
 
 def version_before(facts: Facts, major: int, minor: int) -> bool:

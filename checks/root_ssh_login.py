@@ -15,6 +15,7 @@ from wizard.model import Finding, Status
 
 ID = "root-ssh-login"
 SAFE = ("prohibit-password", "forced-commands-only", "no")
+RULE = _sshd.Rule("permitrootlogin", frozenset({"yes"}), root_only=True)
 
 
 def check(facts: Facts) -> Finding:
@@ -22,9 +23,9 @@ def check(facts: Facts) -> Finding:
     config = _sshd.load(facts)
     if config is None:
         return entry.finding(Status.SKIP, "no sshd configuration found: no SSH server to check")
-    eff = _sshd.effective(facts, config, "permitrootlogin")
-    reopened = _sshd.match_overrides(config, eff, lambda v: v == "yes")
-    evidence = eff.evidence + reopened
+    judged = _sshd.judge(facts, config, RULE)
+    eff = judged.eff
+    evidence = judged.evidence
     origin = eff.origin(facts)
     if eff.value == "yes":
         return entry.finding(
@@ -41,28 +42,32 @@ def check(facts: Facts) -> Finding:
     shown = eff.value
     if eff.spelled.lower() == "without-password":
         shown = "without-password (the deprecated spelling of prohibit-password)"
-    if reopened:
-        first = reopened[0]
+    if judged.reopens:
         return entry.finding(
-            Status.WARN,
-            f"PermitRootLogin is {shown} ({origin}), but a Match block at "
-            f"{first.path}:{first.line} sets it to yes",
+            Status.FAIL,
+            f"PermitRootLogin is {shown} ({origin}), but {judged.where_reopened()} sets it to "
+            "yes: root may log in with a password there",
             evidence,
         )
     return entry.finding(Status.PASS, f"PermitRootLogin is {shown} ({origin})", evidence)
 
 
-def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
-    """Set PermitRootLogin to the chosen value where it takes effect (empty when it already is)."""
-    value = option(ID, option_id)
+def _judged(facts: Facts) -> _sshd.Judgement | None:
     config = _sshd.load(facts)
-    if config is None:
+    return None if config is None else _sshd.judge(facts, config, RULE)
+
+
+def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
+    """Set PermitRootLogin to the chosen value where it takes effect, and comment out Match
+    blocks that set it to yes (empty when nothing needs to change)."""
+    value = option(ID, option_id)
+    judged = _judged(facts)
+    if judged is None:
         return ()
-    eff = _sshd.effective(facts, config, "permitrootlogin")
-    reopened = _sshd.match_overrides(config, eff, lambda v: v == "yes")
-    if eff.value == value and eff.spelled.lower() != "without-password" and not reopened:
+    eff = judged.eff
+    if eff.value == value and eff.spelled.lower() != "without-password" and not judged.reopens:
         return ()
-    clear = ("yes",) if reopened else ()
+    clear = _sshd.clear_in_match(judged)
     return (SetSshd(check_id=ID, keyword="PermitRootLogin", args=(value,), clear_in_match=clear),)
 
 

@@ -1,7 +1,8 @@
 """ssh-password-auth: both password routes into sshd must be closed.
 
 PasswordAuthentication and keyboard-interactive (PAM usually asks for the same password)
-are judged on their effective values, and Match blocks that reopen them are shown.
+are judged on their effective values and on every Match block that can reopen them for some
+connection; PermitEmptyPasswords yes counts too.
 """
 
 from __future__ import annotations
@@ -17,56 +18,70 @@ from wizard.sshd_config import SshdConfig
 ID = "ssh-password-auth"
 
 
-def _keywords(facts: Facts, config: SshdConfig) -> list[str]:
+_YES = frozenset({"yes"})
+EMPTY = _sshd.Rule("permitemptypasswords", _YES)
+
+
+def _rules(facts: Facts, config: SshdConfig) -> list[_sshd.Rule]:
     # Since 8.7 ChallengeResponseAuthentication is an alias the model folds into
     # KbdInteractiveAuthentication; before, keyboard-interactive follows
     # ChallengeResponseAuthentication unless KbdInteractiveAuthentication is set explicitly.
     if not _sshd.version_before(facts, 8, 7):
-        return ["passwordauthentication", "kbdinteractiveauthentication"]
-    words = ["passwordauthentication", "challengeresponseauthentication"]
-    if config.effective("kbdinteractiveauthentication").source is not None:
-        words.append("kbdinteractiveauthentication")
-    return words
+        words = ["passwordauthentication", "kbdinteractiveauthentication"]
+    else:
+        words = ["passwordauthentication", "challengeresponseauthentication"]
+        if config.effective("kbdinteractiveauthentication").source is not None:
+            words.append("kbdinteractiveauthentication")
+    return [_sshd.Rule(kw, _YES) for kw in words]
+
+
+def _judged(facts: Facts) -> list[_sshd.Judgement] | None:
+    """The password routes, then PermitEmptyPasswords when some connection gets `yes`."""
+    config = _sshd.load(facts)
+    if config is None:
+        return None
+    judged = [_sshd.judge(facts, config, rule) for rule in _rules(facts, config)]
+    empty = _sshd.judge(facts, config, EMPTY)
+    return [*judged, empty] if empty.unsafe else judged
 
 
 def check(facts: Facts) -> Finding:
     entry = catalog()[ID]
-    config = _sshd.load(facts)
-    if config is None:
+    judged = _judged(facts)
+    if judged is None:
         return entry.finding(Status.SKIP, "no sshd configuration found: no SSH server to check")
-    settings = [_sshd.effective(facts, config, kw) for kw in _keywords(facts, config)]
-    evidence = [e for s in settings for e in s.evidence]
-    reopened = [e for s in settings for e in _sshd.match_overrides(config, s, lambda v: v == "yes")]
-    parts = [f"{s.name} is {s.value} ({s.origin(facts)})" for s in settings]
+    evidence = [e for j in judged for e in j.eff.evidence]
+    reopened = [e for j in judged for e in (*j.reopened, *j.live)]
+    harmless = [e for j in judged for e in j.harmless]
+    parts = [f"{j.eff.name} is {j.eff.value} ({j.eff.origin(facts)})" for j in judged]
     summary = "; ".join(parts)
-    if any(s.value == "yes" for s in settings):
-        return entry.finding(Status.FAIL, summary, evidence + reopened)
-    if reopened:
-        where = f"{reopened[0].path}:{reopened[0].line}"
+    if any(j.eff.value == "yes" for j in judged):
+        return entry.finding(Status.FAIL, summary, evidence + reopened + harmless)
+    first = next((j for j in judged if j.reopens), None)
+    if first is not None:
         return entry.finding(
-            Status.WARN,
-            f"password logins are off, but a Match block at {where} turns them on again",
-            evidence + reopened,
+            Status.FAIL,
+            f"password logins are off, but {first.where_reopened()} turns them on again",
+            evidence + reopened + harmless,
         )
-    return entry.finding(Status.PASS, summary, evidence)
+    return entry.finding(Status.PASS, summary, evidence + harmless)
 
 
 def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
-    """Turn off every password route that is on (password and keyboard-interactive)."""
+    """Turn off every password route that is on for some connection (password,
+    keyboard-interactive, empty passwords), Match blocks included."""
     option(ID, option_id)
-    config = _sshd.load(facts)
-    if config is None:
-        return ()
-    actions: list[Action] = []
-    for kw in _keywords(facts, config):
-        eff = _sshd.effective(facts, config, kw)
-        reopened = _sshd.match_overrides(config, eff, lambda v: v == "yes")
-        if eff.value != "no" or reopened:
-            clear = ("yes",) if reopened else ()
-            actions.append(
-                SetSshd(check_id=ID, keyword=_sshd.name(kw), args=("no",), clear_in_match=clear)
-            )
-    return tuple(actions)
+    judged = _judged(facts) or []
+    return tuple(
+        SetSshd(
+            check_id=ID,
+            keyword=j.eff.name,
+            args=("no",),
+            clear_in_match=_sshd.clear_in_match(j),
+        )
+        for j in judged
+        if j.eff.value != "no" or j.reopens
+    )
 
 
 unchanged = _sshd.unchanged  # the preview's reason when the plan is empty (sshd -T failed)

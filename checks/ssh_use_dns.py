@@ -13,29 +13,35 @@ from wizard.facts import Facts
 from wizard.model import Finding, Status
 
 ID = "ssh-use-dns"
+RULE = _sshd.Rule("usedns", frozenset({"yes"}))
+
+
+def _judged(facts: Facts) -> _sshd.Judgement | None:
+    config = _sshd.load(facts)
+    return None if config is None else _sshd.judge(facts, config, RULE)
 
 
 def check(facts: Facts) -> Finding:
     entry = catalog()[ID]
-    config = _sshd.load(facts)
-    if config is None:
+    judged = _judged(facts)
+    if judged is None:
         return entry.finding(Status.SKIP, "no sshd configuration found: no SSH server to check")
-    eff = _sshd.effective(facts, config, "usedns")
+    eff = judged.eff
     origin = eff.origin(facts)
-    if eff.value == "no":
-        return entry.finding(Status.PASS, f"UseDNS is no ({origin})", eff.evidence)
+    if not judged.unsafe:
+        return entry.finding(Status.PASS, f"UseDNS is {eff.value} ({origin})", judged.evidence)
     return entry.finding(
         Status.WARN,
         f"UseDNS is {eff.value} ({origin}): logins wait on reverse DNS and fail when it is down",
-        eff.evidence,
+        judged.evidence,
     )
 
 
 def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
-    """Set UseDNS to the chosen value (empty when it already has it)."""
+    """Set UseDNS to the chosen value (empty when it already has it: see `unchanged`)."""
     value = option(ID, option_id)
-    config = _sshd.load(facts)
-    if config is None or _sshd.effective(facts, config, "usedns").value == value:
+    judged = _judged(facts)
+    if judged is None or judged.eff.value == value:
         return ()
     return (SetSshd(check_id=ID, keyword="UseDNS", args=(value,)),)
 

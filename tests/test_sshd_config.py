@@ -6,6 +6,7 @@ are the proof that the model follows sshd, not just our reading of servconf.c.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -18,16 +19,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wizard.errors import UsageError
+from wizard.model import Status
 from wizard.sshd_config import (
     Directive,
     Disagreement,
     Placement,
     Setting,
     SshdConfig,
+    _parse_line,
+    criteria_always_match,
+    criteria_may_match,
     defaults,
     expand_tokens,
     glob_paths,
     load_tree,
+    match_pattern_list,
     parse_sshd_t,
     parse_version,
 )
@@ -196,6 +202,81 @@ def test_include_depth_is_bounded() -> None:
     extra = {f"/etc/ssh/{i}.conf": f"Include /etc/ssh/{i + 1}.conf\n" for i in range(30)}
     cfg = parse("Include /etc/ssh/0.conf\n", extra)
     assert any("too many recursive" in p for p in cfg.problems)
+
+
+def chain(depth: int, root: str = "/etc/ssh") -> dict[str, str]:
+    """A main file and `depth` nested Includes (the last one sets PermitRootLogin yes), with
+    quoted paths holding spaces on the way."""
+    files = {f"{root}/sshd_config": f'Include "{root}/lvl 1.conf"\n'}
+    for i in range(1, depth + 1):
+        last = i == depth
+        files[f"{root}/lvl {i}.conf"] = (
+            "PermitRootLogin yes\n" if last else f'Include "{root}/lvl {i + 1}.conf"\n'
+        )
+    return files
+
+
+def test_include_depth_follows_sshd_sixteen_levels() -> None:
+    # The main file is depth 0; sshd reads down to depth 16 and refuses depth 17.
+    ok = SshdConfig.parse(chain(16), MAIN)
+    assert ok.problems == ()
+    assert ok.effective("permitrootlogin").value == ("yes",)
+    too_deep = SshdConfig.parse(chain(17), MAIN)
+    assert any("too many recursive" in p for p in too_deep.problems)
+
+
+def test_quoted_include_with_spaces_and_escapes() -> None:
+    extra = {
+        "/etc/ssh/my conf.d/10-a.conf": "PermitRootLogin no\n",
+        "/etc/ssh/b c.conf": "UseDNS yes\n",
+    }
+    cfg = parse('Include "/etc/ssh/my conf.d/*.conf" b\\ c.conf\nPermitRootLogin yes\n', extra)
+    assert cfg.effective("permitrootlogin").where() == "/etc/ssh/my conf.d/10-a.conf:1"
+    assert cfg.effective("usedns").value == ("yes",)
+
+
+def test_match_criteria_are_kept_as_pairs_and_nest() -> None:
+    extra = {"/etc/ssh/m.conf": "Match Address 10.0.0.0/8\nBanner x\n"}
+    cfg = parse("Match User root,bob LocalPort=22\nInclude m.conf\n", extra)
+    banner = next(d for d in cfg.directives if d.keyword == "banner")
+    assert banner.criteria == (
+        ("user", "root,bob"),
+        ("localport", "22"),
+        ("address", "10.0.0.0/8"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "patterns", "expected"),
+    [
+        ("root", "root", 1),
+        ("root", "r*", 1),
+        ("root", "r??t", 1),
+        ("root", "!root", -1),
+        ("bob", "!root", 0),  # only negations never match
+        ("bob", "*,!root", 1),
+        ("root", "*,!root", -1),
+        ("Root", "root", 0),
+        ("a[b]", "a[b]", 1),  # no brackets in sshd's patterns
+    ],
+)
+def test_match_pattern_list_like_sshd(value: str, patterns: str, expected: int) -> None:
+    assert match_pattern_list(value, patterns) == expected
+
+
+def test_criteria_reach() -> None:
+    root = ["root"]
+    assert criteria_may_match([("address", "*")], root)
+    assert criteria_may_match([("user", "root"), ("localport", "22")], root)
+    assert not criteria_may_match([("user", "bob")], root)
+    assert criteria_may_match([("user", "bob")], None)
+    assert not criteria_may_match([("user", "!bob")], None)
+    assert not criteria_may_match([("address", "*,!*")], None)
+    assert criteria_may_match([("frobnicate", "x")], root)  # unknown: assume it matches
+    assert criteria_always_match([("address", "*")], root)
+    assert criteria_always_match([("user", "root")], root)
+    assert not criteria_always_match([("user", "root"), ("address", "10.0.0.0/8")], root)
+    assert not criteria_always_match([("address", "*,!10.0.0.1")], root)
 
 
 def test_match_in_an_included_file_ends_with_that_file() -> None:
@@ -952,3 +1033,254 @@ def test_real_marker_skips_only_outside_ci() -> None:
     if os.environ.get("CI") == "true":
         assert not real.args[0]
     assert re.search("CI", real.kwargs["reason"])
+
+
+# --- Include chains, quoted paths and Match blocks: model, probe and real sshd agree ---------
+
+
+def write_abs(files: Mapping[str, str]) -> None:
+    for name, text in files.items():
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+        Path(name).write_text(text)
+
+
+@real
+@pytest.mark.parametrize("depth", [6, 16, 17])
+def test_real_sshd_include_depth_and_quoted_paths(
+    depth: int, tmp_path: Path, host_key: str, openssh_version: str | None
+) -> None:
+    root = str(tmp_path / "my ssh")
+    files = chain(depth, root)
+    main = f"{root}/sshd_config"
+    files[main] = f"HostKey {host_key}\n" + files[main]
+    write_abs(files)
+    cfg = SshdConfig.parse(files, main, openssh_version)
+    refused = any("too many recursive" in p for p in cfg.problems)
+    cmd = [SSHD, "-T", "-f", main]
+    if depth > 16:
+        with pytest.raises(AssertionError, match="recursive"):
+            sshd_t(Path(main))
+        assert refused
+        return
+    dump = parse_sshd_t(sshd_t(Path(main)))
+    assert not refused, cmd
+    assert dump["permitrootlogin"] == ["yes"]
+    assert cfg.effective("permitrootlogin").where() == f"{root}/lvl {depth}.conf:1"
+    assert cfg.cross_check(dump) == ()
+
+
+SPECS = [
+    f"user={u},host={a},addr={a},laddr={la},lport={p}"
+    for u in ("root", "bob")
+    for a, la in (("127.0.0.1", "127.0.0.1"), ("203.0.113.9", "192.0.2.10"))
+    for p in (22, 2222)
+]
+# Match criteria and whether some connection of root can get PermitRootLogin yes from them.
+ROOT_BLOCKS = {
+    "Address *": True,
+    "User root": True,
+    "LocalPort 2222": True,
+    "Host 203.0.113.*": True,
+    "User *,!bob Address 127.0.0.0/8": True,
+    "User bob": False,
+    "User !root": False,
+    "User *,!root": False,
+    "Address !*": False,
+}
+
+
+@real
+@pytest.mark.parametrize("criteria", sorted(ROOT_BLOCKS))
+def test_real_sshd_c_agrees_with_the_per_block_judgement(
+    criteria: str, tmp_path: Path, host_key: str, openssh_version: str | None
+) -> None:
+    from checks import root_ssh_login
+    from wizard.facts import Account, Facts
+
+    files = {
+        "sshd_config": f"HostKey {host_key}\nPermitRootLogin no\nMatch {criteria}\n"
+        '  Include "{root}/m c/*.conf"\n',
+        "m c/10.conf": "PermitRootLogin yes\n",
+    }
+    mapping = write_tree(tmp_path, files)
+    main = tmp_path / "sshd_config"
+    answers = {
+        spec: parse_sshd_t(sshd_t(main, ["-C", spec]))["permitrootlogin"][0] for spec in SPECS
+    }
+    root_yes = {s for s, v in answers.items() if v == "yes" and s.startswith("user=root,")}
+    assert bool(root_yes) is ROOT_BLOCKS[criteria]
+    accounts = (
+        Account("root", 0, 0, "/root", "/bin/sh"),
+        Account("bob", 1000, 1000, "/home/bob", "/bin/sh"),
+    )
+    facts = Facts(
+        live=False,
+        sshd_files=mapping,
+        sshd_main=str(main),
+        sshd_version=openssh_version or "",
+        accounts=accounts,
+    )
+    finding = root_ssh_login.check(facts)
+    assert (finding.status is Status.FAIL) is ROOT_BLOCKS[criteria]
+    # And with sshd's own answers as facts, a live target says the same.
+    live = dataclasses.replace(
+        facts,
+        live=True,
+        sshd_t_conn={s: parse_sshd_t_map(sshd_t(main, ["-C", s])) for s in SPECS},
+    )
+    assert (root_ssh_login.check(live).status is Status.FAIL) is ROOT_BLOCKS[criteria]
+
+
+def parse_sshd_t_map(text: str) -> dict[str, tuple[str, ...]]:
+    return {k: tuple(v) for k, v in parse_sshd_t(text).items()}
+
+
+@pytest.mark.parametrize("shell", [["dash"], ["bash", "--posix"], ["busybox", "sh"]])
+def test_probe_follows_includes_like_the_model(shell: list[str], tmp_path: Path) -> None:
+    """The probe's Include loop reads what sshd reads: quoted paths with spaces, escapes,
+    16 levels, Includes inside Match blocks (an image tree, so nothing is executed)."""
+    from wizard import probe
+
+    if shutil.which(shell[0]) is None:
+        pytest.fail(f"{shell[0]} is needed for this test (install it)")
+    image = tmp_path / "image"
+    files = chain(16)
+    files[MAIN] = (
+        files[MAIN] + "Include sub\\ dir/*.conf 'quoted one.conf' # x.conf\n"
+        'Match Address *\n  Include "/etc/ssh/in match/*.conf"\n'
+    )
+    files["/etc/ssh/sub dir/a.conf"] = "UseDNS yes\n"
+    files["/etc/ssh/quoted one.conf"] = "Port 22\n"
+    files["/etc/ssh/x.conf"] = "Port 23\n"  # behind a comment: not read by sshd
+    files["/etc/ssh/in match/z.conf"] = "PasswordAuthentication yes\n"
+    for name, text in files.items():
+        path = image / name.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    cfg = probe.ProbeConfig(imds_mode="never")
+    proc = subprocess.run(
+        [*shell, "-s", "--", *probe.probe_args(str(image), False, cfg)],
+        input=probe.script(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    facts = probe.parse(proc.stdout, root=str(image), live=False, target_kind="image")
+    model = SshdConfig.parse(files, MAIN)
+    reached = {d.path for d in model.directives} | {MAIN}
+    assert "/etc/ssh/x.conf" not in reached
+    assert set(facts.sshd_files) == reached
+    assert "/etc/ssh/lvl 16.conf" in facts.sshd_files
+    from checks import root_ssh_login, ssh_password_auth
+
+    assert root_ssh_login.check(facts).status is Status.FAIL
+    finding = ssh_password_auth.check(facts)
+    assert finding.status is Status.FAIL
+    assert any(e.path == "/etc/ssh/in match/z.conf" for e in finding.evidence)
+
+
+CRITERIA_POOL = [
+    "all",
+    "Address *",
+    "Address 10.0.0.0/8",
+    "Address 127.0.0.0/8,!127.0.0.1",
+    "User root",
+    "User bob",
+    "User !root",
+    "User *,!root",
+    "User r*,!bob LocalPort 2222",
+    "Host 203.0.113.*",
+    "LocalAddress 192.0.2.10",
+]
+
+
+@real
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    start=st.sampled_from(["", "PermitRootLogin no\n", "PermitRootLogin yes\n"]),
+    blocks=st.lists(
+        st.tuples(st.sampled_from(CRITERIA_POOL), st.sampled_from(["yes", "no", "none"])),
+        max_size=4,
+    ),
+)
+def test_real_sshd_c_never_contradicts_a_pass(
+    start: str, blocks: list[tuple[str, str]], tmp_path: Path, host_key: str
+) -> None:
+    """No false PASS: whenever sshd gives root `PermitRootLogin yes` for one of the fixed
+    connections, the check fails; when it passes, sshd gives none of them `yes`."""
+    from checks import root_ssh_login
+    from wizard.facts import Account, Facts
+
+    body = start + "".join(
+        f"Match {c}\n" + (f"  PermitRootLogin {v}\n" if v != "none" else "  Banner none\n")
+        for c, v in blocks
+    )
+    sub = tmp_path / f"h{abs(hash(body))}"
+    sub.mkdir(exist_ok=True)
+    mapping = write_tree(sub, {"sshd_config": f"HostKey {host_key}\n{body}"})
+    main = sub / "sshd_config"
+    answers = [parse_sshd_t(sshd_t(main, ["-C", s]))["permitrootlogin"][0] for s in SPECS]
+    root_answers = [a for s, a in zip(SPECS, answers, strict=True) if s.startswith("user=root,")]
+    facts = Facts(
+        live=False,
+        sshd_files=mapping,
+        sshd_main=str(main),
+        sshd_version="9.2p1",
+        accounts=(
+            Account("root", 0, 0, "/root", "/bin/sh"),
+            Account("bob", 1000, 1000, "/home/bob", "/bin/sh"),
+        ),
+    )
+    status = root_ssh_login.check(facts).status
+    if "yes" in root_answers:
+        assert status is Status.FAIL, body
+    if status is Status.PASS:
+        assert "yes" not in root_answers, body
+
+
+def _include_awk() -> str:
+    from wizard import probe
+
+    found = re.search(r"^SSHD_INC_AWK='(.*?)'$", probe.script().decode(), re.S | re.M)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize("awk", [["mawk"], ["busybox", "awk"]])
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.sampled_from(["Include", "include", "INCLUDE=", " Include =", '"Include"']),
+            st.text(alphabet=" \t\"'\\#=ab/*.", max_size=24),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_probe_include_arguments_split_like_the_model(
+    awk: list[str], lines: list[tuple[str, str]]
+) -> None:
+    """The probe's awk splits Include arguments exactly as the model's argv_split does."""
+    if shutil.which(awk[0]) is None:
+        pytest.fail(f"{awk[0]} is needed for this test (install it)")
+    text = "".join(f"{kw} {rest}\n" for kw, rest in lines)
+    proc = subprocess.run(
+        [*awk, "-v", "sq='", _include_awk()],
+        input=text.encode(),
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    expected: list[str] = []
+    for kw, rest in lines:
+        parsed = _parse_line(f"{kw} {rest}", {})
+        if parsed.keyword == "include" and parsed.problem is None:
+            expected.extend(parsed.args)
+    got = proc.stdout.decode().split("\n")[:-1]
+    assert got == expected, text

@@ -146,6 +146,8 @@ class Facts:
     sshd_version: str = ""  # e.g. "9.2p1"
     sshd_t: dict[str, tuple[str, ...]] | None = None  # `sshd -T` (live targets), keyword -> values
     sshd_t_error: str = ""
+    # `sshd -T -C SPEC` for a few fixed connections (live targets): SPEC -> keyword -> values
+    sshd_t_conn: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     host_keys: tuple[HostKey, ...] = ()
     authorized_keys: tuple[AuthorizedKeysFile, ...] = ()
     # traces and secrets

@@ -32,6 +32,7 @@ from wizard.facts import (
     SecretHit,
     Unit,
 )
+from wizard.sshd_config import parse_sshd_t
 
 if TYPE_CHECKING:
     from wizard.targets.base import Target
@@ -243,6 +244,7 @@ def parse(
     wants: list[str] = []
     symlinks: set[str] = set()
     sshd_t: list[str] | None = None
+    sshd_tc: list[list[str]] = []  # `sshd -T -C SPEC`: spec, exit code, output
     shadow_text = ""
     other: dict[str, list[str]] = {}
     for rec in records(data):
@@ -274,6 +276,8 @@ def parse(
             symlinks.add(args[0])
         elif kind == "sshd_t":
             sshd_t = args
+        elif kind == "sshd_tc" and len(args) >= 3:
+            sshd_tc.append(args)
         elif kind == "shadow":
             shadow_text = args[0] if args else ""
         elif kind == "note" and args:
@@ -439,6 +443,11 @@ def parse(
         sshd_version=sshd_version,
         sshd_t=sshd_t_map,
         sshd_t_error=sshd_t_error,
+        sshd_t_conn={
+            spec: {k: tuple(v) for k, v in parse_sshd_t(out).items()}
+            for spec, rc, out, *_ in sshd_tc
+            if rc == "0"
+        },
         host_keys=tuple(host_keys),
         authorized_keys=tuple(authorized),
         histories=histories,

@@ -92,44 +92,82 @@ for p in "$R"/etc/sudoers.d/* "$R"/etc/cloud/cloud.cfg "$R"/etc/cloud/cloud.cfg.
 done
 [ -L "$R/var/lib/dbus/machine-id" ] && rec symlink /var/lib/dbus/machine-id
 
-# sshd_config and every file its Include lines can reach (three levels deep).
+# sshd_config and every file its Include lines reach, as sshd reads them: the arguments are
+# split like misc.c argv_split() (quotes, backslash escapes, `#` comments), so quoted paths
+# with spaces work, and Includes are followed down to sshd's own limit of 16 levels (one more
+# level is read so that the model can report a chain sshd would refuse). A superset is fine:
+# the model decides what sshd really reads.
 SSHD_MAIN=/etc/ssh/sshd_config
+SSHD_INC_AWK='
+function argv(s,   n, i, c, q, a, out) {
+  n = length(s); i = 1; out = ""
+  while (i <= n) {
+    c = substr(s, i, 1)
+    if (c == " " || c == "\t") { i++; continue }
+    if (c == "#") break
+    q = ""; a = ""
+    while (i <= n) {
+      c = substr(s, i, 1)
+      if (c == "\\" && i < n && (index("\"" sq "\\", substr(s, i + 1, 1)) || (q == "" && substr(s, i + 1, 1) == " "))) {
+        i++; a = a substr(s, i, 1)
+      } else if (q == "" && (c == " " || c == "\t")) break
+      else if (q == "" && (c == "\"" || c == sq)) q = c
+      else if (q != "" && c == q) q = ""
+      else a = a c
+      i++
+    }
+    if (q != "") return ""
+    out = out a "\n"
+  }
+  return out
+}
+{
+  s = $0; sub(/^[ \t\r]+/, "", s); sub(/[ \t\r\f]+$/, "", s)
+  if (substr(s, 1, 1) == "=") { s = substr(s, 2); sub(/^[ \t\r]+/, "", s) }
+  if (substr(s, 1, 1) == "\"") {
+    s = substr(s, 2); k = index(s, "\""); if (k == 0) next
+    kw = substr(s, 1, k - 1); rest = substr(s, k + 1); sub(/^[ \t]+/, "", rest)
+  } else {
+    if (match(s, /[ \t"=]/) == 0) next
+    kw = substr(s, 1, RSTART - 1); sep = substr(s, RSTART, 1); rest = substr(s, RSTART + 1)
+    sub(/^[ \t]+/, "", rest)
+    if (sep != "=" && substr(rest, 1, 1) == "=") { rest = substr(rest, 2); sub(/^[ \t]+/, "", rest) }
+  }
+  if (tolower(kw) == "include") printf "%s", argv(rest)
+}'
 sshd_files=$SSHD_MAIN
 todo=$SSHD_MAIN
 level=0
-while [ -n "$todo" ] && [ "$level" -lt 4 ]; do
+nfiles=1
+capped=0
+while [ -n "$todo" ] && [ "$level" -le 16 ]; do
   level=$((level + 1))
   pats=$(printf '%s\n' "$todo" | while IFS= read -r p; do
-    [ -f "$R$p" ] && awk 'tolower($1) ~ /^include=?$/ || tolower($0) ~ /^[ \t]*include[ \t]*=/ {
-        sub(/^[ \t]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee][ \t]*=?[ \t]*/, "")
-        n = split($0, w, /[ \t]+/)
-        for (i = 1; i <= n; i++) if (w[i] != "") print w[i]
-      }' "$R$p" 2>/dev/null
+    [ -f "$R$p" ] && tr -d '\000' < "$R$p" 2>/dev/null | awk -v sq="'" "$SSHD_INC_AWK" 2>/dev/null
   done)
   todo=
   oldifs=$IFS
-  IFS=$NL
-  set -f  # split the list without globbing it here ...
+  IFS=$NL  # a pattern may hold spaces: split the list on newlines only ...
+  set -f   # ... and without globbing it here
   for pat in $pats; do
-    pat=${pat#\"}
-    pat=${pat%\"}
-    case $pat in /*) ;; *) pat=/etc/ssh/$pat ;; esac
-    IFS=$oldifs
-    set +f  # ... the glob is expanded under ROOT only (a glob runs no command)
+    case $pat in /*) ;; "~"*) continue ;; *) pat=/etc/ssh/$pat ;; esac
+    set +f  # the glob is expanded under ROOT only (a glob runs no command)
     for g in "$R"$pat; do
       [ -f "$g" ] || continue
       rel=${g#"$R"}
       case "$NL$sshd_files$NL" in *"$NL$rel$NL"*) continue ;; esac
       case $rel in *"$NL"*) continue ;; esac
+      if [ "$nfiles" -ge 512 ]; then capped=1; break; fi
+      nfiles=$((nfiles + 1))
       sshd_files="$sshd_files$NL$rel"
       todo="$todo$NL$rel"
     done
     set -f
-    IFS=$NL
   done
   set +f
   IFS=$oldifs
 done
+[ "$capped" = 1 ] && note "limit: sshd Include files beyond 512 were not read"
 rec sshd_main "$SSHD_MAIN"
 
 # ---- sshd -T: the running configuration, the truth on a live system --------------------
@@ -141,6 +179,25 @@ if [ "$LIVE" = 1 ] && [ -n "$SSHD_BIN" ]; then
   # Only on failure run it again for its message: no temp file of ours on the target.
   [ "$rc" -ne 0 ] && err=$($TO "$SSHD_BIN" -T 2>&1 >/dev/null | head -c 2000)
   rec sshd_t "$rc" "$SSHD_T" "$err"
+  # The same for a few fixed connections, so that sshd itself says what its Match blocks
+  # give root and an ordinary account, from loopback and from a documentation address
+  # (203.0.113.9, never contacted: -C only evaluates the configuration). sshd needs user,
+  # host and addr; laddr and lport are given too so that LocalAddress/LocalPort blocks count
+  # (with such blocks a plain `sshd -T` refuses to answer, so these run even when it failed).
+  lport=$(printf '%s\n' "$SSHD_T" | awk '$1 == "port" { print $2; exit }')
+  case $lport in '' | *[!0-9]*) lport=22 ;; esac
+  other=$(awk -F: '$3 >= 1000 && $3 < 60000 && $1 ~ /^[a-z_][a-z0-9_.-]*$/ { print $1; exit }' \
+    "$R/etc/passwd" 2>/dev/null)
+  [ -n "$other" ] || other=nobody
+  for u in root "$other"; do
+    for a in 127.0.0.1 203.0.113.9; do
+      l=127.0.0.1
+      [ "$a" = 127.0.0.1 ] || l=192.0.2.10
+      spec="user=$u,host=$a,addr=$a,laddr=$l,lport=$lport"
+      out=$($TO "$SSHD_BIN" -T -C "$spec" 2>/dev/null)
+      rec sshd_tc "$spec" "$?" "$out"
+    done
+  done
 fi
 
 # ---- accounts: passwd is read whole; shadow is only classified, never sent ------------

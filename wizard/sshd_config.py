@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard.errors import ApplyError, UsageError
@@ -224,6 +224,9 @@ class Directive:
     path: str
     line: int
     match: str | None = None
+    # The same criteria as (attribute, pattern list) pairs, all of which must hold; () for
+    # global and `Match all` lines. Derived from `match`, so not part of equality.
+    criteria: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def is_global(self) -> bool:
@@ -628,6 +631,97 @@ def expand_tokens(pattern: str, user: str, home: str, uid: int) -> str:
     return f"{home.rstrip('/')}/{result}"
 
 
+# --- Match criteria: which connections a block can apply to --------------------------------
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """match.c match_pattern(): only `*` and `?` are special."""
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(body, re.DOTALL)
+
+
+def match_pattern_list(value: str, patterns: str, fold_case: bool = False) -> int:
+    """match.c match_pattern_list(): 1 when a pattern matches and no `!pattern` does, -1 when a
+    negated one matches, 0 when none matches (so a list of only negations never matches)."""
+    if fold_case:
+        value, patterns = value.lower(), patterns.lower()
+    found = 0
+    for pat in patterns.split(","):
+        negated = pat.startswith("!")
+        if _pattern_regex(pat[1:] if negated else pat).fullmatch(value):
+            if negated:
+                return -1
+            found = 1
+    return found
+
+
+# Criteria whose patterns are compared without case (sshd lower-cases host names).
+_FOLDED = frozenset({"host"})
+
+
+def _may_match_someone(attr: str, patterns: str) -> bool:
+    """Whether some value (an address, a host, a port, a user...) can satisfy the list.
+
+    Exact for literal patterns; a wildcard pattern is assumed to match something unless the
+    list negates everything (`!*`). Errs towards "yes": a false yes costs a warning, a false
+    no would be a false PASS.
+    """
+    pats = patterns.split(",")
+    negated = [p[1:] for p in pats if p.startswith("!")]
+    positive = [p for p in pats if p and not p.startswith("!")]
+    if not patterns or attr not in {
+        "user",
+        "group",
+        "host",
+        "address",
+        "localaddress",
+        "localport",
+        "rdomain",
+    }:
+        return True  # no list, or a criterion this model does not know: assume it matches
+    if any(set(n) == {"*"} for n in negated):
+        return False
+    fold = attr in _FOLDED
+    return any("*" in p or "?" in p or match_pattern_list(p, patterns, fold) == 1 for p in positive)
+
+
+def _always_matches(attr: str, patterns: str) -> bool:
+    """Whether every connection satisfies the list: a bare `*` and no negation. (LocalPort
+    takes one port number, not a pattern list; a Group needs the user's groups.)"""
+    pats = patterns.split(",")
+    lists = {"user", "host", "address", "localaddress", "rdomain"}
+    return attr in lists and not any(p.startswith("!") for p in pats) and "*" in pats
+
+
+def criteria_may_match(
+    criteria: Sequence[tuple[str, str]], users: Iterable[str] | None = None
+) -> bool:
+    """Whether a Match block with these criteria can apply to some connection of one of
+    `users` (None: any user)."""
+    names = None if users is None else tuple(users)
+    for attr, patterns in criteria:
+        if attr == "user" and names is not None and patterns:
+            if not any(match_pattern_list(u, patterns) == 1 for u in names):
+                return False
+        elif not _may_match_someone(attr, patterns):
+            return False
+    return True
+
+
+def criteria_always_match(
+    criteria: Sequence[tuple[str, str]], users: Iterable[str] | None = None
+) -> bool:
+    """Whether a Match block with these criteria applies to every connection of `users`."""
+    names = None if users is None else tuple(users)
+    for attr, patterns in criteria:
+        if attr == "user" and names is not None and patterns:
+            if not all(match_pattern_list(u, patterns) == 1 for u in names):
+                return False
+        elif not _always_matches(attr, patterns):
+            return False
+    return True
+
+
 # --- the model ----------------------------------------------------------------------------
 
 
@@ -638,6 +732,29 @@ class _Entry:
     directive: Directive
     index_in_file: int  # 0-based physical line index
     valid: bool  # False when sshd would reject or ignore this line
+
+
+# The Match criteria in force while reading: the joined text and the (attribute, patterns) pairs.
+_Scope = tuple[str | None, tuple[tuple[str, str], ...]]
+
+
+def _criteria(args: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """servconf.c match_cfg_line(): `all` alone, else attribute/pattern-list pairs, which the
+    newer `attribute=patterns` spelling also gives. An attribute left without patterns is kept
+    with "" (sshd refuses such a line; the judgement treats it as matching anything)."""
+    if len(args) == 1 and args[0].lower() == "all":
+        return ()
+    out: list[tuple[str, str]] = []
+    words = list(args)
+    while words:
+        word = words.pop(0)
+        if word.startswith("#"):
+            break
+        attr, eq, value = word.partition("=")
+        if not eq:
+            value = words.pop(0) if words else ""
+        out.append((attr.lower(), value))
+    return tuple(out)
 
 
 def _compose(outer: str | None, inner: str) -> str:
@@ -694,12 +811,13 @@ class SshdConfig:
                 split_cache[path] = tuple(files[path].split("\n"))
             return split_cache[path]
 
-        def read(path: str, scope: str | None, stack: tuple[str, ...]) -> None:
-            if len(stack) > MAX_INCLUDE_DEPTH:
+        def read(path: str, scope: _Scope, stack: tuple[str, ...]) -> None:
+            # The main file is depth 0; sshd reads Includes down to depth 16 and refuses deeper.
+            if len(stack) - 1 > MAX_INCLUDE_DEPTH:
                 problems.append(f"{path}: too many recursive configuration includes")
                 return
             physical = lines_of(path)
-            current = scope
+            current, crits = scope
             carry = ""
             carry_start = -1
             for idx, raw in enumerate(physical):
@@ -727,11 +845,13 @@ class SshdConfig:
                         crit = "all"
                     elif len(parsed.args) % 2 == 1 and parsed.problem is None:
                         problems.append(f"{where}: bad Match condition")
-                    current = _compose(scope, crit) if parsed.args else current
-                    d = Directive("match", parsed.args, path, start + 1, current)
+                    if parsed.args:
+                        current = _compose(scope[0], crit)
+                        crits = scope[1] + _criteria(parsed.args)
+                    d = Directive("match", parsed.args, path, start + 1, current, crits)
                     entries.append(_Entry(d, start, parsed.problem is None))
                     continue
-                d = Directive(kw, parsed.args, path, start + 1, current)
+                d = Directive(kw, parsed.args, path, start + 1, current, crits)
                 valid = parsed.problem is None
                 if kw not in _KNOWN_KEYWORDS:
                     problems.append(f"{where}: unknown keyword {parsed.raw_keyword!r}")
@@ -759,14 +879,14 @@ class SshdConfig:
                             if inc in stack:
                                 problems.append(f"{where}: Include loop through {inc}")
                                 continue
-                            read(inc, current, (*stack, inc))
+                            read(inc, (current, crits), (*stack, inc))
             if carry_start >= 0:
                 parsed = _parse_line(carry, aliases)
                 if parsed.keyword is not None:
                     problems.append(f"{path} line {carry_start + 1}: line cut by a NUL ignored")
 
         if main in files:
-            read(main, None, (main,))
+            read(main, (None, ()), (main,))
         else:
             problems.append(f"{main}: main configuration file not provided")
         for path in files:
@@ -821,6 +941,15 @@ class SshdConfig:
         for d in winners:
             value.extend(_canon(kw, d.args)[0])
         return Setting(kw, tuple(value), winners[0], overrides)
+
+    def in_match_blocks(self, keyword: str) -> tuple[Directive, ...]:
+        """Valid `keyword` lines inside Match blocks (`Match all` included), in reading order:
+        the order in which sshd's second pass, made for each connection, lets the first
+        matching one win."""
+        kw = self._canon_keyword(keyword)
+        if kw not in _MATCHABLE:
+            return ()
+        return tuple(e.directive for e in self._valid(kw) if e.directive.match is not None)
 
     def values(self, keyword: str) -> tuple[Directive, ...]:
         """All valid directives for `keyword` that hold for every connection, in order."""
@@ -1005,7 +1134,8 @@ def _uses_crlf(lines: Sequence[str]) -> bool:
 def parse_sshd_t(output: str) -> dict[str, list[str]]:
     """Turn `sshd -T` output into keyword -> value lines for `SshdConfig.cross_check`."""
     result: dict[str, list[str]] = {}
-    for line in output.splitlines():
+    # Only "\n" ends a line: a value may hold any other control character (a Banner path).
+    for line in output.split("\n"):
         key, _, value = line.strip().partition(" ")
         if key:
             result.setdefault(key.lower(), []).append(value.strip())
@@ -1074,10 +1204,13 @@ __all__ = [
     "Placement",
     "Setting",
     "SshdConfig",
+    "criteria_always_match",
+    "criteria_may_match",
     "defaults",
     "expand_tokens",
     "glob_paths",
     "load_tree",
+    "match_pattern_list",
     "parse_sshd_t",
     "parse_version",
     "resolve_include",

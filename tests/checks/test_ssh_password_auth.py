@@ -1,4 +1,9 @@
-from checks.ssh_password_auth import check
+import dataclasses
+
+import pytest
+
+from checks.ssh_password_auth import check, plan, unchanged
+from wizard.apply import resolve_sshd
 from wizard.facts import Facts
 from wizard.model import Status
 
@@ -49,12 +54,66 @@ def test_before_8_7_challenge_response_is_the_switch() -> None:
     assert "ChallengeResponseAuthentication is no" in finding.summary
 
 
-def test_match_block_reopening_passwords_warns() -> None:
+def test_match_block_reopening_passwords_fails() -> None:
     text = OFF + "Match User deploy Address 192.0.2.0/24\n  PasswordAuthentication yes\n"
     finding = check(facts(text))
-    assert finding.status is Status.WARN
+    assert finding.status is Status.FAIL
     assert "Match block at /etc/ssh/sshd_config:3" in finding.summary
     assert finding.evidence[-1].line == 4
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Match Address *\n  PasswordAuthentication yes",
+        "Match LocalPort 22\n  KbdInteractiveAuthentication yes",
+        "Match Group users\n  ChallengeResponseAuthentication yes",
+        "Match Host *\n  PermitEmptyPasswords yes",
+    ],
+)
+def test_every_reachable_password_route_in_a_match_block_fails(line: str) -> None:
+    finding = check(facts(OFF + line + "\n"))
+    assert finding.status is Status.FAIL
+    assert "a Match block at /etc/ssh/sshd_config:3 turns them on again" in finding.summary
+
+
+def test_match_blocks_that_match_nobody_pass() -> None:
+    text = OFF + "Match User !deploy\n  PasswordAuthentication yes\n"
+    finding = check(facts(text))
+    assert finding.status is Status.PASS
+    assert any("cannot match any connection" in e.detail for e in finding.evidence)
+
+
+def test_permit_empty_passwords_counts_only_when_on() -> None:
+    assert "PermitEmptyPasswords" not in check(facts(OFF)).summary
+    finding = check(facts(OFF + "PermitEmptyPasswords yes\n"))
+    assert finding.status is Status.FAIL
+    assert "PermitEmptyPasswords is yes (from /etc/ssh/sshd_config:3)" in finding.summary
+
+
+def test_fix_turns_off_routes_reopened_in_match_blocks() -> None:
+    f = facts(OFF + "Match Address *\n  PasswordAuthentication yes\n  PermitEmptyPasswords yes\n")
+    actions = plan(f, "disable")
+    assert {(a.keyword, a.clear_in_match) for a in actions} == {
+        ("PasswordAuthentication", ("yes",)),
+        ("PermitEmptyPasswords", ("yes",)),
+    }
+    texts = resolve_sshd(dict(f.sshd_files), MAIN, f.sshd_version, actions)
+    done = dataclasses.replace(f, sshd_files=texts)
+    assert check(done).status is Status.PASS
+    assert plan(done, "disable") == ()
+    assert unchanged(done, "disable") is None  # known and compliant: the status says so
+
+
+def test_live_sshd_t_c_for_any_user_counts() -> None:
+    spec = "user=nobody,host=127.0.0.1,addr=127.0.0.1,laddr=127.0.0.1,lport=22"
+    f = dataclasses.replace(
+        facts(OFF, sshd_t={"passwordauthentication": ("no",)}),
+        sshd_t_conn={spec: {"passwordauthentication": ("yes",)}},
+    )
+    finding = check(f)
+    assert finding.status is Status.FAIL
+    assert f"for {spec}" in finding.summary
 
 
 def test_include_first_wins() -> None:

@@ -1,4 +1,4 @@
-from checks.ssh_use_dns import check
+from checks.ssh_use_dns import check, plan, unchanged
 from wizard.facts import Facts
 from wizard.model import Severity, Status
 
@@ -36,3 +36,23 @@ def test_live_value_from_sshd_t() -> None:
         sshd_t={"usedns": ("yes",)},
     )
     assert check(f).status is Status.WARN
+
+
+def test_keeping_use_dns_yes_plans_nothing_and_stays_a_warning() -> None:
+    f = facts("UseDNS yes\n")
+    assert plan(f, "yes") == ()
+    # no reason of its own: the preview reports the WARN status ("still a warning")
+    assert unchanged(f, "yes") is None
+    assert check(f).status is Status.WARN
+
+
+def test_unchanged_says_when_the_state_is_unknown() -> None:
+    live = Facts(
+        sshd_files={MAIN: "UseDNS no\n"},
+        sshd_version="9.2p1",
+        live=True,
+        sshd_t_error="sshd: no hostkeys available",
+    )
+    assert plan(live, "no") == ()
+    reason = unchanged(live, "no")
+    assert reason is not None and reason.unknown and "no hostkeys" in reason.reason
