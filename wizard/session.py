@@ -32,13 +32,14 @@ from wizard.actions import (
     SetSshd,
     WriteFile,
 )
-from wizard.apply import Applier, CheckResult, backend_for, resolve_sshd, undo_journal
+from wizard.apply import Applier, CheckResult, backend_for, resolve_sshd
 from wizard.config import Config
 from wizard.engine import AuditResult, audit
 from wizard.errors import ApplyError, UsageError, WizardError
 from wizard.journal import Journal, new_session_id
 from wizard.model import Finding, Status
 from wizard.targets.base import Target
+from wizard.undo import undo_journal
 
 log = logging.getLogger(__name__)
 
