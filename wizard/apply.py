@@ -640,6 +640,17 @@ def _restore_step(record: FileRecord) -> Step:
     return Step("delete", record.path)
 
 
+def _written(step: Step) -> FileRecord | None:
+    """What a write/link/delete step leaves at its path (journaled as a hash when done)."""
+    if step.op == "write":
+        return FileRecord(step.path, "file", step.mode, step.uid, step.gid, step.content)
+    if step.op == "link":
+        return FileRecord(step.path, "link", link=step.other)
+    if step.op == "delete":
+        return FileRecord(step.path, "absent")
+    return None
+
+
 class Applier:
     """Executes actions on one target, journaling every reversible change first."""
 
@@ -764,9 +775,9 @@ class Applier:
     def _mark(self, batch: list[tuple[Step, object, str]], result: CheckResult) -> None:
         from wizard.journal import Entry
 
-        for _, entry, text in batch:
+        for step, entry, text in batch:
             if isinstance(entry, Entry):
-                self.journal.done(entry)
+                self.journal.done(entry, _written(step) if entry.op == "file" else None)
             result.done.append(text)
 
     # -- sshd ------------------------------------------------------------------------
@@ -808,8 +819,8 @@ class Applier:
         words = ", ".join(f"{a.keyword} {' '.join(a.args)}" for a in actions)
         self.progress(f"{check_id}: write {', '.join(changed)}, check with sshd -t, reload")
         self.backend.sshd_commit(steps, restore)
-        for entry in entries:
-            self.journal.done(entry)
+        for entry, step in zip(entries, steps, strict=True):
+            self.journal.done(entry, _written(step))
         self.sshd_paths = list(dict.fromkeys([*self.sshd_paths, *changed]))
         if self.backend.live and self.new_login is not None:
             self.progress(f"{check_id}: proving that a new SSH login still works")
