@@ -149,19 +149,20 @@ def session_info(journal: Journal) -> SessionInfo:
 
 def all_sessions() -> list[SessionInfo]:
     """Every session on this machine, oldest first."""
-    return [load_session(sid) for sid in list_sessions()]
+    return sorted((load_session(sid) for sid in list_sessions()), key=lambda s: s.started)
 
 
 def later_sessions(session: SessionInfo) -> list[SessionInfo]:
-    """Sessions on the same target started after `session` (ids sort by start time)."""
+    """Sessions on the same target started after `session`, oldest first (by their creation
+    time: two ids of the same second sort by their random part)."""
     out = []
     for sid in list_sessions():
-        if sid <= session.id:
+        if sid == session.id or sid[:16] < session.id[:16]:
             continue
         other = load_session(sid)
-        if other.same_target(session) and other.started >= session.started:
+        if other.same_target(session) and (other.started, other.id) > (session.started, session.id):
             out.append(other)
-    return out
+    return sorted(out, key=lambda s: s.started)
 
 
 def touched_paths(journal: Journal) -> set[str]:
