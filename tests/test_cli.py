@@ -188,3 +188,147 @@ def test_names_that_are_not_utf8_are_shown_not_crashed_on(
     assert "bad\\xff\\x1b[31m_history" in text.replace("\\\\", "\\")
     stdout = cli("audit", f"image:{image}", "--format", fmt, "--check", "shell-history")
     assert stdout.returncode == 1 and "Traceback" not in stdout.stderr
+
+
+# --- sessions, undo history, report SESSION_ID, the lock, the state dir (issue 10) --------
+
+PLAN = "schema: ami-wizard/plan/v1\nchoices:\n  machine-id: empty\n  root-ssh-login: prohibit-password\n"
+
+
+def _apply(image: Path, tmp_path: Path, *extra: str, **kw: object) -> str:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN)
+    proc = cli("apply", f"image:{image}", "--plan", str(plan), *extra)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout.split("undo with `ami-wizard undo ", 1)[1].split("`", 1)[0]
+
+
+def test_sessions_report_and_undo_twice(image: Path, tmp_path: Path) -> None:
+    sid = _apply(image, tmp_path)
+    listing = cli("sessions")
+    assert listing.returncode == 0, listing.stderr
+    row = next(line for line in listing.stdout.splitlines() if line.startswith(sid))
+    assert row.split()[1:3] == ["applied", "2"] and row.endswith(f"image:{image}")
+    show = cli("sessions", "show", sid)
+    assert "about to change /etc/machine-id (was file 444 0:0)" in show.stdout
+    assert "state    applied" in show.stdout
+    key = tmp_path / "signer"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    stem = tmp_path / "again"
+    proc = cli("report", sid, "--report", str(stem), "--sign-key", str(key))
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "again.json").read_text())
+    rows = {c["id"]: c for c in doc["checks"]}
+    assert doc["session"] == sid and rows["machine-id"]["after"]["status"] == "pass"
+    assert rows["machine-id"]["choice"]["option"] == "empty"
+    verify = cli("report", "verify", str(stem) + ".json", "--public-key", f"{key}.pub")
+    assert verify.returncode == 0, verify.stderr  # `report verify` still is what it was
+    assert cli("undo", sid).returncode == 0
+    (image / "etc/machine-id").write_text("")  # a later fix by hand
+    again = cli("undo", sid)
+    assert again.returncode == 1
+    assert again.stderr.count("\n") == 1 and "already undone" in again.stderr, again.stderr
+    assert (image / "etc/machine-id").read_text() == ""
+    listing = cli("sessions")
+    assert f"{sid}  undone" in listing.stdout
+    cli("report", sid, "--report", str(stem))
+    again_doc = json.loads((tmp_path / "again.json").read_text())
+    events = [(e["kind"], e["summary"]) for e in again_doc["events"]]
+    assert [k for k, _ in events] == ["applied", "undone", "undo-refused"], events
+    assert "undo: 2 restored" in events[1][1] and "undo refused" in events[2][1]
+    assert "was undone" in " ".join(again_doc["warnings"])
+
+
+def test_undo_refuses_a_file_changed_since(image: Path, tmp_path: Path) -> None:
+    sid = _apply(image, tmp_path)
+    dropin = image / "etc/ssh/sshd_config.d/00-ami-wizard.conf"
+    dropin.write_text(dropin.read_text() + "MaxAuthTries 3\n")
+    proc = cli("undo", sid)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "00-ami-wizard.conf changed since session" in proc.stderr
+    assert "MaxAuthTries 3" in dropin.read_text()
+    assert (image / "etc/machine-id").read_text() == ""  # nothing at all was undone
+    forced = cli("undo", sid, "--force")  # no terminal to ask: the changed file is kept
+    assert forced.returncode == 1 and "kept /etc/ssh" in forced.stderr
+    assert "MaxAuthTries 3" in dropin.read_text()
+    assert cli("undo", sid, "--force", "--yes").returncode == 0
+    assert not dropin.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "20250101T000000Z-0a1b2c3d", "--report", "/tmp/x"],
+        ["report", "20250101T000000Z-0a1b2c3d"],
+        ["report", "../../etc", "--report", "/tmp/x"],
+        ["sessions", "show", "../x"],
+        ["sessions", "show"],
+        ["undo", "20250101T000000Z-0a1b2c3d", "--yes"],
+    ],
+)
+def test_session_commands_bad_input_is_one_line_and_exit_2(args: list[str]) -> None:
+    assert_one_line_error(cli(*args))
+
+
+def test_apply_on_a_busy_target_exits_2(image: Path, tmp_path: Path) -> None:
+    from wizard.sessions import target_lock
+    from wizard.targets.image import ImageTarget
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN)
+    before = (image / "etc/machine-id").read_bytes()
+    with target_lock(ImageTarget(str(image))):
+        proc = cli("apply", f"image:{image}", "--plan", str(plan))
+    assert_one_line_error(proc)
+    assert (
+        f"another ami-wizard session is changing image:{image} (pid {os.getpid()})" in proc.stderr
+    )
+    assert (image / "etc/machine-id").read_bytes() == before
+
+
+def test_state_dir_private_under_umask_000(
+    image: Path, tmp_path: Path, isolated_home: Path
+) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN)
+    proc = subprocess.run(
+        [sys.executable, "-m", "wizard.cli", "apply", f"image:{image}", "--plan", str(plan)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=lambda: os.umask(0),
+    )
+    assert proc.returncode == 0, proc.stderr
+    state_dir = isolated_home / ".local/state/ami-wizard"
+    dirs = [isolated_home / ".local/state", state_dir, *state_dir.rglob("*")]
+    for p in dirs:
+        want = 0o700 if p.is_dir() else 0o600
+        assert stat.S_IMODE(p.stat().st_mode) == want, p
+
+
+def test_undo_refuses_a_journal_others_can_write(
+    image: Path, tmp_path: Path, isolated_home: Path
+) -> None:
+    sid = _apply(image, tmp_path)
+    journal = isolated_home / ".local/state/ami-wizard/sessions" / sid / "journal.jsonl"
+    os.chmod(journal, 0o666)
+    proc = cli("undo", sid)
+    assert_one_line_error(proc)
+    assert "writable by group or others" in proc.stderr
+    assert (image / "etc/machine-id").read_text() == ""
+
+
+def test_audit_demo_leaves_no_practice_dir(tmp_path: Path) -> None:
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    for args in (["audit", "demo"], ["audit", "demo", "--format", "json"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "wizard.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert list(tmp_path.glob("ami-wizard-practice-*")) == []

@@ -17,7 +17,16 @@ from wizard.facts import PasswordState
 from wizard.journal import Journal, session_dir
 from wizard.model import Status
 from wizard.session import Session, recommended_choices, undo_session
+from wizard.sessions import (
+    TargetBusy,
+    all_sessions,
+    load_report_input,
+    load_session,
+    store_report_input,
+    target_lock,
+)
 from wizard.targets.image import ImageTarget
+from wizard.undo import UndoRefused
 
 REVERSIBLE_FILES = [
     "etc/ssh/sshd_config",
@@ -261,3 +270,176 @@ def test_preview_says_already_compliant_only_when_the_check_passes(
     assert {f.id: f.status for f in before.findings}["machine-id"] is Status.FAIL
     pv = session.preview("machine-id", "empty")
     assert pv.actions == () and pv.text == "(nothing to change: already compliant)\n"
+
+
+# --- undo knows history (issue 10, item 11) ---------------------------------------------
+
+DROPIN = "etc/ssh/sshd_config.d/00-ami-wizard.conf"
+
+
+def test_undo_twice_is_refused_and_keeps_a_later_fix(practice: ImageTarget) -> None:
+    root = Path(practice.root)
+    session = Session(practice)
+    session.audit()
+    assert session.apply({"machine-id": "empty"}).ok
+    assert session.undo().ok
+    # Later the operator empties it by hand again: a second undo must not put it back.
+    (root / "etc/machine-id").write_bytes(b"")
+    with pytest.raises(UndoRefused, match="already undone"):
+        session.undo()
+    assert (root / "etc/machine-id").read_bytes() == b""
+    info = load_session(session.id)
+    assert info.state == "undone"
+    kinds = [ev.kind for ev in info.events]
+    assert kinds.count("undo") == 1 and kinds.count("undo-refused") == 1
+
+
+def test_undo_refuses_a_file_changed_since_the_session_wrote_it(practice: ImageTarget) -> None:
+    root = Path(practice.root)
+    original = state(root)
+    session = Session(practice)
+    session.audit()
+    assert session.apply({"root-ssh-login": "prohibit-password", "machine-id": "empty"}).ok
+    fixed = (root / DROPIN).read_text() + "# a later fix by hand\nMaxAuthTries 3\n"
+    (root / DROPIN).write_text(fixed)
+    with pytest.raises(UndoRefused, match=f"{DROPIN.split('/')[-1]} changed since session"):
+        session.undo()
+    # Refused means nothing at all was done, the unrelated machine-id included.
+    assert (root / DROPIN).read_text() == fixed
+    assert os.path.getsize(root / "etc/machine-id") == 0
+    asked: list[str] = []
+    kept = session.undo(force=True, confirm=lambda q: asked.append(q) or False)
+    assert not kept.ok and "kept /" + DROPIN in kept.errors[0]
+    assert (root / DROPIN).read_text() == fixed and asked
+    assert (root / "etc/machine-id").read_bytes() == original["etc/machine-id"][0]  # type: ignore[index]
+    assert load_session(session.id).state == "partial"
+    forced = session.undo(force=True, confirm=lambda _q: True)
+    assert forced.ok
+    assert state(root) == original
+    assert load_session(session.id).state == "undone"
+
+
+def test_undo_of_an_older_session_names_the_newer_one(practice: ImageTarget) -> None:
+    root = Path(practice.root)
+    original = state(root)
+    first = Session(practice)
+    first.audit()
+    assert first.apply({"root-ssh-login": "prohibit-password"}).ok
+    second = Session(practice)
+    second.audit()
+    assert second.apply({"ssh-password-auth": "disable"}).ok
+    with pytest.raises(UndoRefused, match=f"changed later by session {second.id}"):
+        first.undo()
+    assert "PasswordAuthentication no" in (root / DROPIN).read_text()
+    assert second.undo().ok and first.undo().ok  # newest first: both come back
+    assert state(root) == original
+
+
+def test_one_lock_per_target(practice: ImageTarget) -> None:
+    session = Session(practice)
+    session.audit()
+    assert session.apply({"machine-id": "empty"}).ok
+    with target_lock(practice), pytest.raises(TargetBusy, match=f"\\(pid {os.getpid()}\\)"):
+        session.undo()
+    assert os.path.getsize(Path(practice.root) / "etc/machine-id") == 0
+    assert session.undo().ok  # released: the next one runs
+
+
+def test_session_states_and_counts(practice: ImageTarget) -> None:
+    session = Session(practice)
+    session.audit()
+    assert session.apply({"machine-id": "empty", "root-ssh-login": "prohibit-password"}).ok
+    info = load_session(session.id)
+    assert (info.state, info.changes, info.target) == ("applied", 2, "demo")
+    assert [s.id for s in all_sessions()] == [session.id]
+    assert session.undo().ok and load_session(session.id).state == "undone"
+    broken = Session(practice)
+    broken.audit()
+    machine_id = Path(practice.root) / "etc/machine-id"
+    machine_id.unlink()
+    machine_id.mkdir()  # not a file: the step refuses, nothing is changed
+    assert not broken.apply({"machine-id": "empty"}).ok
+    info = load_session(broken.id)
+    assert (info.state, info.changes) == ("failed", 0)
+    assert any(ev.kind == "note" and "not a file" in ev.text for ev in info.events)
+
+
+# --- the state dir (issue 10, item 16) ---------------------------------------------------
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_state_dir_is_private_under_umask_000(practice: ImageTarget, isolated_home: Path) -> None:
+    old = os.umask(0)
+    try:
+        session = Session(practice)
+        session.audit()
+        assert session.apply({"machine-id": "empty"}).ok
+        session.undo()
+    finally:
+        os.umask(old)
+    state_root = isolated_home / ".local/state/ami-wizard"
+    for d in (
+        isolated_home / ".local/state",
+        state_root,
+        state_root / "sessions",
+        state_root / "locks",
+        session_dir(session.id),
+    ):
+        assert _mode(d) == 0o700, d
+    for f in [*session_dir(session.id).iterdir(), *(state_root / "locks").iterdir()]:
+        assert _mode(f) == 0o600, f
+
+
+def test_an_open_state_dir_is_tightened(practice: ImageTarget, isolated_home: Path) -> None:
+    state_root = isolated_home / ".local/state/ami-wizard"
+    (state_root / "sessions").mkdir(parents=True)
+    for d in (state_root, state_root / "sessions"):
+        os.chmod(d, 0o777)  # made by an older version under umask 000
+    session = Session(practice)
+    session.audit()
+    assert session.apply({"machine-id": "empty"}).ok
+    assert _mode(state_root) == _mode(state_root / "sessions") == 0o700
+
+
+def test_journals_others_could_write_are_refused(practice: ImageTarget) -> None:
+    root = Path(practice.root)
+    session = Session(practice)
+    session.audit()
+    assert session.apply({"machine-id": "empty"}).ok
+    journal = session_dir(session.id) / "journal.jsonl"
+    os.chmod(journal, 0o666)
+    with pytest.raises(UsageError, match="writable by group or others"):
+        session.undo()
+    os.chmod(journal, 0o600)
+    if os.geteuid() == 0:
+        os.chown(journal, 65534, 65534)
+        with pytest.raises(UsageError, match="owned by uid 65534"):
+            session.undo()
+        os.chown(journal, 0, 0)
+    os.unlink(journal)
+    os.symlink("/etc/passwd", journal)
+    with pytest.raises(UsageError, match="symlink"):
+        session.undo()
+    assert os.path.getsize(root / "etc/machine-id") == 0  # nothing was run
+
+
+# --- the report of a session, kept for later (issue 10, item 13) --------------------------
+
+
+def test_report_input_round_trip(practice: ImageTarget) -> None:
+    from wizard.report import build_report, from_session
+
+    session = Session(practice)
+    session.audit()
+    outcome = session.apply({"machine-id": "empty", "root-ssh-login": "prohibit-password"})
+    inp = dataclasses.replace(
+        from_session(session, outcome), operator="op@host", finished="2026-01-01T00:00:00+00:00"
+    )
+    store_report_input(session.id, inp)
+    again = load_report_input(session.id)
+    direct, regenerated = build_report(inp), build_report(again)
+    assert regenerated == direct
+    assert regenerated["checks"] and regenerated["session"] == session.id

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ from wizard import __version__
 from wizard.errors import SignatureError, UsageError, WizardError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("audit", "apply", "undo", "report", "demo")
+COMMANDS = ("audit", "apply", "undo", "report", "demo", "sessions")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,8 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     from wizard.cli_apply import add_parsers as add_apply_parsers
 
     add_apply_parsers(sub, _ssh_options, _sign_options)
+    from wizard.cli_sessions import add_parsers as add_sessions_parsers
 
-    r = sub.add_parser("report", help="work with signed reports")
+    add_sessions_parsers(sub)
+
+    r = sub.add_parser(
+        "report",
+        help="work with signed reports",
+        epilog="ami-wizard report SESSION_ID --report STEM [--sign-key FILE | --sign-agent] "
+        "writes an apply session's checklist report again",
+    )
     rsub = r.add_subparsers(dest="report_command", parser_class=_Parser, required=True)
     v = rsub.add_parser("verify", help="verify a report's SSH signature")
     v.add_argument("report", metavar="REPORT")
@@ -264,12 +271,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from wizard.formats import render
     from wizard.targets.base import ConnectOptions
 
-    with open_target("demo", ConnectOptions()) as target:
-        try:
-            result = audit(target, load_config())
-            sys.stdout.write(render(result, args.format))
-        finally:
-            shutil.rmtree(target.root, ignore_errors=True)
+    with open_target("demo", ConnectOptions()) as target:  # closing it removes the practice dir
+        result = audit(target, load_config())
+        sys.stdout.write(render(result, args.format))
     return EXIT_FAIL if result.summary.failed else EXIT_OK
 
 
@@ -315,7 +319,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.parse_args(argv)
             tui = build_tui_parser().parse_args(argv)
             return cmd_tui(tui.target, _connect_options(tui), tui.learn or None)
+        rest = argv[argv.index(first) + 1 :]
+        if first == "report" and next((a for a in rest if not a.startswith("-")), "") not in (
+            "",
+            "verify",
+        ):
+            from wizard.cli_sessions import build_report_parser, cmd_report_session
+
+            return cmd_report_session(rest, build_report_parser(_Parser, _sign_options))
         args = parser.parse_args(argv)
+        if args.command == "sessions":
+            from wizard.cli_sessions import cmd_sessions
+
+            return cmd_sessions(args)
         if args.command == "audit":
             return cmd_audit(args)
         if args.command == "demo":

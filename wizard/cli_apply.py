@@ -7,6 +7,7 @@ validated here; a bad plan is one line on stderr and exit code 2, like every usa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +53,13 @@ def add_parsers(
 
     u = sub.add_parser("undo", help="restore every reversible change of an apply session")
     u.add_argument("session", metavar="SESSION_ID")
+    u.add_argument(
+        "--force",
+        action="store_true",
+        help="also restore files that changed since the session wrote them, asking for each "
+        "(a session already undone, or one a later session changed, is still refused)",
+    )
+    u.add_argument("--yes", action="store_true", help="with --force: restore them without asking")
     ssh_options(u)
 
 
@@ -99,10 +107,15 @@ def cmd_apply(args: argparse.Namespace, connect: Callable[[argparse.Namespace], 
     from wizard.config import load_config
     from wizard.engine import open_target
     from wizard.session import Session, recommended_choices
+    from wizard.sessions import target_lock
 
     choices = load_plan(args.plan) if args.plan else None
     config = load_config()
-    with open_target(args.target, connect(args)) as target:
+    with contextlib.ExitStack() as stack:
+        target = stack.enter_context(open_target(args.target, connect(args)))
+        if not args.dry_run:
+            # Held from the first probe to the last: two applies must never interleave.
+            stack.enter_context(target_lock(target))
         session = Session(target, config)
         before = session.audit()
         choices = choices if choices is not None else recommended_choices(before)
@@ -134,10 +147,21 @@ def cmd_apply(args: argparse.Namespace, connect: Callable[[argparse.Namespace], 
         if outcome.exclude_file:
             print(f"  (also written to {outcome.exclude_file})")
     print(f"session {outcome.session_id}: undo with `ami-wizard undo {outcome.session_id}`")
+    _keep_report_input(session, outcome)
     if args.report:
         _write_report(args, session, outcome)
     failed = any(c.after is not None and c.after.value == "fail" for c in outcome.checks)
     return EXIT_FAIL if failed or not outcome.ok else EXIT_OK
+
+
+def _keep_report_input(session: Any, outcome: Any) -> None:
+    """What the report says, beside the journal: `ami-wizard report SESSION_ID` writes it
+    again later (only when something was journaled)."""
+    from wizard.report import from_session
+    from wizard.sessions import store_report_input
+
+    if outcome.journal_dir:
+        store_report_input(outcome.session_id, from_session(session, outcome))
 
 
 def _write_report(args: argparse.Namespace, session: Any, outcome: Any) -> None:
@@ -148,10 +172,30 @@ def _write_report(args: argparse.Namespace, session: Any, outcome: Any) -> None:
     write_checklist(args, build_report(from_session(session, outcome)))
 
 
+def _confirm(args: argparse.Namespace) -> Callable[[str], bool] | None:
+    """--force: ask on the terminal for each changed file (--yes: restore without asking)."""
+    if not args.force:
+        return None
+    if args.yes:
+        return lambda _question: True
+
+    def ask(question: str) -> bool:
+        if not sys.stdin.isatty():
+            print(f"{question}? no (no terminal to ask; --yes restores it)", file=sys.stderr)
+            return False
+        try:
+            return input(f"{question}? [y/N] ").strip().lower() in ("y", "yes")
+        except EOFError:
+            return False
+
+    return ask
+
+
 def cmd_undo(args: argparse.Namespace, connect: Callable[[argparse.Namespace], Any]) -> int:
     from wizard.journal import Journal
     from wizard.session import undo_session
     from wizard.targets.image import ImageTarget
+    from wizard.undo import UndoRefused
 
     meta = Journal.open(args.session).meta
     kind = meta.get("kind")
@@ -171,7 +215,11 @@ def cmd_undo(args: argparse.Namespace, connect: Callable[[argparse.Namespace], A
         )
         target = open_target(str(meta["target"]), options)
     with target:
-        outcome = undo_session(args.session, target)
+        try:
+            outcome = undo_session(args.session, target, force=args.force, confirm=_confirm(args))
+        except UndoRefused as exc:
+            print(f"ami-wizard: undo refused: {exc}", file=sys.stderr)
+            return EXIT_FAIL
     for line in outcome.restored:
         print(line)
     for line in outcome.irreversible:

@@ -8,11 +8,15 @@ The secrets in it are fakes (AWS's documented example key), but they are masked 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from wizard.targets.image import ImageTarget
 
 # AWS's own documentation example credentials: well known, never valid.
 EXAMPLE_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"
@@ -164,5 +168,23 @@ def seed_practice_image(root: Path) -> Path:
 def make_practice_image(parent: str | None = None) -> Path:
     """Create a fresh practice image in a new temp dir (mode 0700) and return its root."""
     base = Path(tempfile.mkdtemp(prefix="ami-wizard-practice-", dir=parent))
-    os.chmod(base, 0o700)
-    return seed_practice_image(base)
+    try:
+        os.chmod(base, 0o700)
+        return seed_practice_image(base)
+    except BaseException:
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+
+
+class PracticeTarget(ImageTarget):
+    """A fresh practice instance in a temp dir of its own, removed when the target is closed
+    (`with open_target("demo", ...)`) or, at the latest, when it is dropped or the program
+    exits (a wizard quit while still connecting never gets to close it)."""
+
+    def __init__(self, parent: str | None = None) -> None:
+        super().__init__(str(make_practice_image(parent)), kind="demo", uri="demo")
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, True)
+
+    def close(self) -> None:
+        super().close()
+        self._cleanup()

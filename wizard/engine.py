@@ -63,10 +63,9 @@ class AuditResult:
 def open_target(spec: str, options: ConnectOptions) -> Target:
     """Open any target the CLI accepts, the practice instance included."""
     if spec == "demo":
-        from wizard.demo import make_practice_image
-        from wizard.targets.image import ImageTarget
+        from wizard.demo import PracticeTarget
 
-        return ImageTarget(str(make_practice_image()), kind="demo", uri="demo")
+        return PracticeTarget()  # removed again when the target is closed
     from wizard.targets import open_target as open_real
 
     return open_real(spec, options)

@@ -9,11 +9,13 @@ those steps are irreversible and say so. Nothing of the journal ever goes onto t
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import os
 import re
 import secrets
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +39,49 @@ def new_session_id() -> str:
 
 def sessions_dir() -> Path:
     return wizard_config.state_dir() / "sessions"
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` (and missing parents) mode 0700 whatever the umask; an existing one that is
+    group/world-writable is tightened, one owned by someone else is refused (undo runs what
+    a journal says, so nobody else may be able to write one)."""
+    missing: list[Path] = []
+    p = path
+    while not os.path.lexists(p) and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise UsageError(f"cannot create {d}: {exc.strerror}") from None
+        # mkdir honours the umask only to remove bits; chmod makes it exactly 0700.
+        os.chmod(d, 0o700, follow_symlinks=False)
+    check_private(path, tighten=True)
+    return path
+
+
+def check_private(path: Path, *, tighten: bool = False) -> None:
+    """Refuse a journal file or directory that is a symlink, not the operator's, or writable by
+    group or others (`tighten`: a directory of ours that is too open is made 0700 instead)."""
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise UsageError(f"refusing {path}: it is a symlink, not the journal itself")
+    if st.st_uid != os.geteuid():
+        raise UsageError(f"refusing {path}: owned by uid {st.st_uid}, not by you")
+    if st.st_mode & 0o022:
+        if tighten and stat.S_ISDIR(st.st_mode):
+            os.chmod(path, 0o700, follow_symlinks=False)
+            log.warning("%s was writable by others: made 0700", path)
+            return
+        raise UsageError(
+            f"refusing {path}: writable by group or others (mode {stat.S_IMODE(st.st_mode):o})"
+        )
 
 
 def session_dir(session_id: str) -> Path:
@@ -84,16 +129,35 @@ class FileRecord:
 
 @dataclass(frozen=True)
 class Entry:
-    """One journal line. `op` is file | lock | move | command | done | note."""
+    """One journal line. `op` is file | lock | move | command | irreversible | done | note
+    | undo."""
 
     seq: int
     op: str
     check_id: str = ""
     data: dict[str, Any] = field(default_factory=dict)
 
+    time: str = ""  # ISO 8601, UTC (empty in journals written before it was kept)
+
     @property
     def file(self) -> FileRecord:
         return FileRecord.from_json(self.data["file"])
+
+
+def written_state(record: FileRecord) -> dict[str, Any]:
+    """What a step left at a path, to compare with later: kind, mode, owner and a SHA-256 of the
+    content (never the content itself)."""
+    out: dict[str, Any] = {"kind": record.kind}
+    if record.kind == "file":
+        out.update(
+            mode=record.mode,
+            uid=record.uid,
+            gid=record.gid,
+            sha256=hashlib.sha256(record.content).hexdigest(),
+        )
+    elif record.kind == "link":
+        out["link"] = record.link
+    return out
 
 
 def _write_private(path: Path, data: bytes, append: bool = False) -> None:
@@ -123,12 +187,13 @@ class Journal:
     @classmethod
     def create(cls, session_id: str, meta: dict[str, Any]) -> Journal:
         directory = session_dir(session_id)
-        directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(directory.parent, 0o700)
-        directory.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(directory, 0o700)
+        private_dir(wizard_config.state_dir())
+        private_dir(sessions_dir())
+        private_dir(directory)
         meta_path = directory / META
-        if not meta_path.exists():
+        if os.path.lexists(meta_path):
+            check_private(meta_path)
+        else:
             record = {"session": session_id, "created": datetime.now(UTC).isoformat(), **meta}
             _write_private(meta_path, json.dumps(record, indent=2).encode() + b"\n")
         return cls(session_id, directory)
@@ -136,8 +201,14 @@ class Journal:
     @classmethod
     def open(cls, session_id: str) -> Journal:
         directory = session_dir(session_id)
-        if not (directory / META).is_file():
+        if not os.path.lexists(directory / META):
             raise UsageError(f"no session {session_id} in {sessions_dir()}")
+        # Undo runs what the journal says: only the operator's own, unwritable by others.
+        for path in (wizard_config.state_dir(), sessions_dir(), directory):
+            check_private(path, tighten=True)
+        for name in (META, ENTRIES):
+            if os.path.lexists(directory / name):
+                check_private(directory / name)
         return cls(session_id, directory)
 
     @property
@@ -147,8 +218,10 @@ class Journal:
 
     def _append(self, op: str, check_id: str, data: dict[str, Any]) -> Entry:
         self._seq += 1
-        entry = Entry(self._seq, op, check_id, data)
-        line = json.dumps({"seq": entry.seq, "op": op, "check": check_id, "data": data})
+        entry = Entry(self._seq, op, check_id, data, datetime.now(UTC).isoformat())
+        line = json.dumps(
+            {"seq": entry.seq, "op": op, "check": check_id, "data": data, "time": entry.time}
+        )
         _write_private(self.dir / ENTRIES, line.encode() + b"\n", append=True)
         return entry
 
@@ -169,9 +242,25 @@ class Journal:
         """A step that cannot be undone: only what it was, never any content."""
         return self._append("irreversible", check_id, {"text": text, "path": path})
 
-    def done(self, entry: Entry) -> None:
-        """The change `entry` announced has been made."""
-        self._append("done", entry.check_id, {"of": entry.seq})
+    def done(self, entry: Entry, wrote: FileRecord | None = None) -> None:
+        """The change `entry` announced has been made; `wrote` is what it left at the path
+        (kept as a hash, so undo can tell whether the file changed since)."""
+        data: dict[str, Any] = {"of": entry.seq}
+        if wrote is not None:
+            data["wrote"] = written_state(wrote)
+        self._append("done", entry.check_id, data)
+
+    def record_undo(
+        self,
+        restored: list[str],
+        errors: list[str],
+        *,
+        refused: str = "",
+        forced: list[str] | None = None,
+    ) -> Entry:
+        """One undo attempt: what it restored, what failed, or why it refused to start."""
+        data = {"restored": restored, "errors": errors, "refused": refused, "forced": forced or []}
+        return self._append("undo", "", data)
 
     def note(self, check_id: str, text: str) -> None:
         """Something the operator should know later (irreversible steps, rollbacks, undo)."""
@@ -190,7 +279,13 @@ class Journal:
                 # A torn last line (crash while appending) is the only way to get here.
                 log.warning("journal %s: skipping a damaged line", path)
                 continue
-            yield Entry(int(raw["seq"]), str(raw["op"]), str(raw.get("check", "")), raw["data"])
+            yield Entry(
+                int(raw["seq"]),
+                str(raw["op"]),
+                str(raw.get("check", "")),
+                raw["data"],
+                str(raw.get("time", "")),
+            )
 
     def done_seqs(self) -> set[int]:
         return {int(e.data["of"]) for e in self.entries() if e.op == "done"}
@@ -203,9 +298,18 @@ class Journal:
         _write_private(path, text.encode())
         return path
 
+    def read_text(self, name: str) -> str | None:
+        """A file written by `write_text` (None when absent), refused if others could write it."""
+        path = self.dir / name
+        if not os.path.lexists(path):
+            return None
+        check_private(path)
+        return path.read_text(encoding="utf-8")
+
 
 def list_sessions() -> list[str]:
     base = sessions_dir()
     if not base.is_dir():
         return []
+    check_private(base)
     return sorted(p.name for p in base.iterdir() if SESSION_ID.match(p.name))

@@ -33,13 +33,15 @@ from wizard.actions import (
     SetSshd,
     WriteFile,
 )
-from wizard.apply import Applier, CheckResult, backend_for, resolve_sshd, undo_journal
+from wizard.apply import Applier, CheckResult, backend_for, resolve_sshd
 from wizard.config import Config
 from wizard.engine import AuditResult, audit
 from wizard.errors import ApplyError, UsageError, WizardError
 from wizard.journal import Journal, new_session_id
 from wizard.model import Finding, SessionEvent, Status
+from wizard.sessions import TargetBusy
 from wizard.targets.base import Target
+from wizard.undo import Confirm, UndoRefused, undo_journal
 
 log = logging.getLogger(__name__)
 
@@ -551,8 +553,8 @@ class Session:
             )
         return tuple(out)
 
-    def undo(self) -> UndoOutcome:
-        outcome = undo_session(self.id, self.target)
+    def undo(self, *, force: bool = False, confirm: Confirm | None = None) -> UndoOutcome:
+        outcome = undo_session(self.id, self.target, force=force, confirm=confirm)
         summary = f"{len(outcome.restored)} change(s) restored"
         if outcome.irreversible:
             summary += f", {len(outcome.irreversible)} step(s) could not be undone"
@@ -590,7 +592,9 @@ def recommended_choices(result: AuditResult) -> dict[str, str]:
     return out
 
 
-def undo_session(session_id: str, target: Target) -> UndoOutcome:
+def undo_session(
+    session_id: str, target: Target, *, force: bool = False, confirm: Confirm | None = None
+) -> UndoOutcome:
     """Restore every reversible change of a session on `target` (the same machine it ran on)."""
     journal = Journal.open(session_id)
     meta = journal.meta
@@ -603,7 +607,9 @@ def undo_session(session_id: str, target: Target) -> UndoOutcome:
             f"({meta.get('root') or meta.get('kind')}), not to this target"
         )
     try:
-        result = undo_journal(journal, target)
+        result = undo_journal(journal, target, force=force, confirm=confirm)
+    except (UndoRefused, TargetBusy):
+        raise  # one line that says why nothing was done
     except WizardError as exc:
         raise ApplyError(f"undo of {session_id} stopped — {exc}") from exc
     return UndoOutcome(
