@@ -125,14 +125,19 @@ class Driver:
         progress: Callable[..., None] | None = None,
     ) -> tuple[ApplyOutcome, AuditResult]:
         """Apply the choices, then probe again: the fresh result is the verification."""
+        from wizard.sessions import store_report_input, target_lock
+
         session = self._session()
-        outcome = session.apply(
-            dict(choices),
-            confirm_irreversible=confirm_irreversible,
-            progress=progress,
-            include_final=final,
-        )
+        with target_lock(session.target):  # another ami-wizard changing it: TargetBusy, one line
+            outcome = session.apply(
+                dict(choices),
+                confirm_irreversible=confirm_irreversible,
+                progress=progress,
+                include_final=final,
+            )
         self.outcomes.append(outcome)
+        if outcome.journal_dir:  # `ami-wizard report SESSION_ID` can write this report again
+            store_report_input(outcome.session_id, self.report_input())
         if outcome.last_done:
             self.finished = True
         # The session probed again itself (and after the last command it must not probe):
