@@ -5,8 +5,10 @@ Whoever holds a listed key could log in to every instance launched from the imag
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from checks._plans import option
-from checks.base import catalog
+from checks.base import catalog, unless_complete
 from wizard.actions import Action, DeleteFile, Phase, PlanContext
 from wizard.facts import Facts, PublicKey
 from wizard.model import Evidence, Finding, Status
@@ -25,6 +27,24 @@ def key_detail(key: PublicKey) -> str:
 
 
 def check(facts: Facts) -> Finding:
+    finding = _verdict(facts)
+    # A setting that points sshd at a system file (/etc/shadow) or a private key is itself
+    # dangerous evidence: the probe did not read that file, so the verdict cannot be pass.
+    refused = tuple(
+        Evidence(
+            r.path,
+            0,
+            f"{r.user}: AuthorizedKeysFile names a file outside the homes and /etc/ssh"
+            f" (leads to {r.resolved}); not read",
+        )
+        for r in facts.authorized_keys_refused
+    )
+    if refused:
+        finding = replace(finding, evidence=finding.evidence + refused)
+    return unless_complete(finding, facts, "authorized_keys")
+
+
+def _verdict(facts: Facts) -> Finding:
     entry = catalog()[ID]
     files = facts.authorized_keys
     if not files:
