@@ -7,11 +7,15 @@ authorized_keys file because a setting or a symlink points at it.
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 from checks import run_checks
 from checks.authorized_keys import plan as plan_authorized_keys
+from tests.integration.conftest import ClientKey
 from tests.integration.instance import Instance
+from tests.integration.test_audit import audit as run_cli_audit
 from wizard import probe
 from wizard.demo import EXAMPLE_KEY_ID
 from wizard.engine import audit
@@ -108,3 +112,31 @@ def test_authorized_keys_pointing_at_shadow_is_never_read(
     assert "/etc/shadow" not in deletions
     assert "/home/mallory/.ssh/authorized_keys" not in deletions
     assert instance.read("/etc/shadow") == shadow_before
+
+
+def test_a_search_cut_by_max_files_warns_in_json_and_md(
+    instance: Instance, client_key: ClientKey, known_hosts: Path, tmp_path: Path
+) -> None:
+    instance.useradd("mallory")
+    # Enough files to stop the walk: the one credential is found past the limit, or not.
+    as_mallory(
+        instance,
+        'for i in 1 2 3 4 5 6 7 8 9; do mkdir -p "$HOME/d$i" && : > "$HOME/d$i/.profile"; done',
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text("probe:\n  max_files: 3\n  depth: 2\nimds:\n  mode: never\n")
+    env = {"AMI_WIZARD_CONFIG": str(config), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = {}
+    for fmt in ("json", "md"):
+        proc = run_cli_audit(instance, client_key, known_hosts, "--format", fmt, env=env)
+        assert proc.returncode in (0, 1), proc.stderr
+        out[fmt] = proc.stdout
+    doc = json.loads(out["json"])
+    checks = {c["id"]: c for c in doc["checks"]}
+    for cid in ("shell-history", "bundle-credentials", "bundle-excludes"):
+        assert checks[cid]["status"] not in ("pass", "info"), checks[cid]
+        assert "search incomplete: " in checks[cid]["summary"], checks[cid]
+    notes = [n for n in doc["probe_notes"] if n["kind"] == "limit"]
+    assert {n["search"] for n in notes} >= {"history", "credential", "secrets"}
+    assert all("probe.max_files" in n["text"] for n in notes)
+    assert "## Probe notes" in out["md"] and "probe.max_files" in out["md"]
