@@ -30,14 +30,18 @@ def check(facts: Facts) -> Finding:
     finding = _verdict(facts)
     # A setting that points sshd at a system file (/etc/shadow) or a private key is itself
     # dangerous evidence: the probe did not read that file, so the verdict cannot be pass.
+    users: dict[tuple[str, str], list[str]] = {}
+    for r in facts.authorized_keys_refused:
+        users.setdefault((r.path, r.resolved), []).append(r.user)
     refused = tuple(
         Evidence(
-            r.path,
+            path,
             0,
-            f"{r.user}: AuthorizedKeysFile names a file outside the homes and /etc/ssh"
-            f" (leads to {r.resolved}); not read",
+            f"{', '.join(names)}: AuthorizedKeysFile names it"
+            + (f" (leads to {resolved})" if resolved != path else "")
+            + "; outside the homes and /etc/ssh or not a keys file, not read",
         )
-        for r in facts.authorized_keys_refused
+        for (path, resolved), names in users.items()
     )
     if refused:
         finding = replace(finding, evidence=finding.evidence + refused)

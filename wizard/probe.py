@@ -230,6 +230,12 @@ def _int(text: str) -> int:
         return 0
 
 
+def _some(names: list[str], shown: int = 3) -> str:
+    """ "a, b, c and 4 more" """
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def _add_pairs(out: list[tuple[str, str]], pairs: list[str]) -> None:
     """Append (metadata, path) pairs, once per path: nested starting points overlap."""
     known = {path for _, path in out}
@@ -443,12 +449,17 @@ def parse(
             )
         )
     refused = list(dict.fromkeys(refused))
+    # One note per file, however many accounts the pattern named it for.
+    by_file: dict[tuple[str, str], list[str]] = defaultdict(list)
     for r in refused:
+        by_file[(r.path, r.resolved)].append(r.user)
+    for (path, resolved), users in by_file.items():
+        leads = f", leads to {resolved}" if resolved != path else ""
         incomplete.append(
             SearchNote(
                 "authorized_keys",
-                f"skipped {r.path} (AuthorizedKeysFile for {r.user}, leads to {r.resolved}): "
-                "outside the homes and /etc/ssh, not read",
+                f"skipped {path} (AuthorizedKeysFile for {_some(users)}{leads}): "
+                "outside the homes and /etc/ssh or not a keys file, not read",
             )
         )
 
