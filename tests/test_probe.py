@@ -458,8 +458,10 @@ def test_image_symlinks_never_lead_onto_the_host(tmp_path: Path) -> None:
     (root / "tmp" / "x").mkdir()
     (root / "tmp" / "x" / ".bashrc").symlink_to(host / "profile")
     (root / "tmp" / "up").symlink_to("../../../../../../../../" + str(host).lstrip("/"))
+    (root / "srv").symlink_to("/srv")  # a loop inside the image (and the host's /srv outside)
     out, facts = probe_bytes(root)
     assert b"HOSTLEAK" not in out
+    assert "resolve: /srv: too many symbolic links, not searched" in facts.probe_errors
     assert facts.hostname == "img-host"  # absolute links resolve inside the image
     assert facts.os_id == "imgos"
     assert facts.histories == ()
