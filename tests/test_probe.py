@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from wizard import probe
 from wizard.demo import EXAMPLE_KEY_ID, EXAMPLE_SECRET, seed_practice_image
 from wizard.errors import ProbeError
-from wizard.facts import PasswordState
+from wizard.facts import PasswordState, SearchNote
 
 SHELLS = [["dash"], ["bash", "--posix"], ["busybox", "sh"]]
 
@@ -145,8 +145,23 @@ def test_depth_is_not_a_budget(image: Path) -> None:
 
 def test_file_size_is_bounded(image: Path) -> None:
     (image / "etc" / "ssh" / "sshd_config.d" / "99-big.conf").write_text("# x\n" * 100_000)
+    big_keys = image / "home" / "admin" / ".ssh" / "authorized_keys"
+    big_keys.write_text("# padding\n" * 200 + big_keys.read_text())
     facts = probe.parse(run(image, ["dash"], max_size=1000)[0], root=str(image), live=False)
     assert len(facts.sshd_files["/etc/ssh/sshd_config.d/99-big.conf"]) == 1000
+    assert (
+        SearchNote(
+            "sshd_config",
+            "read only the first 1000 bytes of /etc/ssh/sshd_config.d/99-big.conf (probe.max_size)",
+        )
+        in facts.incomplete
+    )
+    # The keys past the cut are unknown: the check says so instead of trusting what it read.
+    from checks import run_checks
+
+    finding = next(iter(run_checks(facts, ["authorized-keys"])))
+    assert "search incomplete: " in finding.summary
+    assert "/home/admin/.ssh/authorized_keys" in finding.summary
 
 
 def test_fifos_do_not_hang_the_probe(image: Path) -> None:

@@ -209,6 +209,8 @@ _CREDENTIAL_KINDS = (
 _NEEDS_HIT = {"aws-config", "private-key-file"}
 # The probe's one walk of the homes: the letter before each file's metadata says which list.
 _LIST_KINDS = {"h": "history", "c": "credential", "s": "secretfile"}
+# Which search a file read whole serves, by the probe's content category.
+_READ_FOR = {"ak": "authorized_keys", "pub": "hostkey", "sshd": "sshd_config", "unit": "first_boot"}
 
 
 def credential_kind(path: str) -> str:
@@ -384,6 +386,13 @@ def parse(
             shadow_text = args[0] if args else ""
         elif kind == "note" and args:
             notes.append(args[0])
+        elif kind == "truncated" and len(args) == 3:
+            incomplete.append(
+                SearchNote(
+                    _READ_FOR.get(args[0], args[0]),
+                    f"read only the first {args[2]} bytes of {p.rel(args[1])} (probe.max_size)",
+                )
+            )
         elif kind == "done":
             seen_done = True
         else:

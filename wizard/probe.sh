@@ -101,6 +101,9 @@ dump1() {
   head -c "$MAXSIZE" -- "$R$3" 2>/dev/null | tr -d '\000'
   printf '\000'
   end
+  sz=$(stat -c %s -- "$R$3" 2>/dev/null) || sz=0
+  [ "$sz" -gt "$MAXSIZE" ] && rec truncated "$1" "$2" "$MAXSIZE"
+  return 0
 }
 # dumpf CATEGORY PATH: dump1 for a path named inside ROOT.
 dumpf() { rp "$2" && dump1 "$1" "$2" "$RP"; }
