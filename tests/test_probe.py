@@ -513,3 +513,17 @@ def test_authorized_keys_file_outside_homes_is_never_read(tmp_path: Path) -> Non
     from checks.authorized_keys import plan
 
     assert plan(facts, "clear") == ()  # nothing refused is ever planned for deletion
+
+
+def test_config_keeps_depth_and_reads_max_files(tmp_path: Path) -> None:
+    from wizard.config import load_config
+    from wizard.errors import UsageError
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("probe:\n  depth: 3\n  max_files: 50\n  timeout: 4\n")
+    probe_cfg = load_config(cfg).probe
+    assert (probe_cfg.max_files, probe_cfg.timeout) == (50, 4)
+    assert probe.probe_args("/", True, probe_cfg)[4:6] == ["50", "4"]  # depth is not sent
+    cfg.write_text("probe:\n  max_files: 0\n")
+    with pytest.raises(UsageError, match="max_files"):
+        load_config(cfg)
