@@ -5,8 +5,10 @@ Whoever holds a listed key could log in to every instance launched from the imag
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from checks._plans import option
-from checks.base import catalog
+from checks.base import catalog, unless_complete
 from wizard.actions import Action, DeleteFile, Phase, PlanContext
 from wizard.facts import Facts, PublicKey
 from wizard.model import Evidence, Finding, Status
@@ -25,6 +27,28 @@ def key_detail(key: PublicKey) -> str:
 
 
 def check(facts: Facts) -> Finding:
+    finding = _verdict(facts)
+    # A setting that points sshd at a system file (/etc/shadow) or a private key is itself
+    # dangerous evidence: the probe did not read that file, so the verdict cannot be pass.
+    users: dict[tuple[str, str], list[str]] = {}
+    for r in facts.authorized_keys_refused:
+        users.setdefault((r.path, r.resolved), []).append(r.user)
+    refused = tuple(
+        Evidence(
+            path,
+            0,
+            f"{', '.join(names)}: AuthorizedKeysFile names it"
+            + (f" (leads to {resolved})" if resolved != path else "")
+            + "; outside the homes and /etc/ssh or not a keys file, not read",
+        )
+        for (path, resolved), names in users.items()
+    )
+    if refused:
+        finding = replace(finding, evidence=finding.evidence + refused)
+    return unless_complete(finding, facts, "authorized_keys")
+
+
+def _verdict(facts: Facts) -> Finding:
     entry = catalog()[ID]
     files = facts.authorized_keys
     if not files:

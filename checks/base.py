@@ -9,13 +9,14 @@ None` to say why (see `Unchanged`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import yaml
 
+from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Severity, Status
 
 # libyaml's safe loader when PyYAML has it: 20x faster on the catalog (audit start-up).
@@ -141,3 +142,21 @@ def catalog() -> dict[str, CatalogEntry]:
 
 
 CheckFunc = Callable[[Any], Finding]
+
+
+def search_gaps(facts: Facts, *searches: str) -> str:
+    """ "search incomplete: ..." when a probe search the caller depends on stopped early
+    (time or file count limit, a file it would not read), else ""."""
+    reasons = [n.text for n in facts.incomplete if n.search in searches]
+    return "search incomplete: " + "; ".join(dict.fromkeys(reasons)) if reasons else ""
+
+
+def unless_complete(finding: Finding, facts: Facts, *searches: str) -> Finding:
+    """The finding as it stands when every search it depends on ran to its end; otherwise
+    never `pass` nor a reassuring `info`: those become `warn`, and the summary says why."""
+    gap = search_gaps(facts, *searches)
+    if not gap:
+        return finding
+    if finding.status in (Status.PASS, Status.INFO):
+        return replace(finding, status=Status.WARN, summary=f"{gap} ({finding.summary})")
+    return replace(finding, summary=f"{finding.summary}; {gap}")

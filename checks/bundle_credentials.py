@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 
 from checks._plans import option
-from checks.base import catalog
+from checks.base import catalog, unless_complete
 from wizard.actions import Action, DeleteFile, MoveFile, Phase, PlanContext
 from wizard.facts import CredentialFile, Facts
 from wizard.model import Evidence, Finding, Status
@@ -57,6 +57,10 @@ def _evidence(cred: CredentialFile) -> list[Evidence]:
 
 
 def check(facts: Facts) -> Finding:
+    return unless_complete(_verdict(facts), facts, "credential", "secrets")
+
+
+def _verdict(facts: Facts) -> Finding:
     entry = catalog()[ID]
     if not facts.credentials:
         return entry.finding(Status.PASS, "no credential file or secret found")

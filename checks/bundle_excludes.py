@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from checks.base import catalog
+from checks.base import catalog, unless_complete
 from wizard.actions import Action, ExportExcludeList, PlanContext
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
@@ -89,6 +89,13 @@ def exclude_list(facts: Facts) -> list[str]:
 
 
 def check(facts: Facts) -> Finding:
+    # The exclude list is only as complete as the searches that found what it lists.
+    return unless_complete(
+        _verdict(facts), facts, "history", "credential", "secrets", "authorized_keys"
+    )
+
+
+def _verdict(facts: Facts) -> Finding:
     entry = catalog()[ID]
     items = exclusions(facts)
     evidence = [Evidence(e.path, 0, e.reason) for e in items]

@@ -6,7 +6,7 @@ Histories keep whatever was typed: passwords on command lines, keys exported int
 from __future__ import annotations
 
 from checks._plans import option
-from checks.base import catalog
+from checks.base import catalog, unless_complete
 from wizard.actions import Action, Phase, PlanContext, ShredHistories
 from wizard.facts import Facts, FileInfo
 from wizard.model import Evidence, Finding, Status
@@ -20,6 +20,10 @@ def _detail(info: FileInfo) -> str:
 
 
 def check(facts: Facts) -> Finding:
+    return unless_complete(_verdict(facts), facts, "history")
+
+
+def _verdict(facts: Facts) -> Finding:
     entry = catalog()[ID]
     if not facts.histories:
         return entry.finding(Status.PASS, "no shell or REPL history file found")

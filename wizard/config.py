@@ -70,8 +70,9 @@ def load_config(path: Path | None = None) -> Config:
     probe = raw.get("probe") or {}
     try:
         probe_config = ProbeConfig(
-            depth=int(probe.get("depth", ProbeConfig.depth)),
+            depth=int(probe.get("depth", ProbeConfig.depth)),  # deprecated, ignored
             timeout=int(probe.get("timeout", ProbeConfig.timeout)),
+            max_files=int(probe.get("max_files", ProbeConfig.max_files)),
             max_size=int(probe.get("max_size", ProbeConfig.max_size)),
             imds_mode=str(imds.get("mode", "auto")),
             imds_endpoint=str(
@@ -81,6 +82,8 @@ def load_config(path: Path | None = None) -> Config:
         )
     except (TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"config {path}: {exc}") from exc
+    if probe_config.max_files < 1 or probe_config.timeout <= 0:
+        raise UsageError(f"config {path}: probe.max_files and probe.timeout must be positive")
     if probe_config.imds_mode not in ("auto", "always", "never"):
         raise UsageError(f"config {path}: imds.mode must be auto, always or never")
     identity = {str(k): str(v) for k, v in (raw.get("identity") or {}).items()}

@@ -32,6 +32,8 @@ class FileInfo:
     gid: int = 0
     mtime: int = 0
     owner: str = ""  # resolved from /etc/passwd ("" when unknown)
+    dev: int = 0  # st_dev on the target (0 when unknown)
+    ino: int = 0  # st_ino on the target (0 when unknown)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,29 @@ class AuthorizedKeysFile:
     file: FileInfo
     user: str  # the account whose AuthorizedKeysFile pattern matched it
     keys: tuple[PublicKey, ...] = ()
+
+
+@dataclass(frozen=True)
+class RefusedKeysFile:
+    """A file an AuthorizedKeysFile setting names outside every home and /etc/ssh (or one that
+    looks like a private key or a system file): evidence of a dangerous setting, never read,
+    never listed as an authorized_keys file, never deleted."""
+
+    user: str  # the account whose pattern named it
+    path: str  # as the setting names it, %h/%u expanded
+    resolved: str  # where it leads, symlinks resolved inside the root
+
+
+@dataclass(frozen=True)
+class SearchNote:
+    """A probe search that stopped before its end: what it found may be partial."""
+
+    search: str  # "history" | "credential" | "secrets" | "authorized_keys" | ...
+    reason: str  # e.g. "stopped after 10 s (probe.timeout)"
+
+    @property
+    def text(self) -> str:
+        return f"{self.search} search {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -150,6 +175,7 @@ class Facts:
     sshd_t_conn: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     host_keys: tuple[HostKey, ...] = ()
     authorized_keys: tuple[AuthorizedKeysFile, ...] = ()
+    authorized_keys_refused: tuple[RefusedKeysFile, ...] = ()  # named by sshd, not read
     # traces and secrets
     histories: tuple[FileInfo, ...] = ()
     credentials: tuple[CredentialFile, ...] = ()
@@ -167,8 +193,9 @@ class Facts:
     # what the operator says of the image (from the plan/config; not read from the target)
     identity: dict[str, str] = field(default_factory=dict)  # publisher, description, contact
     # probe bookkeeping
-    limits_hit: tuple[str, ...] = ()  # e.g. "find timed out in /home/bob" — results may be partial
-    probe_errors: tuple[str, ...] = ()
+    incomplete: tuple[SearchNote, ...] = ()  # searches that stopped early, by search kind
+    limits_hit: tuple[str, ...] = ()  # the same as text, e.g. "history search stopped after 10 s"
+    probe_errors: tuple[str, ...] = ()  # other notes: unreadable files, no metadata token...
 
     def account(self, name: str) -> Account | None:
         return next((a for a in self.accounts if a.name == name), None)

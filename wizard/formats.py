@@ -12,12 +12,24 @@ from xml.etree import ElementTree as ET
 
 from checks.base import catalog
 from wizard.engine import AuditResult
+from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 from wizard.secrets import clean_text, scrub
 
 AUDIT_SCHEMA = "ami-wizard/audit/v1"
 FORMATS = ("json", "md", "sarif", "junit")
 _ICON = {"pass": "✅", "fail": "❌", "warn": "⚠️", "info": "ℹ️", "skip": "⏭️", "error": "💥"}
+
+
+def probe_notes(result: AuditResult) -> list[dict[str, str]]:
+    """What the probe said about itself: searches that stopped early (kind "limit", with the
+    search they concern) and other problems (kind "error"). Empty for the account chapter."""
+    facts = result.facts
+    if not isinstance(facts, Facts):
+        return []
+    notes = [{"kind": "limit", "search": n.search, "text": n.text} for n in facts.incomplete]
+    notes += [{"kind": "error", "search": "", "text": text} for text in facts.probe_errors]
+    return [{k: clean_text(v) for k, v in n.items()} for n in notes]
 
 
 def audit_dict(result: AuditResult) -> dict[str, Any]:
@@ -35,6 +47,7 @@ def audit_dict(result: AuditResult) -> dict[str, Any]:
         "summary": {
             k: summary.get(k, 0) for k in ("pass", "fail", "warn", "info", "skip", "error")
         },
+        "probe_notes": probe_notes(result),  # additive to audit/v1
     }
 
 
@@ -69,6 +82,10 @@ def to_markdown(result: AuditResult) -> str:
         out.append(
             f"| {_ICON[f.status.value]} | `{f.id}` | {f.status.value} | {f.severity.value} | {summary} |"
         )
+    notes = probe_notes(result)
+    if notes:
+        out += ["", "## Probe notes", ""]
+        out += [f"- {n['kind']}: {n['text']}" for n in notes]
     for f in result.findings:
         if f.status in (Status.PASS, Status.SKIP) and not f.evidence:
             continue
@@ -142,7 +159,20 @@ def to_sarif(result: AuditResult) -> str:
                         "rules": rules,
                     }
                 },
-                "invocations": [{"executionSuccessful": True, "startTimeUtc": result.started}],
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "startTimeUtc": result.started,
+                        "toolExecutionNotifications": [
+                            {
+                                "level": "warning" if n["kind"] == "limit" else "error",
+                                "message": {"text": n["text"]},
+                                "descriptor": {"id": f"probe-{n['kind']}"},
+                            }
+                            for n in probe_notes(result)
+                        ],
+                    }
+                ],
                 "properties": {"target": result.target.to_dict()},
                 "results": [_sarif_result(f, i) for i, f in enumerate(result.findings)],
             }
@@ -165,6 +195,11 @@ def to_junit(result: AuditResult) -> str:
             "time": f"{result.duration_s:.3f}",
         },
     )
+    notes = probe_notes(result)
+    if notes:
+        props = ET.SubElement(suite, "properties")
+        for n in notes:
+            ET.SubElement(props, "property", {"name": f"probe-{n['kind']}", "value": n["text"]})
     for f in result.findings:
         case = ET.SubElement(suite, "testcase", {"classname": "ami-wizard", "name": f.id})
         body = f.summary + "".join("\n" + _evidence_line(e) for e in f.evidence)

@@ -1,8 +1,10 @@
 """The one-round-trip probe: send `probe.sh` over one exec channel, parse its records into Facts.
 
 The script prints records of NUL-terminated fields, each record closed by a field holding
-the single byte 0x1e. File names and contents are data all the way: they are decoded with
-surrogateescape and never interpreted.
+the single byte 0x1e (a field that starts with 0x1e carries one more in front). Text made by
+awk (secrets, shadow) is escaped to printable ASCII: `\\xHH` for every other byte. The parser
+splits on exactly that framing, never on what Python's str methods call a line break. File
+names and contents are data all the way: decoded with surrogateescape, never interpreted.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from wizard.facts import (
     HostKey,
     PasswordState,
     PublicKey,
+    RefusedKeysFile,
+    SearchNote,
     SecretHit,
     Unit,
 )
@@ -46,8 +50,9 @@ DEFAULT_IMDS_ENDPOINT = "http://" + ".".join(["169", "254", "169", "254"])
 
 @dataclass(frozen=True)
 class ProbeConfig:
-    depth: int = 4  # how deep home directories are searched
-    timeout: int = 10  # seconds for each file search on the target
+    depth: int = 0  # deprecated and ignored: homes are walked to the bottom (max_files bounds)
+    timeout: float = 10  # seconds for each file search on the target
+    max_files: int = 20000  # files one search lists at most before it stops
     max_size: int = 262144  # bytes read at most from one file
     imds_mode: str = "auto"  # auto | always | never
     imds_endpoint: str = DEFAULT_IMDS_ENDPOINT
@@ -65,7 +70,7 @@ def probe_args(root: str, live: bool, config: ProbeConfig) -> list[str]:
         "1" if live else "0",
         config.imds_mode,
         config.imds_endpoint,
-        str(config.depth),
+        str(config.max_files),
         str(config.timeout),
         str(config.max_size),
     ]
@@ -78,7 +83,7 @@ def run_probe(target: Target, config: ProbeConfig | None = None) -> Facts:
         script(), probe_args(target.root, target.live, config), timeout=config.channel_timeout
     )
     if result.exit_status != 0 and b"\x1e" not in result.stdout:
-        err = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        err = [x for x in result.stderr.decode("utf-8", "replace").strip().split("\n") if x]
         raise ProbeError(
             f"the probe failed on {target.uri} (exit {result.exit_status})"
             + (f": {err[-1]}" if err else "")
@@ -100,14 +105,30 @@ def records(data: bytes) -> Iterator[list[str]]:
             yield fields
             fields = []
         else:
+            if raw.startswith(RECORD_END):  # stuffed: data that starts with 0x1e
+                raw = raw[1:]
             fields.append(raw.decode("utf-8", "surrogateescape"))
     # Whatever follows the last record end is an unterminated tail (the probe was cut short).
     if any(fields) and fields != [""]:
         log.debug("probe output has an unterminated tail of %d fields", len(fields))
 
 
+_ESCAPED = re.compile(rb"\\x([0-9a-f]{2})")
+
+
 def _unescape(s: str) -> str:
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), s)
+    """Undo the probe's awk `esc()`: every `\\xHH` is the byte HH (a backslash is `\\x5c`)."""
+    raw = _ESCAPED.sub(lambda m: bytes([int(m[1], 16)]), s.encode("utf-8", "surrogateescape"))
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def lines(text: str) -> list[str]:
+    """Lines as sshd, libc and awk read them: split on "\\n" only (a "\\r", "\\v", "\\x1c" or
+    U+2028 inside a line is data, whatever Python's str methods think)."""
+    out = text.split("\n")
+    if out and out[-1] == "":
+        out.pop()
+    return out
 
 
 def key_fingerprint(blob: bytes) -> str:
@@ -132,7 +153,7 @@ def _split_options(line: str) -> tuple[str, str]:
 def parse_public_keys(path: str, text: str) -> tuple[PublicKey, ...]:
     """Public keys in a .pub or authorized_keys file; lines that are not keys are skipped."""
     keys: list[PublicKey] = []
-    for n, raw in enumerate(text.splitlines(), 1):
+    for n, raw in enumerate(lines(text), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -162,7 +183,7 @@ def parse_public_keys(path: str, text: str) -> tuple[PublicKey, ...]:
 
 def _os_release(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in lines(text):
         if "=" in line and not line.lstrip().startswith("#"):
             k, v = line.split("=", 1)
             out[k.strip()] = v.strip().strip("\"'")
@@ -187,6 +208,10 @@ _CREDENTIAL_KINDS = (
 
 # Files listed by name alone that are not credentials unless a secret is found inside.
 _NEEDS_HIT = {"aws-config", "private-key-file"}
+# The probe's one walk of the homes: the letter before each file's metadata says which list.
+_LIST_KINDS = {"h": "history", "c": "credential", "s": "secretfile"}
+# Which search a file read whole serves, by the probe's content category.
+_READ_FOR = {"ak": "authorized_keys", "pub": "hostkey", "sshd": "sshd_config", "unit": "first_boot"}
 
 
 def credential_kind(path: str) -> str:
@@ -194,6 +219,84 @@ def credential_kind(path: str) -> str:
         if pattern.search(path):
             return kind
     return "secret-in-file"
+
+
+_STATES = {s.value for s in PasswordState}
+# The searches one walk of the homes serves (a limit there makes all of them partial).
+_WALK_SEARCHES = ("history", "credential", "secrets")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    """ "a, b, c and 4 more" """
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def _add_pairs(out: list[tuple[str, str]], pairs: list[str]) -> None:
+    """Append (metadata, path) pairs, once per path: nested starting points overlap."""
+    known = {path for _, path in out}
+    for meta, path in zip(pairs[0::2], pairs[1::2], strict=False):
+        if path not in known:
+            known.add(path)
+            out.append((meta, path))
+
+
+def _read_walk(
+    fields: list[str], lists: dict[str, list[tuple[str, str]]], max_files: int, timeout: str
+) -> list[SearchNote]:
+    """Sort the one walk's "LETTER metadata", path pairs into lists; say how it ended.
+
+    The probe passes at most max_files + 1 files (the extra one shows the limit was hit),
+    then "rc=STATUS" when find ran to its end: 124 is the timeout's."""
+    status: str | None = None
+    if fields and fields[-1].startswith("rc="):
+        status = fields.pop()[3:]
+    pairs = list(zip(fields[0::2], fields[1::2], strict=False))
+    reason = ""
+    if max_files and len(pairs) > max_files:
+        pairs = pairs[:max_files]
+        reason = f"stopped after {max_files} files (probe.max_files)"
+    elif status == "124":
+        reason = f"stopped after {timeout} s (probe.timeout)"
+    elif status is None:
+        reason = "was cut short (its output ended early)"
+    for meta, path in pairs:
+        letter, _, rest = meta.partition(" ")
+        kind = _LIST_KINDS.get(letter)
+        if kind:
+            _add_pairs(lists[kind], [rest, path])
+    return [SearchNote(s, reason) for s in _WALK_SEARCHES] if reason else []
+
+
+def _read_scan(text: str, timeout: str) -> tuple[list[SecretHit], list[SearchNote]]:
+    """The secret scan's escaped lines: "path line kind prefix" hits (tab-separated), and
+    "limit N" or "rc STATUS" about how the scan ended."""
+    hits: list[SecretHit] = []
+    ended = False
+    notes: list[SearchNote] = []
+    for line in lines(text):
+        parts = line.split("\t")
+        if len(parts) == 4:
+            hits.append(
+                SecretHit(_unescape(parts[0]), _int(parts[1]), parts[2], _unescape(parts[3])[:4])
+            )
+        elif len(parts) == 2 and parts[0] == "limit":
+            notes.append(SearchNote("secrets", f"stopped after {parts[1]} files (probe.max_files)"))
+            ended = True
+        elif len(parts) == 2 and parts[0] == "rc":
+            ended = True
+            if parts[1] == "124":
+                notes.append(SearchNote("secrets", f"stopped after {timeout} s (probe.timeout)"))
+    if not ended:
+        notes.append(SearchNote("secrets", "was cut short (its output ended early)"))
+    return hits, notes
 
 
 class _Parser:
@@ -207,8 +310,9 @@ class _Parser:
         return path
 
     def file_info(self, meta: str, path: str, owners: dict[int, str]) -> FileInfo:
+        """FileInfo from "size mode uid gid mtime dev ino" (find -printf or stat -c)."""
         try:
-            size, mode, uid, gid, mtime = meta.split()
+            size, mode, uid, gid, mtime, dev, ino = meta.split(" ")
             return FileInfo(
                 path=self.rel(path),
                 size=int(size),
@@ -217,6 +321,8 @@ class _Parser:
                 gid=int(gid),
                 mtime=int(float(mtime)),
                 owner=owners.get(int(uid), ""),
+                dev=int(dev),
+                ino=int(ino),
             )
         except ValueError:
             return FileInfo(path=self.rel(path))
@@ -235,10 +341,12 @@ def parse(
     content: dict[str, dict[str, str]] = defaultdict(dict)
     lists: dict[str, list[tuple[str, str]]] = defaultdict(list)
     notes: list[str] = []
+    incomplete: list[SearchNote] = []
     seen_done = False
     header: list[str] | None = None
     akfiles: list[tuple[str, str]] = []
-    secrets_text = ""
+    refused: list[RefusedKeysFile] = []
+    secrets_text: str | None = None
     cloud: list[str] = []
     pkg: list[str] = []
     wants: list[str] = []
@@ -247,6 +355,7 @@ def parse(
     sshd_tc: list[list[str]] = []  # `sshd -T -C SPEC`: spec, exit code, output
     shadow_text = ""
     other: dict[str, list[str]] = {}
+    walks: list[list[str]] = []
     for rec in records(data):
         if not rec:
             continue
@@ -255,15 +364,14 @@ def parse(
             header = args
         elif kind == "content" and len(args) == 3:
             content[args[0]][p.rel(args[1])] = args[2][1:] if args[2].startswith("=") else args[2]
+        elif kind == "list" and args and args[0] == "files":
+            walks.append(args[1:])
         elif kind == "list" and args:
-            pairs = args[1:]
-            known = {path for _, path in lists[args[0]]}
-            for meta, path in zip(pairs[0::2], pairs[1::2], strict=False):
-                if path not in known:  # nested start points (/srv and a home in it) overlap
-                    known.add(path)
-                    lists[args[0]].append((meta, path))
+            _add_pairs(lists[args[0]], args[1:])
         elif kind == "akfile" and len(args) == 2:
-            akfiles.append((args[0], args[1]))
+            akfiles.append((args[0], p.rel(args[1])))
+        elif kind == "akrefused" and len(args) == 3:
+            refused.append(RefusedKeysFile(args[0], args[1], args[2]))
         elif kind == "secrets":
             secrets_text = args[0] if args else ""
         elif kind == "cloudinit":
@@ -282,6 +390,13 @@ def parse(
             shadow_text = args[0] if args else ""
         elif kind == "note" and args:
             notes.append(args[0])
+        elif kind == "truncated" and len(args) == 3:
+            incomplete.append(
+                SearchNote(
+                    _READ_FOR.get(args[0], args[0]),
+                    f"read only the first {args[2]} bytes of {p.rel(args[1])} (probe.max_size)",
+                )
+            )
         elif kind == "done":
             seen_done = True
         else:
@@ -290,17 +405,22 @@ def parse(
         raise ProbeError("the target's answer is not a probe report (is /bin/sh a POSIX shell?)")
     if not seen_done:
         raise ProbeError("the probe was cut short before it finished (timeout or lost connection)")
+    max_files = _int(header[4]) if len(header) > 4 else 0
+    timeout = header[5] if len(header) > 5 else "?"
+    for walk in walks:
+        incomplete += _read_walk(walk, lists, max_files, timeout)
 
     sysfiles = content["sys"]
-    # accounts
+    # accounts: /etc/shadow classified by awk (names escaped), /etc/passwd split as libc does
     shadow: dict[str, tuple[PasswordState, str]] = {}
-    for line in shadow_text.splitlines():
+    for line in lines(shadow_text):
         parts = line.split(" ")
         if len(parts) >= 2:
-            shadow[parts[0]] = (PasswordState(parts[1]), parts[2] if len(parts) > 2 else "")
+            state = PasswordState(parts[1]) if parts[1] in _STATES else PasswordState.UNKNOWN
+            shadow[_unescape(parts[0])] = (state, _unescape(parts[2]) if len(parts) > 2 else "")
     shadow_known = bool(shadow_text) or not any("shadow:" in n for n in notes)
     accounts: list[Account] = []
-    for line in sysfiles.get("/etc/passwd", "").splitlines():
+    for line in lines(sysfiles.get("/etc/passwd", "")):
         parts = line.split(":")
         if len(parts) < 7 or line.startswith("#"):
             continue
@@ -341,6 +461,20 @@ def parse(
                 keys=parse_public_keys(path, content["ak"].get(path, "")),
             )
         )
+    refused = list(dict.fromkeys(refused))
+    # One note per file, however many accounts the pattern named it for.
+    by_file: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in refused:
+        by_file[(r.path, r.resolved)].append(r.user)
+    for (path, resolved), users in by_file.items():
+        leads = f", leads to {resolved}" if resolved != path else ""
+        incomplete.append(
+            SearchNote(
+                "authorized_keys",
+                f"skipped {path} (AuthorizedKeysFile for {_some(users)}{leads}): "
+                "outside the homes and /etc/ssh or not a keys file, not read",
+            )
+        )
 
     histories = tuple(
         sorted(
@@ -350,16 +484,13 @@ def parse(
     )
 
     hits: dict[str, list[SecretHit]] = defaultdict(list)
-    for line in secrets_text.splitlines():
-        parts = line.split("\t")
-        if len(parts) != 4:
-            continue
-        path = p.rel(_unescape(parts[0]))
-        try:
-            lineno = int(parts[1])
-        except ValueError:
-            lineno = 0
-        hits[path].append(SecretHit(path, lineno, parts[2], parts[3][:4]))
+    if secrets_text is not None:
+        scan_hits, scan_notes = _read_scan(secrets_text, timeout)
+        incomplete += scan_notes
+        for hit in scan_hits:
+            path = p.rel(hit.path)
+            hits[path].append(SecretHit(path, hit.line, hit.kind, hit.prefix))
+    scanned = {p.rel(path): p.file_info(meta, path, owners) for meta, path in lists["secretfile"]}
     creds: dict[str, CredentialFile] = {}
     for meta, path in lists["credential"]:
         info = p.file_info(meta, path, owners)
@@ -375,7 +506,8 @@ def parse(
             continue
         if all(h.kind == "certificate" for h in path_hits):
             continue
-        creds[path] = CredentialFile(FileInfo(path=path), credential_kind(path), tuple(path_hits))
+        info = scanned.get(path, FileInfo(path=path))
+        creds[path] = CredentialFile(info, credential_kind(path), tuple(path_hits))
 
     # sshd
     sshd_version = ""
@@ -386,13 +518,13 @@ def parse(
     if sshd_t is not None and len(sshd_t) >= 3:
         if sshd_t[0] == "0":
             acc: dict[str, list[str]] = defaultdict(list)
-            for line in sshd_t[1].splitlines():
+            for line in lines(sshd_t[1]):
                 if line.strip():
                     k, _, v = line.strip().partition(" ")
                     acc[k.lower()].append(v)
             sshd_t_map = {k: tuple(v) for k, v in acc.items()}
         else:
-            sshd_t_error = (sshd_t[2].strip() or f"sshd -T exited {sshd_t[0]}").splitlines()[-1]
+            sshd_t_error = lines(sshd_t[2].strip() or f"sshd -T exited {sshd_t[0]}")[-1]
 
     # cloud-init and first boot
     ci_config = {
@@ -450,6 +582,7 @@ def parse(
         },
         host_keys=tuple(host_keys),
         authorized_keys=tuple(authorized),
+        authorized_keys_refused=tuple(refused),
         histories=histories,
         credentials=tuple(creds[k] for k in sorted(creds)),
         cloud_init=cloud_init,
@@ -460,6 +593,7 @@ def parse(
         package_manager=pkg[0] if pkg else "",
         pending_updates=_pending_updates(updates) if updates else None,
         ami_tools=tuple(FileInfo(path=x) for x in pkg[1:]),
-        limits_hit=tuple(n for n in notes if n.startswith("limit:")),
-        probe_errors=tuple(n for n in notes if not n.startswith("limit:")),
+        incomplete=tuple(dict.fromkeys(incomplete)),
+        limits_hit=tuple(dict.fromkeys(n.text for n in incomplete)),
+        probe_errors=tuple(notes),
     )

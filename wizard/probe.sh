@@ -4,11 +4,14 @@
 #   $2 LIVE      1 when this is the running system (sshd -T, metadata), else 0
 #   $3 IMDS      auto | always | never  (read instance metadata)
 #   $4 ENDPOINT  instance metadata base URL (configurable so tests use a loopback stub)
-#   $5 DEPTH     how deep to search home directories
+#   $5 MAXF      files listed at most by one file search (homes are walked to the bottom)
 #   $6 TMO       seconds allowed for each file search
 #   $7 MAXSIZE   bytes read at most from one file
-# Output: records of NUL-terminated fields; a field of a single 0x1e byte ends a record.
+# Output: records of NUL-terminated fields; a field of a single 0x1e byte ends a record, and a
+# field that starts with 0x1e gets one more in front (the parser drops it). Text made by awk
+# is escaped: every byte outside printable ASCII, the space and the backslash become \xHH.
 # File names are only ever passed as arguments or printed as data, never evaluated.
+# Every path under ROOT is resolved inside ROOT as chroot would (rp), never on the host.
 LC_ALL=C
 export LC_ALL
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -19,78 +22,145 @@ R=${1:-/}
 LIVE=${2:-0}
 IMDS=${3:-auto}
 EP=${4:-}
-DEPTH=${5:-4}
+MAXF=${5:-20000}
 TMO=${6:-10}
 MAXSIZE=${7:-262144}
+case $MAXF in '' | *[!0-9]*) MAXF=20000 ;; esac
 case $R in */) R=${R%/} ;; esac
 NL='
 '
+TAB=$(printf '\t')
+RS=$(printf '\036')
 TO=
 if command -v timeout >/dev/null 2>&1; then TO="timeout $TMO"; fi
 FINDPRINTF=0
 if find / -maxdepth 0 -printf '' >/dev/null 2>&1; then FINDPRINTF=1; fi
 
-f() { for a do printf '%s\000' "$a"; done; }
+f() {
+  for a do
+    case $a in "$RS"*) printf '\036' ;; esac
+    printf '%s\000' "$a"
+  done
+}
 end() { printf '\036\000'; }
 rec() { f "$@"; end; }
 note() { rec note "$1"; }
 
-# Content of a list of files (absolute paths under ROOT, one per line; no newline in them),
-# one record per file: category, path, then "=" and the text with NUL bytes removed.
-dump() {
-  cat=$1
-  printf '%s\n' "$2" | while IFS= read -r p; do
-    [ -n "$p" ] || continue
-    [ -f "$R$p" ] && [ -r "$R$p" ] || continue
-    f content "$cat" "$p"
-    printf '='
-    head -c "$MAXSIZE" -- "$R$p" 2>/dev/null | tr -d '\000'
-    printf '\000'
-    end
+# awk: esc(s) makes s printable ASCII without spaces (any byte outside 0x21-0x7e and "\" is
+# written \xHH), so that awk's line- and space-framed output cannot be split by a name.
+ESC_AWK='
+function esc(s,  o, i, c, n) {
+  if (!ordok) { for (i = 1; i < 256; i++) ord[sprintf("%c", i)] = i; ordok = 1 }
+  o = ""; n = length(s)
+  for (i = 1; i <= n; i++) {
+    c = substr(s, i, 1)
+    if (c > " " && c <= "~" && c != "\\") o = o c; else o = o sprintf("\\x%02x", ord[c])
+  }
+  return o
+}'
+
+# rp PATH: resolve the absolute PATH inside ROOT the way chroot would (an absolute symlink
+# starts again at ROOT, ".." stops at ROOT); sets RP to the result, relative to ROOT, with no
+# symlink left in it. Fails on a loop (more than 40 links) or an unreadable link.
+rp() {
+  RP=
+  _rest=$1
+  _n=0
+  while [ -n "$_rest" ]; do
+    case $_rest in
+      /*) _rest=${_rest#/}; continue ;;
+      */*) _c=${_rest%%/*}; _rest=${_rest#*/} ;;
+      *) _c=$_rest; _rest= ;;
+    esac
+    case $_c in
+      . | '') continue ;;
+      ..) RP=${RP%/*}; continue ;;
+    esac
+    if [ -L "$R$RP/$_c" ]; then
+      _n=$((_n + 1))
+      [ "$_n" -le 40 ] || return 1
+      _t=$(readlink -- "$R$RP/$_c" 2>/dev/null && echo x)
+      _t=${_t%x}
+      _t=${_t%"$NL"}
+      [ -n "$_t" ] || return 1
+      case $_t in /*) RP= ;; esac
+      _rest=$_t${_rest:+/$_rest}
+    else
+      RP=$RP/$_c
+    fi
   done
+  [ -n "$RP" ] || RP=/
 }
 
-# Metadata of files found by find; arguments: KIND, then find's starting points and tests.
-# Paths are printed relative to ROOT by stripping the prefix in Python.
-listing() {
-  kind=$1
-  shift
-  f list "$kind"
-  if [ "$FINDPRINTF" = 1 ]; then
-    $TO find "$@" -printf '%s %m %U %G %T@\000%p\000' 2>/dev/null
-  else
-    $TO find "$@" -exec sh -c '
-      for p do
-        s=$(stat -c "%s %a %u %g %Y" -- "$p" 2>/dev/null) || continue
-        printf "%s\000%s\000" "$s" "$p"
-      done' sh {} + 2>/dev/null
-  fi
-  rc=$?
+# dump1 CATEGORY NAME RESOLVED: one content record for a regular file (NAME is how the
+# parser knows it, RESOLVED where rp found it): "=" then its text with NUL bytes removed.
+dump1() {
+  [ -f "$R$3" ] && [ -r "$R$3" ] || return 0
+  f content "$1" "$2"
+  printf '='
+  head -c "$MAXSIZE" -- "$R$3" 2>/dev/null | tr -d '\000'
+  printf '\000'
   end
-  [ "$rc" -eq 124 ] && note "limit: file search for $kind stopped after ${TMO}s"
+  sz=$(stat -c %s -- "$R$3" 2>/dev/null) || sz=0
+  [ "$sz" -gt "$MAXSIZE" ] && rec truncated "$1" "$2" "$MAXSIZE"
+  return 0
 }
+# dumpf CATEGORY PATH: dump1 for a path named inside ROOT.
+dumpf() { rp "$2" && dump1 "$1" "$2" "$RP"; }
+
+# statlist KIND RESOLVED: a `list` record of one file's metadata.
+statlist() {
+  s=$(stat -c '%s %a %u %g %Y %d %i' -- "$R$2" 2>/dev/null) || return 0
+  f list "$1"
+  printf '%s\000%s\000' "$s" "$R$2"
+  end
+}
+
+# File search: find's starting points and tests, each test printing with -printf (LETTER and
+# the metadata "size mode uid gid mtime dev ino", then the path) or, where find has no
+# -printf, with STAT_SH. One `list` record of at most MAXF+1 pairs (one more than the limit
+# tells the parser it was hit), then "rc=STATUS" of find when it ran to its end. Swapping
+# NUL and newline around `head -n` counts whole fields whatever bytes the names hold.
+listing() {
+  f list files
+  {
+    # shellcheck disable=SC2068
+    $TO find "$@" 2>/dev/null
+    printf 'rc=%s\000' "$?"
+  } | tr '\000\012' '\012\000' | head -n "$((2 * MAXF + 2))" | tr '\000\012' '\012\000'
+  end
+}
+# The metadata find prints, and the same from stat where find has no -printf ($0: the kind).
+PF='%s %m %U %G %T@ %D %i\000%p\000'
+STAT_SH='for p do s=$(stat -c "%s %a %u %g %Y %d %i" -- "$p" 2>/dev/null) || continue; printf "%s %s\000%s\000" "$0" "$s" "$p"; done'
 
 # ---- system identity -------------------------------------------------------------
-rec probe 1 "$R" "$LIVE" "$(id -u 2>/dev/null)"
+rec probe 1 "$R" "$LIVE" "$(id -u 2>/dev/null)" "$MAXF" "$TMO"
 if [ "$LIVE" = 1 ]; then
   rec uname "$(uname -r 2>/dev/null)" "$(cat /proc/sys/kernel/hostname 2>/dev/null || hostname 2>/dev/null)"
 fi
 SSHD_BIN=
 for b in /usr/sbin/sshd /usr/local/sbin/sshd /sbin/sshd /usr/bin/sshd; do
-  [ -f "$R$b" ] && { SSHD_BIN=$b; break; }
+  rp "$b" && [ -f "$R$RP" ] && { SSHD_BIN=$b; SSHD_REAL=$RP; break; }
 done
 if [ -n "$SSHD_BIN" ]; then
-  rec sshd_version "$SSHD_BIN" "$(grep -a -o 'OpenSSH_[0-9][0-9.]*p[0-9]*' "$R$SSHD_BIN" 2>/dev/null | head -n 1)"
+  rec sshd_version "$SSHD_BIN" "$(grep -a -o 'OpenSSH_[0-9][0-9.]*p[0-9]*' "$R$SSHD_REAL" 2>/dev/null | head -n 1)"
 fi
 
-# ---- which files to read whole ------------------------------------------------------
-files="/etc/os-release${NL}/usr/lib/os-release${NL}/etc/hostname${NL}/etc/passwd${NL}/etc/machine-id"
-files="$files${NL}/var/lib/dbus/machine-id${NL}/etc/rc.local${NL}/etc/rc.d/rc.local${NL}/etc/sudoers"
-files="$files${NL}/var/lib/update-notifier/updates-available"
-for p in "$R"/etc/sudoers.d/* "$R"/etc/cloud/cloud.cfg "$R"/etc/cloud/cloud.cfg.d/*; do
-  [ -f "$p" ] && files="$files${NL}${p#"$R"}"
+# ---- files read whole --------------------------------------------------------------
+for p in /etc/os-release /usr/lib/os-release /etc/hostname /etc/passwd /etc/machine-id \
+  /var/lib/dbus/machine-id /etc/rc.local /etc/rc.d/rc.local /etc/sudoers \
+  /var/lib/update-notifier/updates-available /etc/cloud/cloud.cfg; do
+  dumpf sys "$p"
 done
-[ -L "$R/var/lib/dbus/machine-id" ] && rec symlink /var/lib/dbus/machine-id
+for d in /etc/sudoers.d /etc/cloud/cloud.cfg.d; do
+  rp "$d" || continue
+  dd=$RP
+  for p in "$R$dd"/*; do
+    [ -f "$p" ] && dumpf sys "$d/${p##*/}"
+  done
+done
+rp /var/lib/dbus && [ -L "$R$RP/machine-id" ] && rec symlink /var/lib/dbus/machine-id
 
 # sshd_config and every file its Include lines reach, as sshd reads them: the arguments are
 # split like misc.c argv_split() (quotes, backslash escapes, `#` comments), so quoted paths
@@ -201,39 +271,102 @@ if [ "$LIVE" = 1 ] && [ -n "$SSHD_BIN" ]; then
 fi
 
 # ---- accounts: passwd is read whole; shadow is only classified, never sent ------------
-if [ -r "$R/etc/shadow" ]; then
+PASSWD=/nonexistent
+rp /etc/passwd && PASSWD=$R$RP
+if rp /etc/shadow && [ -r "$R$RP" ]; then
   f shadow
-  awk -F: '{
+  awk -F: "$ESC_AWK"'{
       p = $2; s = "usable"
       if (p == "") s = "empty"
       else if (p ~ /^[!*]/) s = "locked"
       scheme = ""
       if (p ~ /^[!]?\$[0-9a-z]+\$/) { q = p; sub(/^!/, "", q); split(q, a, "$"); scheme = a[2] }
-      printf "%s %s %s\n", $1, s, scheme
-    }' "$R/etc/shadow" 2>/dev/null | tr -d '\000'
+      printf "%s %s %s\n", esc($1), s, esc(scheme)
+    }' "$R$RP" 2>/dev/null | tr -d '\000'
   printf '\000'
   end
-elif [ -e "$R/etc/shadow" ]; then
+elif [ -e "$R$RP" ]; then
   note "shadow: /etc/shadow is not readable (not root?)"
 fi
+
+# Homes from /etc/passwd (a passwd field holds no newline), resolved inside ROOT. A home
+# whose resolved path holds a newline is searched but does not make files readable as keys.
+homes=$(awk -F: '$6 != "" && $6 != "/" { print $6 }' "$PASSWD" 2>/dev/null)
+akhomes=
+oldifs=$IFS
+IFS=$NL
+set -f
+for h in $homes; do
+  IFS=$oldifs
+  if rp "$h"; then
+    case $RP in / | *"$NL"*) ;; *) akhomes="$akhomes$NL$RP" ;; esac
+  fi
+  IFS=$NL
+done
+set +f
+IFS=$oldifs
+
+# ak_allowed RESOLVED: may a file sshd's AuthorizedKeysFile names be read and listed? Only
+# under an account's home or /etc/ssh, never system files nor what looks like a private key.
+ak_allowed() {
+  case ${1##*/} in
+    *.pub) ;;
+    id_* | *_key | *.pem | *.key | *.p12 | *.pfx | *.ppk | shadow* | gshadow* | passwd* | group*) return 1 ;;
+  esac
+  case $1 in
+    /etc/ssh/*) return 0 ;;
+    /etc/* | /proc/* | /sys/* | /dev/* | /run/* | /boot/*) return 1 ;;
+  esac
+  _ok=1
+  oldifs=$IFS
+  IFS=$NL
+  set -f
+  for _h in $akhomes; do
+    case $1 in "$_h"/*) _ok=0 ;; esac
+  done
+  set +f
+  IFS=$oldifs
+  return "$_ok"
+}
+
+# akfile USER PATH: one file an AuthorizedKeysFile pattern names for USER.
+akfile() {
+  rp "$2" || return 0
+  [ -f "$R$RP" ] || return 0
+  if ak_allowed "$RP"; then
+    rec akfile "$1" "$RP"
+    statlist authorized_keys "$RP"
+    dump1 ak "$RP" "$RP"
+  else
+    rec akrefused "$1" "$2" "$RP"
+  fi
+}
+
+# hostkey PATH: a host key file (never read) and its public half (read).
+hostkey() {
+  rp "$1" || return 0
+  { [ -f "$R$RP" ] || [ -L "$R$RP" ]; } || return 0
+  statlist hostkey "$RP"
+  case $RP in *.pub) dump1 pub "$RP" "$RP" ;; esac
+}
 
 # ---- key files: where sshd's settings say, plus the usual places -------------------------
 # Host keys and AuthorizedKeysFile patterns from the config files (any context, a superset),
 # and from sshd -T when we have it.
 keyconf=$(printf '%s\n' "$sshd_files" | while IFS= read -r p; do
-  [ -f "$R$p" ] && awk '{ k = tolower($1); sub(/=$/, "", k)
-      if (k == "hostkey" || k == "authorizedkeysfile") { $1 = ""; print k $0 } }' "$R$p" 2>/dev/null
+  rp "$p" && [ -f "$R$RP" ] && awk '{ k = tolower($1); sub(/=$/, "", k)
+      if (k == "hostkey" || k == "authorizedkeysfile") { $1 = ""; print k $0 } }' "$R$RP" 2>/dev/null
 done)
 if [ -n "$SSHD_T" ]; then
   keyconf="$keyconf$NL$(printf '%s\n' "$SSHD_T" | awk '$1 == "hostkey" || $1 == "authorizedkeysfile"')"
 fi
-keypaths=$(printf '%s\n' "$keyconf" | awk -v passwd="$R/etc/passwd" '
+keypaths=$(printf '%s\n' "$keyconf" | awk -v passwd="$PASSWD" '
   BEGIN { n = 0
     while ((getline line < passwd) > 0) {
       split(line, a, ":"); if (a[6] == "") continue
       n++; user[n] = a[1]; home[n] = a[6]; uid[n] = a[3] }
     ak["%h/.ssh/authorized_keys"] = 1; ak["%h/.ssh/authorized_keys2"] = 1 }
-  $1 == "hostkey" { for (i = 2; i <= NF; i++) print $i }
+  $1 == "hostkey" { for (i = 2; i <= NF; i++) print "hk\t" $i }
   $1 == "authorizedkeysfile" { for (i = 2; i <= NF; i++) if ($i != "none") ak[$i] = 1 }
   END {
     for (pat in ak) for (j = 1; j <= n; j++) {
@@ -245,87 +378,89 @@ keypaths=$(printf '%s\n' "$keyconf" | awk -v passwd="$R/etc/passwd" '
         s = substr(s, k + 2) }
       out = out s
       if (out !~ /^\//) out = home[j] "/" out
-      print "ak " user[j] " " out }
+      print "ak\t" user[j] "\t" out }
   }')
-hostkeys=
-akfiles=
 oldifs=$IFS
 IFS=$NL
 set -f
 for line in $keypaths; do
   IFS=$oldifs
   case $line in
-    "ak "*)
-      rest=${line#ak }
-      u=${rest%% *}
-      p=${rest#* }
-      if [ -f "$R$p" ]; then rec akfile "$u" "$p"; akfiles="$akfiles$NL$p"; fi
+    "ak$TAB"*)
+      rest=${line#ak"$TAB"}
+      akfile "${rest%%"$TAB"*}" "${rest#*"$TAB"}"
       ;;
-    *)
-      [ -e "$R$line" ] && hostkeys="$hostkeys$NL$line"
-      [ -e "$R$line.pub" ] && hostkeys="$hostkeys$NL$line.pub"
+    "hk$TAB"*)
+      hostkey "${line#hk"$TAB"}"
+      hostkey "${line#hk"$TAB"}.pub"
       ;;
   esac
   IFS=$NL
 done
 set +f
 IFS=$oldifs
-for p in "$R"/etc/ssh/ssh_host_*key "$R"/etc/ssh/ssh_host_*key.pub; do
-  [ -e "$p" ] && hostkeys="$hostkeys$NL${p#"$R"}"
-done
-hostkeys=$(printf '%s\n' "$hostkeys" | awk 'NF && !seen[$0]++')
-akfiles=$(printf '%s\n' "$akfiles" | awk 'NF && !seen[$0]++')
-if [ -n "$hostkeys" ]; then
-  f list hostkey
-  printf '%s\n' "$hostkeys" | while IFS= read -r p; do
-    s=$(stat -c '%s %a %u %g %Y' -- "$R$p" 2>/dev/null) && printf '%s\000%s\000' "$s" "$R$p"
+if rp /etc/ssh; then
+  sd=$RP
+  for p in "$R$sd"/ssh_host_*key "$R$sd"/ssh_host_*key.pub; do
+    { [ -e "$p" ] || [ -L "$p" ]; } && hostkey "/etc/ssh/${p##*/}"
   done
-  end
 fi
-if [ -n "$akfiles" ]; then
-  f list authorized_keys
-  printf '%s\n' "$akfiles" | while IFS= read -r p; do
-    s=$(stat -c '%s %a %u %g %Y' -- "$R$p" 2>/dev/null) && printf '%s\000%s\000' "$s" "$R$p"
-  done
-  end
-fi
-pubs=$(printf '%s\n' "$hostkeys" | awk '/\.pub$/')
 
 # ---- histories and credentials in every home (from /etc/passwd) and the usual drop places --
-homes=$({ awk -F: '$6 != "" && $6 != "/" { print $6 }' "$R/etc/passwd" 2>/dev/null
-  printf '%s\n' /root /tmp /var/tmp /opt /srv; } | awk '!seen[$0]++')
+# Walked to the bottom: bounded by time (TMO) and by the number of files (MAXF), not by depth.
 set --
+starts=
 oldifs=$IFS
 IFS=$NL
 set -f
-for h in $homes; do
-  [ -d "$R$h" ] && [ ! -L "$R$h" ] && set -- "$@" "$R$h"
+for h in $homes$NL/root$NL/tmp$NL/var/tmp$NL/opt$NL/srv; do
+  IFS=$oldifs
+  # A home that is itself a symlink is not searched (it would list another place's files).
+  if [ -n "$h" ] && rp "$h" && [ "$RP" != / ] && [ -d "$R$RP" ] && [ ! -L "$R$h" ]; then
+    case $NL$starts$NL in
+      *"$NL$RP$NL"*) ;;  # already a starting point (entries here hold no newline)
+      *) set -- "$@" "$R$RP"; case $RP in *"$NL"*) ;; *) starts=$starts$NL$RP ;; esac ;;
+    esac
+  elif [ -n "$h" ] && ! rp "$h"; then
+    note "resolve: $h: too many symbolic links, not searched"
+  fi
+  IFS=$NL
 done
 set +f
 IFS=$oldifs
 if [ $# -gt 0 ]; then
   PRUNE="( -name node_modules -o -name .cache -o -name .git -o -name .npm -o -name .rustup -o -name .cargo -o -name proc ) -prune -o"
-  # shellcheck disable=SC2086
-  listing history "$@" -xdev -maxdepth "$DEPTH" $PRUNE -type f \
-    \( -name '.*history' -o -name '.*_history*' -o -name '.*hist' -o -name '.histfile' -o -name '.lesshst' \
-       -o -name '.viminfo' -o -name 'fish_history' -o -name '.zhistory' -o -name '.*_hist' \)
-  # shellcheck disable=SC2086
-  listing credential "$@" -xdev -maxdepth "$DEPTH" $PRUNE -type f \
-    \( -name 'pk-*.pem' -o -name 'cert-*.pem' -o -path '*/.aws/credentials' -o -path '*/.aws/config' \
-       -o -name 'id_rsa' -o -name 'id_dsa' -o -name 'id_ecdsa' -o -name 'id_ed25519' -o -name 'id_*_sk' \
-       -o -name '.s3cfg' -o -name '.boto' -o -name '.netrc' -o -name '.git-credentials' -o -name '.pgpass' \
-       -o -path '*/.docker/config.json' -o -name '*.ppk' -o -name '*.p12' -o -name '*.pfx' \)
-  # Secrets inside those files: kind, line number and only the first 4 characters.
-  f secrets
-  # shellcheck disable=SC2086
-  $TO find "$@" -xdev -maxdepth "$DEPTH" $PRUNE -type f -size -1024k \
-    \( -name 'pk-*.pem' -o -name 'cert-*.pem' -o -path '*/.aws/*' -o -name 'id_*' -o -name '.s3cfg' \
-       -o -name '.boto' -o -name '.netrc' -o -name '.git-credentials' -o -name '.pgpass' -o -name '*.key' \
-       -o -path '*/.docker/config.json' -o -name '.env' -o -name '.bashrc' -o -name '.profile' \
-       -o -name '.bash_profile' -o -name '.zshrc' -o -name '.envrc' -o -name '*.ppk' \) \
-    -exec awk '
-      function hit(kind, s) { printf "%s\t%s\t%s\t%s\n", esc(FILENAME), FNR, kind, substr(s, 1, 4) }
-      function esc(s) { gsub(/\\/, "\\\\", s); gsub(/\n/, "\\n", s); gsub(/\t/, "\\t", s); return s }
+  set -f  # the patterns below are find's, not the shell's
+  HISTORY_NAMES="( -name .*history -o -name .*_history* -o -name .*hist -o -name .histfile -o -name .lesshst
+    -o -name .viminfo -o -name fish_history -o -name .zhistory -o -name .*_hist )"
+  CREDENTIAL_NAMES="( -name pk-*.pem -o -name cert-*.pem -o -path */.aws/credentials -o -path */.aws/config
+    -o -name id_rsa -o -name id_dsa -o -name id_ecdsa -o -name id_ed25519 -o -name id_*_sk
+    -o -name .s3cfg -o -name .boto -o -name .netrc -o -name .git-credentials -o -name .pgpass
+    -o -path */.docker/config.json -o -name *.ppk -o -name *.p12 -o -name *.pfx )"
+  SECRET_NAMES="( -name pk-*.pem -o -name cert-*.pem -o -path */.aws/* -o -name id_* -o -name .s3cfg
+    -o -name .boto -o -name .netrc -o -name .git-credentials -o -name .pgpass -o -name *.key
+    -o -path */.docker/config.json -o -name .env -o -name .bashrc -o -name .profile
+    -o -name .bash_profile -o -name .zshrc -o -name .envrc -o -name *.ppk )"
+  # One walk lists histories (h), credential files by name (c) and files a secret may be in (s).
+  if [ "$FINDPRINTF" = 1 ]; then
+    # shellcheck disable=SC2086
+    listing "$@" -xdev $PRUNE -type f \
+      \( $HISTORY_NAMES -printf "h $PF" -o -true \) \
+      \( $CREDENTIAL_NAMES -printf "c $PF" -o -true \) \
+      \( -size -1024k $SECRET_NAMES -printf "s $PF" -o -true \)
+  else
+    # shellcheck disable=SC2086
+    listing "$@" -xdev $PRUNE -type f \
+      \( $HISTORY_NAMES -exec sh -c "$STAT_SH" h {} + -o -true \) \
+      \( $CREDENTIAL_NAMES -exec sh -c "$STAT_SH" c {} + -o -true \) \
+      \( -size -1024k $SECRET_NAMES -exec sh -c "$STAT_SH" s {} + -o -true \)
+  fi
+  # Secrets inside those files: kind, line number and only the first 4 characters, one
+  # escaped line each. A line "F" per file scanned lets the last awk stop at MAXF files
+  # (find dies on the closed pipe); "rc N" is find's exit status when it ran to the end.
+  SCAN_AWK="$ESC_AWK"'
+      function hit(kind, s) { print esc(FILENAME) "\t" FNR "\t" kind "\t" esc(substr(s, 1, 4)) }
+      mark && FNR == 1 { print "F" }
       {
         line = $0
         if (match(line, /A(KIA|SIA)[A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9]/))
@@ -339,69 +474,95 @@ if [ $# -gt 0 ]; then
         if (line ~ /-----BEGIN CERTIFICATE-----/) hit("certificate", "----")
         if (l ~ /(^|[^a-z])(password|passwd|token|secret)[ \t]*[=:]/ && l !~ /aws_secret_access_key|aws_session_token|secretaccesskey/) {
           v = line; sub(/^[^=:]*[=:][ \t"]*/, "", v); if (v != "") hit("token", v) }
-      }' {} + 2>/dev/null | tr -d '\000'
+      }'
+  if [ "$FINDPRINTF" = 1 ]; then MARK="-printf F\n" AWKMARK=0; else MARK= AWKMARK=1; fi
+  f secrets
+  {
+    # shellcheck disable=SC2086
+    $TO find "$@" -xdev $PRUNE -type f -size -1024k $SECRET_NAMES $MARK \
+      -exec awk -v mark="$AWKMARK" "$SCAN_AWK" {} + 2>/dev/null
+    printf 'rc\t%s\n' "$?"
+  } | awk -v max="$MAXF" '$0 == "F" { if (++n > max) { print "limit\t" max; exit } next } { print }' \
+    | tr -d '\000'
   printf '\000'
   end
+  set +f
 fi
 
 # ---- first boot: cloud-init, units, rc.local -------------------------------------------
 ci=
-for b in /usr/bin/cloud-init /usr/local/bin/cloud-init; do [ -f "$R$b" ] && ci=$b; done
+for b in /usr/bin/cloud-init /usr/local/bin/cloud-init; do rp "$b" && [ -f "$R$RP" ] && ci=$b; done
 ci_disabled=0
-[ -e "$R/etc/cloud/cloud-init.disabled" ] && ci_disabled=1
+rp /etc/cloud/cloud-init.disabled && [ -e "$R$RP" ] && ci_disabled=1
 ci_ver=
-for d in "$R"/usr/lib/python3*/*-packages/cloudinit/version.py "$R"/usr/lib/python3/dist-packages/cloudinit/version.py; do
-  [ -f "$d" ] && ci_ver=$(awk -F'"' '/^__VERSION__/ { print $2; exit }' "$d" 2>/dev/null) && break
-done
+if rp /usr/lib; then
+  for d in "$R$RP"/python3*/*-packages/cloudinit/version.py; do
+    rp "/usr/lib${d#"$R$RP"}" && [ -f "$R$RP" ] || continue
+    ci_ver=$(awk -F'"' '/^__VERSION__/ { print $2; exit }' "$R$RP" 2>/dev/null) && break
+  done
+fi
 f cloudinit "$ci" "$ci_disabled" "$ci_ver"
-for p in "$R"/var/lib/cloud/instances/* "$R"/var/lib/cloud/instance "$R"/var/lib/cloud/data/* \
-  "$R"/var/lib/cloud/sem/* "$R"/var/log/cloud-init.log "$R"/var/log/cloud-init-output.log; do
-  { [ -e "$p" ] || [ -L "$p" ]; } && f "${p#"$R"}"
-done
+if rp /var/lib/cloud; then
+  cl=$RP
+  for p in "$R$cl"/instances/* "$R$cl"/instance "$R$cl"/data/* "$R$cl"/sem/*; do
+    { [ -e "$p" ] || [ -L "$p" ]; } && f "/var/lib/cloud${p#"$R$cl"}"
+  done
+fi
+if rp /var/log; then
+  for p in cloud-init.log cloud-init-output.log; do
+    { [ -e "$R$RP/$p" ] || [ -L "$R$RP/$p" ]; } && f "/var/log/$p"
+  done
+fi
 end
 
 # First-boot units: by name, and any local unit whose commands touch keys or metadata.
-units=
 for d in /etc/systemd/system /lib/systemd/system /usr/lib/systemd/system; do
-  for p in "$R$d"/*.service; do
-    [ -f "$p" ] || continue
-    case ${p##*/} in
+  rp "$d" || continue
+  ud=$RP
+  for p in "$R$ud"/*.service; do
+    n=${p##*/}
+    rp "$d/$n" && [ -f "$R$RP" ] || continue
+    case $n in
       *ssh*|*keygen*|*ami-wizard*|*launch-key*|*firstboot*|*first-boot*|cloud-init*.service|ec2*|*imds*)
-        units="$units$NL${p#"$R"}" ;;
+        dump1 unit "$d/$n" "$RP" ;;
+      *)
+        [ "$d" = /etc/systemd/system ] &&
+          grep -q -E 'ssh-keygen|meta-data|product-codes|openssh-key|chpasswd|usermod' -- "$R$RP" 2>/dev/null &&
+          dump1 unit "$d/$n" "$RP" ;;
     esac
   done
 done
-found=$(grep -l -E 'ssh-keygen|meta-data|product-codes|openssh-key|chpasswd|usermod' \
-  "$R"/etc/systemd/system/*.service 2>/dev/null)
+if rp /etc/systemd/system; then
+  ud=$RP
+  for p in "$R$ud"/*.wants/*; do
+    [ -L "$p" ] || [ -f "$p" ] || continue
+    rec wants "/etc/systemd/system${p#"$R$ud"}"
+  done
+fi
+
+# sshd_config and its includes (the list above holds no newline), and rc files.
 oldifs=$IFS
 IFS=$NL
 set -f
-for p in $found; do
-  units="$units$NL${p#"$R"}"
+for p in $sshd_files; do
+  IFS=$oldifs
+  dumpf sshd "$p"
+  IFS=$NL
 done
 set +f
 IFS=$oldifs
-units=$(printf '%s\n' "$units" | awk 'NF && !seen[$0]++')
-for p in "$R"/etc/systemd/system/*.wants/*; do
-  [ -L "$p" ] || [ -f "$p" ] || continue
-  rec wants "${p#"$R"}"
-done
-
-dump sys "$files"
-dump sshd "$sshd_files"
-dump pub "$pubs"
-dump ak "$akfiles"
-dump unit "$units"
 
 # ---- packages and AMI tools ------------------------------------------------------------
 pm=
 for c in apt-get:apt dnf:dnf yum:yum apk:apk zypper:zypper; do
-  [ -x "$R/usr/bin/${c%%:*}" ] || [ -x "$R/sbin/${c%%:*}" ] && { pm=${c#*:}; break; }
+  for b in "/usr/bin/${c%%:*}" "/sbin/${c%%:*}"; do
+    rp "$b" && [ -x "$R$RP" ] && { pm=${c#*:}; break 2; }
+  done
 done
 f pkg "$pm"
-for p in "$R"/opt/aws/bin/ec2-bundle-vol "$R"/usr/bin/ec2-bundle-vol "$R"/usr/local/bin/ec2-bundle-vol \
-  "$R"/opt/aws/amitools/ec2/bin/ec2-bundle-vol; do
-  [ -f "$p" ] && f "${p#"$R"}"
+for p in /opt/aws/bin/ec2-bundle-vol /usr/bin/ec2-bundle-vol /usr/local/bin/ec2-bundle-vol \
+  /opt/aws/amitools/ec2/bin/ec2-bundle-vol; do
+  rp "$p" && [ -f "$R$RP" ] && f "$p"
 done
 end
 

@@ -36,3 +36,21 @@ def test_hits_show_only_a_masked_prefix() -> None:
     text = " ".join(e.detail for e in finding.evidence) + finding.summary
     assert SECRET[4:8] not in text
     assert finding.recommended == "delete"
+
+
+def test_incomplete_search_never_passes_and_keeps_a_fail() -> None:
+    from dataclasses import replace
+
+    from checks import bundle_credentials
+    from wizard.facts import CredentialFile, Facts, FileInfo, SearchNote
+
+    cut = (SearchNote("secrets", "stopped after 10 s (probe.timeout)"),)
+    empty = bundle_credentials.check(Facts(incomplete=cut))
+    assert empty.status.value == "warn"
+    assert empty.summary.startswith("search incomplete: secrets search stopped after 10 s")
+    other = bundle_credentials.check(Facts(incomplete=(SearchNote("history", "x"),)))
+    assert other.status.value == "pass"  # a search this check does not depend on
+    cred = CredentialFile(FileInfo(path="/root/.aws/credentials"), "aws-credentials")
+    found = bundle_credentials.check(replace(Facts(incomplete=cut), credentials=(cred,)))
+    assert found.status.value == "fail"
+    assert "search incomplete: " in found.summary
