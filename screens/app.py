@@ -156,8 +156,7 @@ class WizardApp(App[None]):
         driver = self.driver
         if driver is None:
             return
-        worker = get_current_worker()
-        with self.gate.waiting("connecting and probing", lambda: worker.is_cancelled) as got:
+        with self.gate.waiting("connecting and probing") as got:
             if got:
                 self._connect_and_audit(driver)
 
@@ -524,13 +523,18 @@ class WizardApp(App[None]):
         driver = self.driver
         if driver is None:
             return
-        try:
-            paths = driver.export_report(
-                folder, None if key in (None, "agent") else key, sign_agent=key == "agent"
-            )
-        except WizardError as exc:
-            self.post_message(EngineFailed("export", str(exc)))
-            return
+        # Not a call to the target, but it reads what an apply running now is changing:
+        # the report waits for it and then says what it did.
+        with self.gate.waiting("writing the report") as got:
+            if not got:
+                return
+            try:
+                paths = driver.export_report(
+                    folder, None if key in (None, "agent") else key, sign_agent=key == "agent"
+                )
+            except WizardError as exc:
+                self.post_message(EngineFailed("export", str(exc)))
+                return
         self.post_message(Saved("report", paths))
 
     @on(Saved)

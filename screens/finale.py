@@ -13,7 +13,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Footer, Header, Label, Static
-from textual.worker import get_current_worker
 
 from checks.base import catalog
 from screens.badges import badge
@@ -120,8 +119,7 @@ class FinaleScreen(WizardScreen):
         driver = self.wizard.driver
         if driver is None:
             return
-        worker = get_current_worker()
-        with self.wizard.gate.waiting("reading the finale", lambda: worker.is_cancelled) as got:
+        with self.wizard.gate.waiting("reading the finale") as got:
             if not got:
                 return
             try:

@@ -14,7 +14,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.events import Click
 from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Static
-from textual.worker import get_current_worker
 
 from checks.base import CatalogEntry, Option, catalog
 from screens.badges import badge
@@ -269,8 +268,7 @@ class GuidelineScreen(WizardScreen):
         driver = self.wizard.driver
         if driver is None:
             return
-        worker = get_current_worker()
-        with self.wizard.gate.waiting("working out a preview", lambda: worker.is_cancelled) as got:
+        with self.wizard.gate.waiting("working out a preview") as got:
             if not got:
                 return
             try:

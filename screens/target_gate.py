@@ -13,8 +13,10 @@ that reaches the target goes through the app's one `TargetGate`:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+
+from textual.worker import get_current_worker
 
 
 class TargetGate:
@@ -41,11 +43,12 @@ class TargetGate:
         self._lock.release()
 
     @contextmanager
-    def waiting(self, doing: str, cancelled: Callable[[], bool]) -> Iterator[bool]:
-        """Hold the gate for a block in a worker thread, waiting until it is free; yields
-        False (without the gate) when `cancelled()` turns true first."""
+    def waiting(self, doing: str) -> Iterator[bool]:
+        """Hold the gate for a block in a thread worker, waiting until it is free; yields
+        False (without the gate) when that worker is cancelled first."""
+        worker = get_current_worker()
         while not self._lock.acquire(timeout=0.1):
-            if cancelled():
+            if worker.is_cancelled:
                 yield False
                 return
         self.doing = doing
