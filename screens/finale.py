@@ -79,6 +79,7 @@ class FinaleScreen(WizardScreen):
             yield Button("Run final phase…", id="run", variant="error", disabled=True)
             yield Button("Export report…", id="export", variant="primary")
             yield Button("Back", id="back")
+            yield Button("Quit", id="quit")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -266,3 +267,7 @@ class FinaleScreen(WizardScreen):
     @on(Button.Pressed, "#back")
     def _back(self) -> None:
         self.app.pop_screen()
+
+    @on(Button.Pressed, "#quit")
+    async def _quit(self) -> None:
+        await self.wizard.action_quit()  # asks first when work would be left behind

@@ -284,3 +284,12 @@ async def test_finale_shows_the_exclude_list_of_the_final_probe(practice_root: P
         assert "/root/.bash_history" not in shown
         assert "/etc/ssh/ssh_host_ed25519_key" not in shown
         assert "/root/.ssh" in shown  # a default that holds whether or not it exists
+        # The finale's Quit asks while the report of all that is not exported.
+        await pilot.click("#quit")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitDialog)
+        body = static_text(app.screen.query_one("#confirm-body", Static))
+        assert body == "the report is not exported — quit anyway?"  # nothing queued: it ran
+        await pilot.press("y")
+        await pilot.pause()
+    assert app.return_code == 0
