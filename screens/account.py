@@ -16,8 +16,8 @@ from textual.widgets import Button, Footer, Header, Input, Label, Static
 from checks.account import ACCOUNT_CHECKS
 from checks.base import catalog
 from screens.badges import badge
-from screens.base import WizardScreen
-from screens.guideline import NOTE_MAX, reflow, why_text
+from screens.base import WizardScreen, letter
+from screens.guideline import NOTE_LABEL, NOTE_MAX, reflow, why_text
 from wizard.engine import AuditResult
 from wizard.model import Finding
 
@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 class AccountCheckScreen(WizardScreen):
     CSS_PATH = "account.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="account-back"),
-        Binding("r", "app.read_account", "Read again", id="account-reread"),
-        Binding("n", "next_check", "Next", id="account-next"),
+        Binding("escape", "back", "Back", id="account-back"),
+        letter("r", "app.read_account", "Read again", id="account-reread"),
+        letter("n", "next_check", "Next", id="account-next"),
+        letter("t", "note", "Note", id="account-note"),
     ]
 
     def __init__(self, check_id: str) -> None:
@@ -46,7 +47,7 @@ class AccountCheckScreen(WizardScreen):
             yield Static(id="state")
             yield Static(id="why")
             yield Static(id="fix")
-            yield Label("Your note (optional, kept in the report):", classes="section")
+            yield Label(NOTE_LABEL, classes="section")
             yield Input(
                 id="note",
                 placeholder="e.g. who fixes it and by when, or why it stays",
@@ -64,8 +65,14 @@ class AccountCheckScreen(WizardScreen):
             self.query_one("#note", Input).value = driver.notes.get(self.check_id, "")
         self.show_account()
         self._show_fix()
-        # keys (r, n, esc) go to the screen until the operator clicks into the note
+        self.focus_keys()
+
+    def focus_keys(self) -> None:
+        # the keys (r, n, t, esc) belong to the screen until the operator goes into the note
         self.query_one("#reread", Button).focus()
+
+    def action_note(self) -> None:
+        self.query_one("#note", Input).focus()
 
     # --- showing ----------------------------------------------------------------------
 
@@ -135,8 +142,7 @@ class AccountCheckScreen(WizardScreen):
 
     @on(Input.Submitted, "#note")
     def _note_submitted(self, event: Input.Submitted) -> None:
-        self.save_note(event.value)
-        self.query_one("#reread", Button).focus()
+        self.save_note(event.value)  # the focus stays: what follows is still text
 
     def save_note(self, text: str) -> None:
         if self.wizard.driver is not None:

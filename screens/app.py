@@ -1,11 +1,13 @@
 """The ami-wizard Textual app: a thin shell that opens a target and pushes the screens.
 
 `make_app(...)` is the one way to build it, used by `ami-wizard`, `ami-wizard demo` and every
-test. Blocking work (connect, probe) runs in thread workers that post typed messages.
+test. Blocking work (connect, probe) runs in thread workers that post typed messages; every
+call that touches the target goes through one `TargetGate`, so no two ever interleave.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
@@ -18,7 +20,7 @@ from textual.reactive import reactive
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.commands import WizardCommands
-from screens.confirm_dialog import TypedConfirmDialog
+from screens.confirm_dialog import ConfirmDialog, TypedConfirmDialog
 from screens.connect import ConnectScreen
 from screens.finale import FinaleScreen
 from screens.guideline import GuidelineScreen
@@ -37,6 +39,7 @@ from screens.messages import (
 )
 from screens.overview import OverviewScreen
 from screens.secret_dialog import SecretAnswer, SecretDialog
+from screens.target_gate import TargetGate
 from wizard.config import AwsConfig, Config, load_config, remember_recent
 from wizard.driver import Driver
 from wizard.engine import AuditResult
@@ -79,6 +82,9 @@ class WizardApp(App[None]):
         self.choices: dict[str, str] = {}
         self.final_choices: dict[str, str] = {}
         self.verified: dict[str, str] = {}  # check id -> "fail → pass" after an apply
+        self.gate = TargetGate()
+        # Something changed the target since the report was last exported (or it never was).
+        self.report_stale = False
         self._remember_secrets = False
         # The AWS account chapter: which profile/region to read (None until chosen, from the
         # config's aws: section or the dialog) and one line saying where the chapter stands.
@@ -108,6 +114,7 @@ class WizardApp(App[None]):
             spec, options, self.wizard_config or Config(), practice_root=self.practice_root
         )
         self.result = None
+        self.report_stale = False
         self.choices.clear()
         self.final_choices.clear()
         self.verified.clear()
@@ -121,11 +128,39 @@ class WizardApp(App[None]):
         if driver is not None:
             driver.close()
 
-    @work(thread=True, exclusive=True, group="target", exit_on_error=False)
+    def run_on_target(self, doing: str, call: Callable[[], None]) -> bool:
+        """Start `call` (it touches the target) in a thread worker, or refuse with a
+        notification when another such call is running: one at a time, never interleaved."""
+        if not self.gate.claim(doing):
+            self.notify_busy()
+            return False
+
+        def run() -> None:
+            try:
+                call()
+            finally:
+                self.gate.release()
+
+        # An app worker: it is not cancelled (before it could release) when a screen closes.
+        self.run_worker(run, name=doing, group="target", thread=True, exit_on_error=False)
+        return True
+
+    def notify_busy(self) -> None:
+        self.notify(
+            f"busy: {self.gate.doing or 'talking to the target'} … try again when it is done",
+            severity="warning",
+        )
+
+    @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def connect_and_audit(self) -> None:
         driver = self.driver
         if driver is None:
             return
+        with self.gate.waiting("connecting and probing") as got:
+            if got:
+                self._connect_and_audit(driver)
+
+    def _connect_and_audit(self, driver: Driver) -> None:
         try:
             if self.wizard_config is None:
                 driver.config = load_config()
@@ -144,7 +179,6 @@ class WizardApp(App[None]):
             remember_recent(driver.spec)
         self.post_message(Audited(result, "audit"))
 
-    @work(thread=True, exclusive=True, group="target", exit_on_error=False)
     def reprobe(self) -> None:
         """Probe again (one round trip) and refresh every badge."""
         driver = self.driver
@@ -279,6 +313,8 @@ class WizardApp(App[None]):
                 show(message.result)
         if message.reason == "re-probe":
             self.notify("probed again: badges are up to date", timeout=3)
+        elif message.reason == "verify":
+            self.report_stale = True  # an apply, undo or the final phase changed the target
 
     @on(HostKeyUnknown)
     def _host_key_unknown(self, message: HostKeyUnknown) -> None:
@@ -417,7 +453,7 @@ class WizardApp(App[None]):
 
     def action_reprobe(self) -> None:
         if self._connected_or_warn():
-            self.reprobe()
+            self.run_on_target("probing again", self.reprobe)
 
     def action_connect_other(self) -> None:
         self._back_to_connect("disconnected")
@@ -425,10 +461,13 @@ class WizardApp(App[None]):
     def action_undo(self) -> None:
         if not self._connected_or_warn():
             return
+        if self.gate.busy:
+            self.notify_busy()
+            return
 
         def confirmed(ok: bool | None) -> None:
             if ok:
-                self.undo_session()
+                self.run_on_target("undoing the session", self.undo_session)
 
         self.push_screen(
             TypedConfirmDialog(
@@ -441,7 +480,6 @@ class WizardApp(App[None]):
             confirmed,
         )
 
-    @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
     def undo_session(self) -> None:
         driver = self.driver
         if driver is None:
@@ -485,25 +523,65 @@ class WizardApp(App[None]):
         driver = self.driver
         if driver is None:
             return
-        try:
-            paths = driver.export_report(
-                folder, None if key in (None, "agent") else key, sign_agent=key == "agent"
-            )
-        except WizardError as exc:
-            self.post_message(EngineFailed("export", str(exc)))
-            return
+        # Not a call to the target, but it reads what an apply running now is changing:
+        # the report waits for it and then says what it did.
+        with self.gate.waiting("writing the report") as got:
+            if not got:
+                return
+            try:
+                paths = driver.export_report(
+                    folder, None if key in (None, "agent") else key, sign_agent=key == "agent"
+                )
+            except WizardError as exc:
+                self.post_message(EngineFailed("export", str(exc)))
+                return
         self.post_message(Saved("report", paths))
 
     @on(Saved)
     def _saved(self, message: Saved) -> None:
+        if message.what == "report":
+            self.report_stale = False
         self.notify("\n".join(message.paths), title=f"{message.what} written", timeout=8)
 
     def action_toggle_learn(self) -> None:
         self.learn = not self.learn
         self.notify("learn mode on: fuller explanations" if self.learn else "learn mode off")
 
+    async def action_quit(self) -> None:
+        """ctrl+q, the palette's Quit: ask first when queued final steps or an unexported
+        report would be left behind (a second ctrl+q while asking quits)."""
+        question = unfinished_business(self)
+        if question is None or isinstance(self.screen, QuitDialog):
+            self.exit()
+            return
+
+        def decided(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit()
+
+        self.push_screen(QuitDialog("Quit the wizard?", question, "Quit"), decided)
+
     def on_unmount(self) -> None:
         self.close_target()
+
+
+class QuitDialog(ConfirmDialog):
+    """The "quit anyway?" question (its own class, so ctrl+q on it quits)."""
+
+
+def unfinished_business(app: WizardApp) -> str | None:
+    """What quitting now would leave undone, as the question to ask; None when nothing."""
+    driver = app.driver
+    queued = 0 if driver is None or driver.finished else len(app.final_choices)
+    stale = driver is not None and app.report_stale
+    if not queued and not stale:
+        return None
+    parts = []
+    if queued:
+        parts.append(f"{queued} final step{'s are' if queued > 1 else ' is'} queued")
+    if stale:
+        parts.append("the report is not exported")
+    return " and ".join(parts) + " — quit anyway?"
 
 
 def make_app(

@@ -1,6 +1,7 @@
-"""A confirmation the operator has to type: for steps that cannot be taken back.
+"""Confirmations before a step that changes the target (or ends the wizard).
 
-Returns True only when the typed text equals the expected word exactly.
+`ConfirmDialog` asks yes or no (y / n, Escape is no); `TypedConfirmDialog` is for steps that
+cannot be taken back and returns True only when the typed text equals the expected word.
 """
 
 from __future__ import annotations
@@ -13,6 +14,41 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Yes or no; the focus starts on No, so a stray Enter changes nothing."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes", id="confirm-yes"),
+        Binding("n", "answer(False)", "No", id="confirm-no"),
+        Binding("escape", "answer(False)", "No", id="confirm-escape", show=False),
+    ]
+
+    def __init__(self, title: str, body: str, yes: str = "Yes") -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.yes = yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Static(self.body, id="confirm-body")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.yes} (y)", id="yes", variant="warning")
+                yield Button("No (n)", id="no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
 
 
 class TypedConfirmDialog(ModalScreen[bool]):

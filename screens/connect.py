@@ -12,10 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from screens.base import WizardScreen
 from wizard.config import recent_targets
 from wizard.driver import ssh_aliases
 
@@ -31,7 +31,7 @@ class Suggestions(Message):
     aliases: list[str]
 
 
-class ConnectScreen(Screen[None]):
+class ConnectScreen(WizardScreen):
     CSS_PATH = "connect.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+d", "demo", "Practice", id="connect-demo"),

@@ -16,7 +16,7 @@ from textual.widgets import Button, Footer, Header, Label, Static
 
 from checks.base import catalog
 from screens.badges import badge
-from screens.base import WizardScreen
+from screens.base import WizardScreen, letter
 from screens.confirm_dialog import TypedConfirmDialog
 from screens.guideline import preview_text
 from screens.input_dialog import InputDialog
@@ -41,7 +41,6 @@ WARNING = (
 
 @dataclass
 class FinaleLoaded(Message):
-    excludes: list[str]
     last_preview: Preview | None
     others: list[str]
 
@@ -49,11 +48,11 @@ class FinaleLoaded(Message):
 class FinaleScreen(WizardScreen):
     CSS_PATH = "finale.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="finale-back"),
-        Binding("y", "copy_excludes", "Copy excludes", id="copy-excludes"),
-        Binding("s", "save_excludes", "Save excludes", id="save-excludes"),
-        Binding("x", "run_last", "Run last command", id="run-last"),
-        Binding("e", "app.export", "Export report", id="finale-export"),
+        Binding("escape", "back", "Back", id="finale-back"),
+        letter("y", "copy_excludes", "Copy excludes", id="copy-excludes"),
+        letter("s", "save_excludes", "Save excludes", id="save-excludes"),
+        letter("x", "run_last", "Run last command", id="run-last"),
+        letter("e", "app.export", "Export report", id="finale-export"),
     ]
 
     def __init__(self) -> None:
@@ -80,6 +79,7 @@ class FinaleScreen(WizardScreen):
             yield Button("Run final phase…", id="run", variant="error", disabled=True)
             yield Button("Export report…", id="export", variant="primary")
             yield Button("Back", id="back")
+            yield Button("Quit", id="quit")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -104,27 +104,39 @@ class FinaleScreen(WizardScreen):
                 text.append("  (the very last command)", style="italic")
             text.append("\n")
         self.query_one("#phase", Static).update(text)
+        self.show_excludes()
+
+    def show_excludes(self) -> None:
+        """The exclude list of the latest probe — after the final phase, the final one — read
+        from the driver every time, never a copy kept from when the screen opened."""
+        driver = self.wizard.driver
+        if driver is None or driver.result is None:
+            return  # not probed yet (the session would have to probe to answer)
+        self.excludes = driver.exclude_list()
+        self.query_one("#excludes", Static).update(Text("\n".join(self.excludes) or "(none)"))
 
     @work(thread=True, exclusive=True, group="finale", exit_on_error=False)
     def load(self) -> None:
         driver = self.wizard.driver
         if driver is None:
             return
-        try:
-            excludes = driver.exclude_list()
-            last = self.choice(LAST_CHECK)
-            preview = driver.preview(LAST_CHECK, last) if last and not driver.finished else None
-            others = driver.other_sessions()
-        except WizardError as exc:
-            self.post_message(EngineFailed("finale", str(exc)))
-            return
-        self.post_message(FinaleLoaded(excludes, preview, others))
+        with self.wizard.gate.waiting("reading the finale") as got:
+            if not got:
+                return
+            try:
+                last = self.choice(LAST_CHECK)
+                done = driver.finished
+                preview = driver.preview(LAST_CHECK, last) if last and not done else None
+                others = driver.other_sessions()
+            except WizardError as exc:
+                self.post_message(EngineFailed("finale", str(exc)))
+                return
+        self.post_message(FinaleLoaded(preview, others))
 
     @on(FinaleLoaded)
     def _loaded(self, message: FinaleLoaded) -> None:
-        self.excludes = message.excludes
         self.last_preview = message.last_preview
-        self.query_one("#excludes", Static).update(Text("\n".join(self.excludes) or "(none)"))
+        self.show_excludes()
         last = self.query_one("#last", Static)
         run = self.query_one("#run", Button)
         if message.others:
@@ -189,15 +201,17 @@ class FinaleScreen(WizardScreen):
         )
 
         def confirmed(ok: bool | None) -> None:
-            if ok:
+            if ok and self.wizard.run_on_target("running the final phase", self.run_final):
                 self.query_one("#run", Button).disabled = True
                 self.query_one("#final-result", Static).update(Text("Running the final phase…"))
-                self.run_final()
 
+        if self.wizard.gate.busy:
+            self.wizard.notify_busy()
+            return
         self.app.push_screen(TypedConfirmDialog("Run the final phase", body, word), confirmed)
 
-    @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
     def run_final(self) -> None:
+        """The final phase, run by `run_on_target` in a thread (it holds the target)."""
         driver = self.wizard.driver
         if driver is None:
             return
@@ -243,6 +257,7 @@ class FinaleScreen(WizardScreen):
             )
         self.query_one("#final-result", Static).update(text)
         self.query_one("#run", Button).disabled = self.done
+        self.show_excludes()  # what the final probe found, not what was there before
         self.notify("final phase done" if self.done else "final phase incomplete", title="finale")
 
     @on(EngineFailed)
@@ -257,3 +272,7 @@ class FinaleScreen(WizardScreen):
     @on(Button.Pressed, "#back")
     def _back(self) -> None:
         self.app.pop_screen()
+
+    @on(Button.Pressed, "#quit")
+    async def _quit(self) -> None:
+        await self.wizard.action_quit()  # asks first when work would be left behind

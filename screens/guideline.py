@@ -4,6 +4,7 @@ evidence), why it matters, the options side by side, an exact preview, apply, ve
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -16,8 +17,8 @@ from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, S
 
 from checks.base import CatalogEntry, Option, catalog
 from screens.badges import badge
-from screens.base import WizardScreen
-from screens.confirm_dialog import TypedConfirmDialog
+from screens.base import WizardScreen, letter
+from screens.confirm_dialog import ConfirmDialog, TypedConfirmDialog
 from screens.messages import Applied, ApplyProgress, Audited, EngineFailed, Previewed
 from wizard.actions import Phase
 from wizard.engine import AuditResult
@@ -95,19 +96,21 @@ def preview_text(preview: Preview) -> Text:
 
 # Long enough for a reason and a ticket number; the report is read by people, not parsed.
 NOTE_MAX = 500
+NOTE_LABEL = "Your note (optional, kept in the report) — t to write, Tab or Esc to leave:"
 
 
 class GuidelineScreen(WizardScreen):
     CSS_PATH = "guideline.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="guideline-back"),
+        Binding("escape", "back", "Back", id="guideline-back"),
         Binding("left", "cycle(-1)", "Prev option", id="option-prev", show=False),
         Binding("right", "cycle(1)", "Next option", id="option-next", show=False),
-        Binding("a", "apply", "Apply", id="apply"),
-        Binding("u", "app.undo", "Undo", id="guideline-undo"),
-        Binding("n", "next_guideline", "Next", id="next-guideline"),
+        letter("a", "apply", "Apply", id="apply"),
+        letter("u", "app.undo", "Undo", id="guideline-undo"),
+        letter("n", "next_guideline", "Next", id="next-guideline"),
+        letter("t", "note", "Note", id="guideline-note"),
         *(
-            Binding(str(n), f"choose_index({n - 1})", show=False, id=f"option-{n}")
+            letter(str(n), f"choose_index({n - 1})", show=False, id=f"option-{n}")
             for n in range(1, 10)
         ),
     ]
@@ -130,7 +133,7 @@ class GuidelineScreen(WizardScreen):
             with Horizontal(id="options"):
                 for index, option in enumerate(self.entry.options):
                     yield OptionCard(self.entry, option, index)
-            yield Label("Your note (optional, kept in the report):", classes="section")
+            yield Label(NOTE_LABEL, classes="section")
             yield Input(
                 id="note",
                 placeholder="why this choice, e.g. a ticket or who agreed",
@@ -169,9 +172,17 @@ class GuidelineScreen(WizardScreen):
             self.query_one("#preview", Static).update(
                 Text("This guideline has nothing to choose: it only reports.")
             )
-        cards = self.query(OptionCard)
-        if cards:
-            cards.first().focus(scroll_visible=False)
+        self.focus_keys(scroll_visible=False)
+
+    def focus_keys(self, scroll_visible: bool = True) -> None:
+        """The keys belong to the chosen option card (or the Apply button)."""
+        selected = self.query(".option-card.-selected")
+        cards = selected or self.query(OptionCard)
+        target = cards.first() if cards else self.query_one("#apply", Button)
+        target.focus(scroll_visible=scroll_visible)
+
+    def action_note(self) -> None:
+        self.query_one("#note", Input).focus()
 
     # --- showing ----------------------------------------------------------------------
 
@@ -242,11 +253,9 @@ class GuidelineScreen(WizardScreen):
 
     @on(Input.Submitted, "#note")
     def _note_submitted(self, event: Input.Submitted) -> None:
+        # Enter keeps the focus in the note: what is typed next is still text, never a
+        # command (Tab or Escape hand the keys back to the screen).
         self.save_note(event.value)
-        # Enter hands the keys back to the options, so a/u/n and 1-9 work again.
-        selected = self.query(".option-card.-selected")
-        target = selected.first() if selected else self.query_one("#apply", Button)
-        target.focus()
 
     def save_note(self, text: str) -> None:
         if self.wizard.driver is not None:
@@ -259,11 +268,14 @@ class GuidelineScreen(WizardScreen):
         driver = self.wizard.driver
         if driver is None:
             return
-        try:
-            preview = driver.preview(self.check_id, option_id)
-        except WizardError as exc:
-            self.post_message(EngineFailed("preview", str(exc)))
-            return
+        with self.wizard.gate.waiting("working out a preview") as got:
+            if not got:
+                return
+            try:
+                preview = driver.preview(self.check_id, option_id)
+            except WizardError as exc:
+                self.post_message(EngineFailed("preview", str(exc)))
+                return
         self.post_message(Previewed(self.check_id, option_id, preview))
 
     @on(Previewed)
@@ -312,32 +324,41 @@ class GuidelineScreen(WizardScreen):
             self.wizard.final_choices[self.check_id] = self.chosen
             self.notify(f"{self.entry.title}: queued for the finale")
             return
-        if self.preview.irreversible:
-
-            def confirmed(ok: bool | None) -> None:
-                if ok:
-                    self._start_apply(confirm=True)
-
-            self.app.push_screen(
-                TypedConfirmDialog(
-                    "This cannot be undone",
-                    f"{self.entry.title}: the removed material is not kept anywhere.",
-                    "yes",
-                ),
-                confirmed,
-            )
+        if self.wizard.gate.busy:
+            self.wizard.notify_busy()
             return
-        self._start_apply(confirm=False)
+        option_id, irreversible = self.chosen, self.preview.irreversible
+        label = getattr(self.entry.option(option_id), "label", option_id)
 
-    def _start_apply(self, *, confirm: bool) -> None:
-        assert self.chosen is not None
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._start_apply(option_id, confirm=irreversible)
+
+        if irreversible:
+            dialog: ConfirmDialog | TypedConfirmDialog = TypedConfirmDialog(
+                "This cannot be undone",
+                f"{self.entry.title}: {label}. The removed material is not kept anywhere.",
+                "yes",
+            )
+        else:
+            dialog = ConfirmDialog(
+                f"Apply: {self.entry.title}",
+                f"{label}. The change is made on the target now, as the preview shows; "
+                "it is journaled first, so undo (u) can restore it.",
+                "Apply",
+            )
+        self.app.push_screen(dialog, confirmed)
+
+    def _start_apply(self, option_id: str, *, confirm: bool) -> None:
+        work = partial(self.apply_choice, option_id, confirm)
+        if not self.wizard.run_on_target(f"applying {self.entry.title}", work):
+            return
         self.query_one("#apply", Button).disabled = True
         self.query_one("#apply-progress").display = True
         self.query_one("#progress-text", Static).update(Text("Applying…"))
-        self.apply_choice(self.chosen, confirm)
 
-    @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
     def apply_choice(self, option_id: str, confirm: bool) -> None:
+        """The apply itself, run by `run_on_target` in a thread (it holds the target)."""
         driver = self.wizard.driver
         if driver is None:
             return

@@ -11,9 +11,8 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
@@ -21,6 +20,7 @@ from checks import INSTANCE_CHECKS
 from checks.account import ACCOUNT_CHECKS
 from checks.base import GROUPS, catalog
 from screens.badges import DONE, GROUP_TITLES, badge
+from screens.base import WizardScreen, letter
 from wizard.engine import AuditResult
 from wizard.model import Finding
 
@@ -29,15 +29,15 @@ READ_ACCOUNT = "account-read"
 RUNBOOK = "account-runbook"
 
 
-class OverviewScreen(Screen[None]):
+class OverviewScreen(WizardScreen):
     CSS_PATH = "overview.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "app.reprobe", "Re-probe", id="reprobe"),
-        Binding("f", "app.finale", "Finale", id="finale"),
-        Binding("u", "app.undo", "Undo", id="undo"),
-        Binding("e", "app.export", "Export", id="export"),
-        Binding("c", "app.connect_other", "Connect", id="connect", show=False),
-        Binding("a", "app.read_account", "AWS account", id="read-account", show=False),
+        letter("r", "app.reprobe", "Re-probe", id="reprobe"),
+        letter("f", "app.finale", "Finale", id="finale"),
+        letter("u", "app.undo", "Undo", id="undo"),
+        letter("e", "app.export", "Export", id="export"),
+        letter("c", "app.connect_other", "Connect", id="connect", show=False),
+        letter("a", "app.read_account", "AWS account", id="read-account", show=False),
     ]
 
     def __init__(self, spec: str) -> None:

@@ -17,7 +17,7 @@ from textual.widgets import Button, Checkbox, Footer, Header, Static
 
 from checks.base import catalog
 from checks.runbook import RunbookStep, RunbookView, runbook_steps
-from screens.base import WizardScreen
+from screens.base import WizardScreen, letter
 from screens.guideline import reflow
 
 if TYPE_CHECKING:
@@ -29,9 +29,9 @@ RUNBOOK_ID = "account-runbook"  # its catalog entry (title, why, learn)
 class RunbookScreen(WizardScreen):
     CSS_PATH = "account.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="runbook-back"),
-        Binding("r", "app.load_runbook", "Read live data", id="runbook-reread"),
-        Binding("e", "app.export", "Export", id="runbook-export"),
+        Binding("escape", "back", "Back", id="runbook-back"),
+        letter("r", "app.load_runbook", "Read live data", id="runbook-reread"),
+        letter("e", "app.export", "Export", id="runbook-export"),
     ]
 
     def __init__(self) -> None:

@@ -76,6 +76,10 @@ async def test_careless_account_shows_fails_with_evidence(
         assert app.screen is screen
         assert app.driver.notes == {"account-public-amis": "ticket 42 n"}
 
+        await pilot.press("n")  # Enter kept the focus in the note: still text
+        assert app.screen is screen and app.driver.notes["account-public-amis"] == "ticket 42 nn"
+        await pilot.press("backspace", "escape")  # Escape leaves the note, not the screen
+        assert app.screen is screen
         await pilot.press("n")  # next check: the block-public-access setting
         await settle(pilot)
         assert isinstance(app.screen, AccountCheckScreen)

@@ -13,6 +13,7 @@ from checks import INSTANCE_CHECKS
 from checks.account import ACCOUNT_CHECKS
 from checks.base import GROUPS, catalog
 from screens.app import make_app
+from screens.confirm_dialog import ConfirmDialog, TypedConfirmDialog
 from screens.connect import ConnectScreen
 from screens.finale import FinaleScreen
 from screens.guideline import GuidelineScreen
@@ -230,8 +231,10 @@ async def test_whole_flow_on_the_practice_image(practice_root: Path) -> None:
                 assert "Working out" not in preview
                 await pilot.press("a")
                 await pilot.pause()
-                if app.screen.is_modal:  # irreversible: typed confirmation
+                if isinstance(app.screen, TypedConfirmDialog):  # irreversible: typed
                     await pilot.press(*"yes", "enter")
+                elif isinstance(app.screen, ConfirmDialog):  # every apply asks first
+                    await pilot.press("y")
                 await settle(pilot)
                 verdicts[check_id] = static_text(screen.query_one("#verify", Static))
             await pilot.press("escape")
@@ -301,7 +304,7 @@ async def test_sshd_fixes_applied_one_by_one_all_stay(practice_root: Path) -> No
         for check_id in ("root-ssh-login", "ssh-password-auth", "ssh-use-dns"):
             app.action_open_guideline(check_id)
             await settle(pilot)
-            await pilot.press("a")
+            await pilot.press("a", "y")  # apply asks first
             await settle(pilot)
             await pilot.press("escape")
         statuses = {f.id: f.status.value for f in app.result.findings}  # type: ignore[union-attr]

@@ -76,8 +76,8 @@ async def test_note_typed_on_the_guideline_screen_is_in_the_exported_report(
         note = screen.query_one("#note", Input)
         note.focus()
         await pilot.press(*"no DNS in the build VPC, ticket OPS-42")
-        # Enter gives the keys back to the options: `a` applies instead of typing an "a".
-        await pilot.press("enter", "a")
+        # Tab gives the keys back to the screen: `a` applies (after y) instead of typing an "a".
+        await pilot.press("tab", "a", "y")
         await settle(pilot)
         assert note.value == "no DNS in the build VPC, ticket OPS-42"
         assert "→ [PASS]" in static_text(screen.query_one("#verify", Static))
@@ -139,7 +139,7 @@ async def test_undo_key_restores_the_practice_image_byte_for_byte(practice_root:
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, GuidelineScreen)
-        await pilot.press("a")
+        await pilot.press("a", "y")  # apply asks first
         await settle(pilot)
         assert (practice_root / "etc/machine-id").read_bytes() != machine_id
         assert status(app, "machine-id") == "pass"
@@ -168,7 +168,7 @@ async def test_undo_from_the_palette_restores_sshd_config(practice_root: Path) -
         assert status(app, "ssh-use-dns") == "warn"
         app.action_open_guideline("ssh-use-dns")
         await settle(pilot)
-        await pilot.press("a")
+        await pilot.press("a", "y")  # apply asks first
         await settle(pilot)
         assert status(app, "ssh-use-dns") == "pass"
         assert tree(practice_root) != before
@@ -196,7 +196,7 @@ async def test_undo_cancelled_changes_nothing(practice_root: Path) -> None:
         await settle(pilot)
         app.action_open_guideline("machine-id")
         await settle(pilot)
-        await pilot.press("a")
+        await pilot.press("a", "y")  # apply asks first
         await settle(pilot)
         after_apply = tree(practice_root)
         await pilot.press("u")

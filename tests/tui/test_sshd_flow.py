@@ -53,7 +53,7 @@ async def test_whole_flow_on_the_real_instance(
         screen = app.screen
         assert isinstance(screen, GuidelineScreen)
         assert "PasswordAuthentication" in static_text(screen.query_one("#preview", Static))
-        await pilot.press("a")
+        await pilot.press("a", "y")  # apply asks first
         await settle(pilot)
         verdict = static_text(screen.query_one("#verify", Static))
         assert "[FAIL] → [PASS]" in verdict, verdict
