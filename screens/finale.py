@@ -229,11 +229,6 @@ class FinaleScreen(WizardScreen):
         outcome = message.outcome
         self.done = outcome.last_done
         assert message.result is not None
-        # The exclude list shown before the final phase is stale now: show the final one
-        # (Driver.exclude_list reads the session's final state; no I/O).
-        driver = self.wizard.driver
-        self.excludes = driver.exclude_list() if driver is not None else []
-        self.query_one("#excludes", Static).update(Text("\n".join(self.excludes) or "(none)"))
         after = {f.id: f for f in message.result.findings}
         if self.done and outcome.errors:
             text = Text("The last command ran, but not everything succeeded:\n", style="bold red")
