@@ -12,7 +12,6 @@ import logging
 import shutil
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
 from wizard import __version__
@@ -277,9 +276,12 @@ def cmd_report_verify(args: argparse.Namespace) -> int:
     from wizard.signing import verify
 
     sig_path = args.signature or args.report + ".sig"
+    from wizard.fsutil import read_capped
+    from wizard.signing import SIGNED_FILE_LIMIT
+
     try:
-        data = Path(args.report).read_bytes()
-        signature = Path(sig_path).read_text(encoding="utf-8")
+        data = read_capped(args.report, SIGNED_FILE_LIMIT)
+        signature = read_capped(sig_path).decode("utf-8", "replace")
     except OSError as exc:
         raise UsageError(f"cannot read {exc.filename}: {exc.strerror}") from None
     try:
@@ -307,6 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not debug:
+        # paramiko logs a traceback from its transport thread for every failed handshake;
+        # the operator gets our one-line error instead (`--debug` shows both).
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     parser = build_parser()
     first = next((a for a in argv if not a.startswith("-")), None)
     try:

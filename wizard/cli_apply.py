@@ -9,10 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from wizard.errors import UsageError
 
@@ -59,13 +56,9 @@ def load_plan(path: str) -> dict[str, str]:
     """Read and check a plan file; every problem is a one-line UsageError."""
     from checks import INSTANCE_CHECKS
     from checks.base import catalog
+    from wizard.config import load_yaml
 
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read plan {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"plan {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    raw = load_yaml(path, "plan")
     if not isinstance(raw, dict):
         raise UsageError(f"plan {path} must be a mapping with schema and choices")
     if raw.get("schema") != PLAN_SCHEMA:

@@ -7,8 +7,11 @@ Each test gets a fresh disposable instance (tests/integration/instance.py); the 
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -510,6 +513,78 @@ def test_connection_refused_is_one_line(ssh_options: ConnectOptions) -> None:
     with pytest.raises(TargetError) as err:
         open_target(f"ssh://root@127.0.0.1:{port}", ssh_options)
     assert str(err.value) == f"cannot connect to 127.0.0.1:{port} — connection refused"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wizard.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "auth",
+        "changed-key",
+        "unknown-key",
+        "revoked",
+        "refused",
+        "closed",
+        "garbage-banner",
+        "identity-dev-zero",
+        "identity-garbage",
+        "identity-dir",
+        "known-hosts-dev-zero",
+    ],
+)
+def test_connection_failures_are_one_line_exit_2_on_the_cli(
+    instance: Instance, client_key: ClientKey, known_hosts: Path, tmp_path: Path, case: str
+) -> None:
+    port = instance.port
+    identity = str(client_key.path)
+    known = str(known_hosts)
+    other = _keygen(tmp_path / "other")
+    if case == "auth":
+        identity = str(tmp_path / "other")
+    if case == "changed-key":
+        known_hosts.write_text(f"[127.0.0.1]:{port} {other}\n")
+    if case == "unknown-key":
+        known = str(tmp_path / "missing")
+    if case == "revoked":
+        known_hosts.write_text(f"@revoked * {' '.join(instance.host_key_line().split()[1:])}\n")
+    if case == "refused":
+        port = free_port()
+    if case.startswith("identity-"):
+        garbage = tmp_path / "garbage"
+        garbage.write_bytes(os.urandom(2048))
+        identity = {"dev-zero": "/dev/zero", "garbage": str(garbage), "dir": str(tmp_path)}[
+            case.removeprefix("identity-")
+        ]
+    if case == "known-hosts-dev-zero":
+        known = "/dev/zero"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        if case in ("closed", "garbage-banner"):
+            port = listener.getsockname()[1]
+            reply = b"" if case == "closed" else os.urandom(300) + b"\r\n"
+
+            def answer() -> None:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.sendall(reply)
+
+            threading.Thread(target=answer, daemon=True).start()
+        proc = _cli("audit", f"ssh://root@127.0.0.1:{port}", "-i", identity, "--known-hosts", known)
+    assert proc.returncode == 2, proc
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("ami-wizard: ")
+    assert proc.stdout == ""
 
 
 @pytest.mark.parametrize(

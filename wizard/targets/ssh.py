@@ -15,6 +15,7 @@ import hmac
 import logging
 import os
 import re
+import shlex
 import socket
 import threading
 import time
@@ -22,9 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import paramiko
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from wizard import keyring_store
 from wizard.errors import TargetError, UsageError
+from wizard.fsutil import read_capped
 from wizard.targets.base import (
     ChangedHostKeyError,
     CommandResult,
@@ -79,9 +82,40 @@ def load_ssh_config(path: str | None) -> paramiko.SSHConfig:
     if not os.path.exists(path):
         return paramiko.SSHConfig()
     try:
-        return paramiko.SSHConfig.from_path(path)
-    except (OSError, ValueError, paramiko.SSHException) as exc:
+        text = read_capped(path).decode("utf-8", "surrogateescape")
+    except OSError as exc:
+        raise UsageError(f"cannot read ssh config {path} — {exc.strerror}") from None
+    _refuse_match_exec(path, text)
+    try:
+        return paramiko.SSHConfig.from_text(text)
+    except (ValueError, paramiko.SSHException) as exc:
         raise UsageError(f"cannot read ssh config {path} — {exc}") from exc
+
+
+# Match criteria that take no argument (ssh_config(5)); every other one is `name value`.
+_MATCH_FLAGS = ("all", "canonical", "final")
+
+
+def _refuse_match_exec(path: str, text: str) -> None:
+    """`Match exec CMD` runs CMD on the operator's machine at every lookup (paramiko does so
+    through invoke): refused like ProxyCommand, before paramiko ever evaluates it."""
+    for lineno, line in enumerate(text.split("\n"), 1):
+        keyword, *rest = re.split(r"\s*=\s*|\s+", line.strip(), maxsplit=1)
+        if keyword.lower() != "match" or not rest:
+            continue
+        try:
+            tokens = shlex.split(rest[0])
+        except ValueError as exc:
+            raise UsageError(f"cannot read ssh config {path} — line {lineno}: {exc}") from None
+        while tokens:
+            criterion = tokens.pop(0).lstrip("!").lower()
+            if criterion == "exec":
+                raise UsageError(
+                    f"{path} line {lineno}: `Match exec` in ssh config is not supported"
+                    " (it runs a local command); use Host blocks"
+                )
+            if criterion not in _MATCH_FLAGS and tokens:
+                tokens.pop(0)
 
 
 def resolve_endpoint(
@@ -100,9 +134,11 @@ def resolve_endpoint(
         except ValueError as exc:
             raise UsageError(f"{host}: bad Port in ssh config — {found.get('port')}") from exc
     jump = found.get("proxyjump")
+    hostname = found.get("hostname", host)
+    check_hostname(hostname)
     return Endpoint(
         alias=host,
-        hostname=found.get("hostname", host),
+        hostname=hostname,
         port=port,
         user=user or found.get("user") or getpass.getuser(),
         identity_files=tuple(os.path.expanduser(f) for f in found.get("identityfile", [])),
@@ -110,6 +146,27 @@ def resolve_endpoint(
         host_key_alias=found.get("hostkeyalias"),
         proxy_jump=None if jump is None or jump.lower() == "none" else jump,
     )
+
+
+# RFC 1035 limits, which the resolver enforces (Python's idna codec raises UnicodeError).
+MAX_LABEL, MAX_HOSTNAME = 63, 253
+
+
+def check_hostname(hostname: str) -> None:
+    """Refuse a host name no resolver accepts (a label over 63 characters, an empty label,
+    over 253 in all) with one line, before it reaches getaddrinfo. IP addresses pass."""
+    if ":" in hostname:  # IPv6, checked by the socket layer itself
+        return
+    labels = hostname.removesuffix(".").split(".")
+    if len(hostname) > MAX_HOSTNAME:
+        raise UsageError(f"bad host name {hostname[:40]!r}…: longer than {MAX_HOSTNAME} characters")
+    for label in labels:
+        if not label:
+            raise UsageError(f"bad host name {hostname!r}: empty label")
+        if len(label) > MAX_LABEL:
+            raise UsageError(
+                f"bad host name {hostname!r}: a label is longer than {MAX_LABEL} characters"
+            )
 
 
 def split_host_port(text: str) -> tuple[str | None, str, int | None]:
@@ -305,14 +362,9 @@ class KnownHosts:
         if not os.path.exists(self.path):
             return
         try:
-            with open(self.path, "rb") as fh:
-                data = fh.read(MAX_KNOWN_HOSTS_BYTES + 1)
+            data = read_capped(self.path, MAX_KNOWN_HOSTS_BYTES)
         except OSError as exc:
             raise TargetError(f"cannot read known hosts file {self.path} — {exc.strerror}") from exc
-        if len(data) > MAX_KNOWN_HOSTS_BYTES:
-            raise TargetError(
-                f"known hosts file {self.path} is larger than {MAX_KNOWN_HOSTS_BYTES} bytes"
-            )
         text = data.decode("utf-8", "surrogateescape")
         for lineno, line in enumerate(text.split("\n"), 1):
             entry = KnownHostLine.parse(line, lineno)
@@ -464,12 +516,14 @@ class _Authenticator:
         explicit += [f for f in ep.identity_files if f not in explicit]
         tried = 0
         for path in explicit:
+            # The key the operator typed (-i) must be usable; ssh_config's are tried if so.
+            required = bool(self.options.identity) and path == explicit[0]
             if not os.path.exists(path):
-                if self.options.identity and path == explicit[0]:
+                if required:
                     raise UsageError(f"identity file {path} does not exist")
                 continue
             tried += 1
-            if self._try_key_file(transport, ep, path):
+            if self._try_key_file(transport, ep, path, required):
                 return
         if self.options.use_agent and not ep.identities_only:
             agent = paramiko.Agent()
@@ -506,19 +560,37 @@ class _Authenticator:
             log.debug("partial authentication; server wants %s", remaining)
         return transport.is_authenticated()
 
-    def _try_key_file(self, transport: paramiko.Transport, ep: Endpoint, path: str) -> bool:
-        key = self._load_key(path)
+    def _try_key_file(
+        self, transport: paramiko.Transport, ep: Endpoint, path: str, required: bool = False
+    ) -> bool:
+        key = self._load_key(path, required)
         return key is not None and self._try_key(transport, ep, key)
 
-    def _load_key(self, path: str) -> paramiko.PKey | None:
+    def _load_key(self, path: str, required: bool = False) -> paramiko.PKey | None:
+        """The key in `path`, or None to skip it; a `required` key that cannot be read
+        is a UsageError (the operator named it) instead of a skip."""
         try:
+            # paramiko reads a key file whole: refuse a device (/dev/zero) or a huge file first.
+            read_capped(path)
             return paramiko.PKey.from_path(path)
         except (paramiko.PasswordRequiredException, TypeError):
             # cryptography raises TypeError for an encrypted OpenSSH-format key read
             # without a passphrase; paramiko passes it through.
             pass
-        except (OSError, paramiko.SSHException, ValueError) as exc:
-            log.warning("skipping key %s: %s", path, exc)
+        except (
+            OSError,
+            paramiko.SSHException,
+            paramiko.pkey.UnknownKeyType,
+            ValueError,
+            UnsupportedAlgorithm,
+        ) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            reason = reason.split(". See https://")[0] or type(exc).__name__
+            if required:
+                raise UsageError(
+                    f"identity file {path} is not a usable private key: {reason}"
+                ) from None
+            log.info("skipping key %s: %s", path, reason)
             return None
         name = keyring_store.passphrase_name(path)
         if name in self.prompted:  # typed earlier this session (e.g. before a new-login proof)
@@ -555,6 +627,8 @@ def _decrypt(path: str, passphrase: str) -> paramiko.PKey | None:
 
 
 def _connect_error(ep: Endpoint, exc: BaseException, timeout: float) -> TargetError:
+    if isinstance(exc, UnicodeError):  # the idna codec refusing the name
+        return TargetError(f"cannot connect to {ep.address} — bad host name ({exc})")
     if isinstance(exc, socket.gaierror):
         return TargetError(f"cannot connect to {ep.address} — unknown host ({exc.strerror})")
     if isinstance(exc, ConnectionRefusedError):
@@ -635,7 +709,7 @@ class SSHTarget(Target):
         if sock is None:
             try:
                 sock = socket.create_connection((ep.hostname, ep.port), timeout=timeout)
-            except OSError as exc:
+            except (OSError, UnicodeError) as exc:
                 raise _connect_error(ep, exc, timeout) from exc
         known = KnownHosts(self._options.known_hosts)
         transport = paramiko.Transport(sock)
