@@ -337,7 +337,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WizardError as exc:
         if debug:
             raise
-        print(f"ami-wizard: {exc}", file=sys.stderr)
+        from wizard.secrets import clean_text
+
+        # One line, printable, secrets masked: messages may quote file names or lines.
+        print(f"ami-wizard: {clean_text(str(exc)).replace(chr(10), ' ')}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("ami-wizard: interrupted", file=sys.stderr)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 from wizard.errors import UsageError
+from wizard.secrets import clean_text
 
 PLAN_SCHEMA = "ami-wizard/plan/v1"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -84,6 +85,19 @@ def load_plan(path: str) -> dict[str, str]:
     return out
 
 
+def say(text: str, stream: TextIO | None = None) -> None:
+    """Write apply output (diffs, commands, errors) with every secret masked and every
+    byte printable: a dry-run diff of sshd_config or an error line may quote a secret."""
+    (stream or sys.stdout).write(clean_text_lines(text))
+
+
+def clean_text_lines(text: str) -> str:
+    """`secrets.clean_text` per line, keeping the line breaks and tabs of diffs."""
+    return "\n".join(
+        "\t".join(clean_text(part) for part in line.split("\t")) for line in text.split("\n")
+    )
+
+
 def _status(value: object) -> str:
     return str(value) if value is not None else "-"
 
@@ -104,29 +118,29 @@ def cmd_apply(args: argparse.Namespace, connect: Callable[[argparse.Namespace], 
             for check_id, option_id in choices.items():
                 pv = session.preview(check_id, option_id)
                 flags = " (cannot be undone)" if pv.irreversible else ""
-                sys.stdout.write(f"== {check_id}: {option_id} [{pv.phase.name}]{flags}\n")
-                sys.stdout.write(pv.text)
+                say(f"== {check_id}: {option_id} [{pv.phase.name}]{flags}\n")
+                say(pv.text)
                 refused += pv.refusal is not None
-            sys.stdout.write("dry run: nothing was changed\n")
+            say("dry run: nothing was changed\n")
             return EXIT_FAIL if refused else EXIT_OK
         outcome = session.apply(
             choices,
             confirm_irreversible=args.yes,
-            progress=lambda msg: print(f"  {msg}", file=sys.stderr),
+            progress=lambda msg: say(f"  {msg}\n", sys.stderr),
         )
     for c in outcome.checks:
         mark = "  ROLLED BACK" if c.rolled_back else ""
-        print(f"{c.check_id}: {_status(c.before)} -> {_status(c.after)}{mark}")
+        say(f"{c.check_id}: {_status(c.before)} -> {_status(c.after)}{mark}\n")
         if c.error:
-            print(f"  error: {c.error}")
+            say(f"  error: {c.error}\n")
     for w in outcome.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        say(f"warning: {w}\n", sys.stderr)
     if outcome.exclude_list:
-        print("exclude list for ec2-bundle-vol --exclude:")
-        print("  " + ",".join(outcome.exclude_list))
+        say("exclude list for ec2-bundle-vol --exclude:\n")
+        say("  " + ",".join(outcome.exclude_list) + "\n")
         if outcome.exclude_file:
-            print(f"  (also written to {outcome.exclude_file})")
-    print(f"session {outcome.session_id}: undo with `ami-wizard undo {outcome.session_id}`")
+            say(f"  (also written to {outcome.exclude_file})\n")
+    say(f"session {outcome.session_id}: undo with `ami-wizard undo {outcome.session_id}`\n")
     if args.report:
         _write_report(args, session, outcome)
     failed = any(c.after is not None and c.after.value == "fail" for c in outcome.checks)

@@ -22,6 +22,7 @@ from typing import Any
 
 from wizard import config as wizard_config
 from wizard.errors import UsageError
+from wizard.secrets import scrub
 
 log = logging.getLogger(__name__)
 
@@ -167,15 +168,16 @@ class Journal:
 
     def record_irreversible(self, check_id: str, text: str, path: str = "") -> Entry:
         """A step that cannot be undone: only what it was, never any content."""
-        return self._append("irreversible", check_id, {"text": text, "path": path})
+        return self._append("irreversible", check_id, {"text": scrub(text), "path": scrub(path)})
 
     def done(self, entry: Entry) -> None:
         """The change `entry` announced has been made."""
         self._append("done", entry.check_id, {"of": entry.seq})
 
     def note(self, check_id: str, text: str) -> None:
-        """Something the operator should know later (irreversible steps, rollbacks, undo)."""
-        self._append("note", check_id, {"text": text})
+        """Something the operator should know later (irreversible steps, rollbacks, undo);
+        masked, as an error line may quote a secret."""
+        self._append("note", check_id, {"text": scrub(text)})
 
     def entries(self) -> Iterator[Entry]:
         path = self.dir / ENTRIES

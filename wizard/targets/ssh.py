@@ -752,7 +752,9 @@ class SSHTarget(Target):
         self.channels_opened += 1
         with contextlib.closing(channel):
             channel.settimeout(timeout)
-            channel.exec_command(command)
+            # File names from the target may be any bytes (decoded with surrogateescape);
+            # paramiko would encode the command as strict UTF-8 and crash on them.
+            channel.exec_command(command.encode("utf-8", "surrogateescape"))
             stderr: list[bytes] = []
             errors: list[BaseException] = []
 
