@@ -119,7 +119,7 @@ def test_secrets_are_masked_in_every_output(
         assert secret[:4].encode() + b"****" in everything, secret
 
 
-def test_history_names_that_are_not_utf8_are_shredded_in_the_final_phase(
+def test_history_and_credential_names_that_are_not_utf8_are_removed_in_the_final_phase(
     instance: Instance, client_key: ClientKey, known_hosts: Path, tmp_path: Path
 ) -> None:
     instance.useradd("mallory")
@@ -138,10 +138,20 @@ def test_history_names_that_are_not_utf8_are_shredded_in_the_final_phase(
             *(os.fsdecode(n) for n in names),
         ]
     )
+    credential = b"/home/mallory/.aws/cr\xe9dentials\xff"
+    instance.write(
+        os.fsdecode(credential),
+        f"[default]\naws_access_key_id = {AWS_ID}\naws_secret_access_key = {AWS_SECRET}\n",
+        mode=0o600,
+        owner="mallory",
+    )
     upper_home = instance.upper / "home" / "mallory"
     assert all((upper_home / os.fsdecode(n)).exists() for n in names)
     plan = tmp_path / "plan.yaml"
-    plan.write_text("schema: ami-wizard/plan/v1\nchoices:\n  shell-history: shred\n")
+    plan.write_text(
+        "schema: ami-wizard/plan/v1\nchoices:\n  shell-history: shred\n"
+        "  bundle-credentials: delete\n"
+    )
     target = f"ssh://root@127.0.0.1:{instance.port}"
     ssh = ["-i", str(client_key.path), "--known-hosts", str(known_hosts)]
     proc = _cli(
@@ -150,6 +160,8 @@ def test_history_names_that_are_not_utf8_are_shredded_in_the_final_phase(
     assert b"Traceback" not in proc.stderr, proc.stderr.decode(errors="replace")
     assert proc.returncode == 0, (proc.stdout + proc.stderr).decode(errors="replace")
     assert b"shell-history: fail -> pass" in proc.stdout
+    assert b"bundle-credentials: fail -> pass" in proc.stdout
+    assert not instance.exists(os.fsdecode(credential))
     listing = instance.exec(["ls", "-a", "/home/mallory"]).stdout
     assert not any(n in listing for n in names), listing
     proc.stdout.decode("utf-8")  # what we print is valid UTF-8

@@ -26,7 +26,7 @@ import paramiko
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from wizard import keyring_store
-from wizard.errors import TargetError, UsageError
+from wizard.errors import HostKeyError, TargetError, UsageError
 from wizard.fsutil import read_capped
 from wizard.targets.base import (
     ChangedHostKeyError,
@@ -845,8 +845,8 @@ class SSHTarget(Target):
             except (TargetError, UsageError, paramiko.SSHException, OSError, EOFError) as exc:
                 last = str(exc)
                 # Refused or reset while sshd restarts: worth another try. A failed
-                # authentication or host key problem will not change by waiting.
-                if "authentication failed" in last or "HOST KEY" in last.upper():
+                # authentication or host key (or certificate) problem will not change by waiting.
+                if isinstance(exc, HostKeyError) or "authentication failed" in last:
                     break
             finally:
                 if transport is not None:
