@@ -290,3 +290,11 @@ def test_match_exec_in_ssh_config_is_refused_and_never_run(tmp_path: Path) -> No
     assert_one_line_error(proc)
     assert "Match exec" in proc.stderr
     assert not list(tmp_path.glob("RAN*"))
+
+
+@pytest.mark.parametrize("config", ["/dev/zero", "dir"])
+def test_unreadable_ssh_config_is_one_line(tmp_path: Path, config: str) -> None:
+    path = str(tmp_path) if config == "dir" else config
+    proc = cli("audit", "practice", "-F", path, timeout=30)
+    assert_one_line_error(proc)
+    assert "ssh config" in proc.stderr

@@ -190,8 +190,8 @@ def remember_recent(spec: str) -> None:
 
     path = config_file()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, yaml.YAMLError) as exc:
+        raw = load_yaml(path, "config") if path.exists() else {}
+    except UsageError as exc:
         log.debug("config unreadable, recent targets not saved: %s", exc)
         return
     if not isinstance(raw, dict):

@@ -404,11 +404,16 @@ class KnownHosts:
                     first.append(algo)
         return tuple(first) + tuple(a for a in supported if a not in first)
 
-    def verify(self, name: str, key: paramiko.PKey, accept_new: bool, principal: str) -> None:
+    def verify(
+        self, name: str, key: paramiko.PKey, accept_new: bool, principal: str | None = None
+    ) -> None:
         """Raise HostKeyError unless `key` is known for `name` (or accepted and recorded).
 
-        `principal` is the host name a certificate must be issued for (without the port).
+        `principal` is the host name a certificate must be issued for (default: `name`
+        without brackets and port).
         """
+        if principal is None:
+            principal = name[1:].partition("]")[0] if name.startswith("[") else name
         label, fp = key_type_label(key), fingerprint(key)
         if self._revoked(name, key):
             raise ChangedHostKeyError(
