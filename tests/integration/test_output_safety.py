@@ -166,3 +166,24 @@ def test_history_and_credential_names_that_are_not_utf8_are_removed_in_the_final
     assert not any(n in listing for n in names), listing
     proc.stdout.decode("utf-8")  # what we print is valid UTF-8
     (tmp_path / "r.json").read_text(encoding="utf-8")
+
+
+def test_secret_quoted_by_a_failed_apply_is_masked_in_errors_and_journal(
+    instance: Instance, client_key: ClientKey, known_hosts: Path, tmp_path: Path
+) -> None:
+    # A line sshd cannot parse (so `sshd -t` fails and quotes it) that holds a token: the
+    # change is refused, and the error line, the journal and the report must mask it.
+    seed_unprepared(instance)
+    config = instance.read("/etc/ssh/sshd_config").decode()
+    instance.write("/etc/ssh/sshd_config", f"{GITHUB} {SSHD_PASSWORD}\n" + config)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("schema: ami-wizard/plan/v1\nchoices:\n  root-ssh-login: prohibit-password\n")
+    target = f"ssh://root@127.0.0.1:{instance.port}"
+    ssh = ["-i", str(client_key.path), "--known-hosts", str(known_hosts)]
+    outputs = tmp_path / "outputs"  # tmp_path also holds the instance's own files
+    outputs.mkdir()
+    proc = _cli("apply", target, "--plan", str(plan), "--report", str(outputs / "r"), *ssh)
+    assert proc.returncode == 1, (proc.stdout + proc.stderr).decode(errors="replace")
+    assert b"error: sshd -t rejected" in proc.stdout
+    everything = _all_output(proc, dirs=[outputs, state_dir()])
+    assert GITHUB.encode() not in everything and SSHD_PASSWORD.encode() not in everything
