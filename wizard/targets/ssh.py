@@ -759,7 +759,10 @@ class SSHTarget(Target):
             channel.settimeout(timeout)
             # File names from the target may be any bytes (decoded with surrogateescape);
             # paramiko would encode the command as strict UTF-8 and crash on them.
-            channel.exec_command(command.encode("utf-8", "surrogateescape"))
+            try:
+                channel.exec_command(command.encode("utf-8", "surrogateescape"))
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                raise TargetError(f"{self.uri}: connection lost — {exc}") from exc
             stderr: list[bytes] = []
             errors: list[BaseException] = []
 
@@ -796,6 +799,8 @@ class SSHTarget(Target):
                     raise TimeoutError
             except TimeoutError as exc:
                 raise TargetError(f"{self.uri}: {argv[0]} timed out after {timeout:g} s") from exc
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                raise TargetError(f"{self.uri}: connection lost — {exc}") from exc
             for thread in threads:
                 thread.join(max(deadline - time.monotonic(), 0.1))
             status = channel.recv_exit_status()
