@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from wizard.secrets import MASK, clean_text, mask, scrub, scrub_tree
+from wizard.secrets import MASK, clean_lines, clean_text, mask, scrub, scrub_tree
 
 # Made-up values of each shape; none is a real credential.
 GITHUB = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
@@ -82,3 +82,8 @@ def test_clean_text_masks_and_escapes_bytes_from_the_target() -> None:
     name = f"/home/a/.bad\udcff\x1b[31m_{GITHUB}"
     out = clean_text(name)
     assert "\\xff" in out and "\\x1b" in out and GITHUB not in out
+
+
+def test_clean_lines_keeps_the_layout_of_a_diff() -> None:
+    diff = f"--- a/etc/ssh/sshd_config\n+SetEnv T={GITHUB}\n \tx\r\n"
+    assert clean_lines(diff) == "--- a/etc/ssh/sshd_config\n+SetEnv T=ghp_****\n \tx\\x0d\n"

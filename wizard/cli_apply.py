@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from wizard.errors import UsageError
-from wizard.secrets import clean_text
+from wizard.secrets import clean_lines
 
 PLAN_SCHEMA = "ami-wizard/plan/v1"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -88,14 +88,7 @@ def load_plan(path: str) -> dict[str, str]:
 def say(text: str, stream: TextIO | None = None) -> None:
     """Write apply output (diffs, commands, errors) with every secret masked and every
     byte printable: a dry-run diff of sshd_config or an error line may quote a secret."""
-    (stream or sys.stdout).write(clean_text_lines(text))
-
-
-def clean_text_lines(text: str) -> str:
-    """`secrets.clean_text` per line, keeping the line breaks and tabs of diffs."""
-    return "\n".join(
-        "\t".join(clean_text(part) for part in line.split("\t")) for line in text.split("\n")
-    )
+    (stream or sys.stdout).write(clean_lines(text))
 
 
 def _status(value: object) -> str:

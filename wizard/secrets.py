@@ -99,3 +99,11 @@ def clean_text(value: str) -> str:
     text = raw.decode("utf-8", "backslashreplace")
     text = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
     return scrub(text)
+
+
+def clean_lines(text: str) -> str:
+    """`clean_text` for multi-line output (diffs, scripts): line breaks and tabs are kept,
+    every other control character is escaped and every secret masked."""
+    return "\n".join(
+        "\t".join(clean_text(part) for part in line.split("\t")) for line in text.split("\n")
+    )
