@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -16,13 +17,16 @@ from checks import INSTANCE_CHECKS
 from wizard.demo import EXAMPLE_KEY_ID, EXAMPLE_SECRET, seed_practice_image
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "wizard.cli", *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         cwd=cwd,
+        env={**os.environ, **env} if env else None,
         check=False,
     )
 
@@ -332,3 +336,109 @@ def test_audit_demo_leaves_no_practice_dir(tmp_path: Path) -> None:
         )
         assert proc.returncode == 1, proc.stderr
         assert list(tmp_path.glob("ami-wizard-practice-*")) == []
+
+
+# -- bad files the operator names: one line, exit 2, fast (issue 10, item 14) -----------------
+
+
+def _plan_files(tmp_path: Path) -> dict[str, Path]:
+    files = {
+        "binary": os.urandom(4096).replace(b"\n", b"x"),
+        "nul": b"schema: ami-wizard/plan/v1\0\n",
+        "duplicate": (
+            b"schema: ami-wizard/plan/v1\nchoices:\n  machine-id: empty\n  machine-id: keep\n"
+        ),
+        "deep": b"[" * 5000 + b"]" * 5000,
+        "deep-block": b"".join(b"  " * i + b"k%d:\n" % i for i in range(400)) + b"  " * 400 + b"x",
+        "huge": b"# " + b"x" * (2 << 20) + b"\n",
+        "latin1": b"schema: ami-wizard/plan/v1\n# caf\xe9\n",
+    }
+    out = {}
+    for name, data in files.items():
+        out[name] = tmp_path / f"{name}.yaml"
+        out[name].write_bytes(data)
+    return out
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["binary", "nul", "duplicate", "deep", "deep-block", "huge", "latin1", "/dev/zero", "dir"],
+)
+def test_bad_plan_file_is_one_line_exit_2_and_fast(image: Path, tmp_path: Path, case: str) -> None:
+    plans = _plan_files(tmp_path)
+    plan = {"/dev/zero": "/dev/zero", "dir": str(tmp_path)}.get(case) or str(plans[case])
+    start = time.monotonic()
+    proc = cli("apply", f"image:{image}", "--plan", plan, "--dry-run", timeout=30)
+    assert time.monotonic() - start < 20
+    assert_one_line_error(proc)
+    assert "plan" in proc.stderr
+    if case == "duplicate":
+        assert "duplicate key 'machine-id'" in proc.stderr
+
+
+@pytest.mark.parametrize("case", ["/dev/zero", "binary", "huge"])
+def test_bad_config_file_is_one_line_exit_2(image: Path, tmp_path: Path, case: str) -> None:
+    config = case if case.startswith("/") else str(_plan_files(tmp_path)[case])
+    proc = cli("audit", f"image:{image}", env={"AMI_WIZARD_CONFIG": config}, timeout=30)
+    assert_one_line_error(proc)
+    assert "config" in proc.stderr
+
+
+@pytest.mark.parametrize("key", ["/dev/zero", "binary", "huge"])
+def test_bad_sign_key_is_one_line_exit_2_and_fast(image: Path, tmp_path: Path, key: str) -> None:
+    path = key if key.startswith("/") else str(_plan_files(tmp_path)[key])
+    out = tmp_path / "audit.json"
+    proc = cli(
+        "audit",
+        f"image:{image}",
+        "--format",
+        "json",
+        "-o",
+        str(out),
+        "--sign-key",
+        path,
+        timeout=30,
+    )
+    assert_one_line_error(proc)
+
+
+def test_verify_with_dev_zero_is_one_line(tmp_path: Path) -> None:
+    proc = cli("report", "verify", "/dev/zero", "--public-key", "/dev/zero", timeout=30)
+    assert_one_line_error(proc)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "ssh://root@" + "a" * 64 + ".example.com",
+        "root@" + "b" * 64,
+        "root@" + ".".join(["c" * 60] * 5),
+        "ssh://root@a..example.com",
+    ],
+)
+def test_host_names_no_resolver_accepts_are_one_line(spec: str, tmp_path: Path) -> None:
+    proc = cli("audit", spec, "--known-hosts", str(tmp_path / "kh"), timeout=30)
+    assert_one_line_error(proc)
+    assert "bad host name" in proc.stderr
+
+
+def test_match_exec_in_ssh_config_is_refused_and_never_run(tmp_path: Path) -> None:
+    marker = tmp_path / "RAN"
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        "Host practice\n  HostName 127.0.0.1\n"
+        f'Match exec "touch {marker}"\n  User nobody\n'
+        f'Match host practice !EXEC "touch {marker}2"\n  User nobody\n'
+    )
+    proc = cli("audit", "practice", "-F", str(config), timeout=30)
+    assert_one_line_error(proc)
+    assert "Match exec" in proc.stderr
+    assert not list(tmp_path.glob("RAN*"))
+
+
+@pytest.mark.parametrize("config", ["/dev/zero", "dir"])
+def test_unreadable_ssh_config_is_one_line(tmp_path: Path, config: str) -> None:
+    path = str(tmp_path) if config == "dir" else config
+    proc = cli("audit", "practice", "-F", path, timeout=30)
+    assert_one_line_error(proc)
+    assert "ssh config" in proc.stderr

@@ -443,3 +443,15 @@ def test_report_input_round_trip(practice: ImageTarget) -> None:
     direct, regenerated = build_report(inp), build_report(again)
     assert regenerated == direct
     assert regenerated["checks"] and regenerated["session"] == session.id
+
+
+def test_preview_masks_a_secret_the_diff_would_quote(practice: ImageTarget) -> None:
+    """The TUI shows preview text as it is: a token in sshd_config must not appear in full."""
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    main = Path(practice.root) / "etc/ssh/sshd_config"
+    main.write_text(f"# deploy token {token}\nPermitRootLogin yes\n" + main.read_text())
+    session = Session(practice)
+    session.audit()
+    pv = session.preview("root-ssh-login", "prohibit-password")
+    assert pv.actions and "PermitRootLogin" in pv.text
+    assert token not in pv.text and "ghp_" in pv.text

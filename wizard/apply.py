@@ -296,7 +296,10 @@ class RemoteBackend(Backend):
 
     def _script(self, body: str, args: Sequence[str] = (), timeout: float = 300.0) -> CommandResult:
         try:
-            return self.target.run_script(body.encode(), args, timeout=timeout)
+            # Paths in the script are target bytes (surrogateescape): send them back as they were.
+            return self.target.run_script(
+                body.encode("utf-8", "surrogateescape"), args, timeout=timeout
+            )
         except TargetError as exc:
             raise ApplyError(f"lost the target while changing it — {exc}") from exc
 

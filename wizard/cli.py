@@ -11,7 +11,6 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
 from wizard import __version__
@@ -281,9 +280,12 @@ def cmd_report_verify(args: argparse.Namespace) -> int:
     from wizard.signing import verify
 
     sig_path = args.signature or args.report + ".sig"
+    from wizard.fsutil import read_capped
+    from wizard.signing import SIGNED_FILE_LIMIT
+
     try:
-        data = Path(args.report).read_bytes()
-        signature = Path(sig_path).read_text(encoding="utf-8")
+        data = read_capped(args.report, SIGNED_FILE_LIMIT)
+        signature = read_capped(sig_path).decode("utf-8", "replace")
     except OSError as exc:
         raise UsageError(f"cannot read {exc.filename}: {exc.strerror}") from None
     try:
@@ -311,6 +313,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not debug:
+        # paramiko logs a traceback from its transport thread for every failed handshake;
+        # the operator gets our one-line error instead (`--debug` shows both).
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     parser = build_parser()
     first = next((a for a in argv if not a.startswith("-")), None)
     try:
@@ -347,7 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WizardError as exc:
         if debug:
             raise
-        print(f"ami-wizard: {exc}", file=sys.stderr)
+        from wizard.secrets import clean_text
+
+        # One line, printable, secrets masked: messages may quote file names or lines.
+        print(f"ami-wizard: {clean_text(str(exc)).replace(chr(10), ' ')}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("ami-wizard: interrupted", file=sys.stderr)

@@ -10,12 +10,10 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, TextIO
 
 from wizard.errors import UsageError
+from wizard.secrets import clean_lines
 
 PLAN_SCHEMA = "ami-wizard/plan/v1"
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -67,13 +65,9 @@ def load_plan(path: str) -> dict[str, str]:
     """Read and check a plan file; every problem is a one-line UsageError."""
     from checks import INSTANCE_CHECKS
     from checks.base import catalog
+    from wizard.config import load_yaml
 
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read plan {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"plan {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    raw = load_yaml(path, "plan")
     if not isinstance(raw, dict):
         raise UsageError(f"plan {path} must be a mapping with schema and choices")
     if raw.get("schema") != PLAN_SCHEMA:
@@ -97,6 +91,12 @@ def load_plan(path: str) -> dict[str, str]:
             )
         out[str(check_id)] = option_id
     return out
+
+
+def say(text: str, stream: TextIO | None = None) -> None:
+    """Write apply output (diffs, commands, errors) with every secret masked and every
+    byte printable: a dry-run diff of sshd_config or an error line may quote a secret."""
+    (stream or sys.stdout).write(clean_lines(text))
 
 
 def _status(value: object) -> str:
@@ -124,29 +124,29 @@ def cmd_apply(args: argparse.Namespace, connect: Callable[[argparse.Namespace], 
             for check_id, option_id in choices.items():
                 pv = session.preview(check_id, option_id)
                 flags = " (cannot be undone)" if pv.irreversible else ""
-                sys.stdout.write(f"== {check_id}: {option_id} [{pv.phase.name}]{flags}\n")
-                sys.stdout.write(pv.text)
+                say(f"== {check_id}: {option_id} [{pv.phase.name}]{flags}\n")
+                say(pv.text)
                 refused += pv.refusal is not None
-            sys.stdout.write("dry run: nothing was changed\n")
+            say("dry run: nothing was changed\n")
             return EXIT_FAIL if refused else EXIT_OK
         outcome = session.apply(
             choices,
             confirm_irreversible=args.yes,
-            progress=lambda msg: print(f"  {msg}", file=sys.stderr),
+            progress=lambda msg: say(f"  {msg}\n", sys.stderr),
         )
     for c in outcome.checks:
         mark = "  ROLLED BACK" if c.rolled_back else ""
-        print(f"{c.check_id}: {_status(c.before)} -> {_status(c.after)}{mark}")
+        say(f"{c.check_id}: {_status(c.before)} -> {_status(c.after)}{mark}\n")
         if c.error:
-            print(f"  error: {c.error}")
+            say(f"  error: {c.error}\n")
     for w in outcome.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        say(f"warning: {w}\n", sys.stderr)
     if outcome.exclude_list:
-        print("exclude list for ec2-bundle-vol --exclude:")
-        print("  " + ",".join(outcome.exclude_list))
+        say("exclude list for ec2-bundle-vol --exclude:\n")
+        say("  " + ",".join(outcome.exclude_list) + "\n")
         if outcome.exclude_file:
-            print(f"  (also written to {outcome.exclude_file})")
-    print(f"session {outcome.session_id}: undo with `ami-wizard undo {outcome.session_id}`")
+            say(f"  (also written to {outcome.exclude_file})\n")
+    say(f"session {outcome.session_id}: undo with `ami-wizard undo {outcome.session_id}`\n")
     _keep_report_input(session, outcome)
     if args.report:
         _write_report(args, session, outcome)
@@ -218,12 +218,12 @@ def cmd_undo(args: argparse.Namespace, connect: Callable[[argparse.Namespace], A
         try:
             outcome = undo_session(args.session, target, force=args.force, confirm=_confirm(args))
         except UndoRefused as exc:
-            print(f"ami-wizard: undo refused: {exc}", file=sys.stderr)
+            say(f"ami-wizard: undo refused: {exc}\n", sys.stderr)
             return EXIT_FAIL
     for line in outcome.restored:
-        print(line)
+        say(f"{line}\n")
     for line in outcome.irreversible:
-        print(f"not undoable: {line}")
+        say(f"not undoable: {line}\n")
     for line in outcome.errors:
-        print(f"error: {line}", file=sys.stderr)
+        say(f"error: {line}\n", sys.stderr)
     return EXIT_OK if outcome.ok else EXIT_FAIL

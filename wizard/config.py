@@ -20,6 +20,80 @@ from wizard.probe import DEFAULT_IMDS_ENDPOINT, ProbeConfig
 log = logging.getLogger(__name__)
 
 
+# Deeper than this, a plan or config file is hostile or broken: none of ours needs 5 levels.
+MAX_YAML_DEPTH = 32
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """safe_load that refuses what a hand-written plan or config never needs: a key given
+    twice (which one wins would be a guess) and deep nesting (PyYAML recurses per level)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[tuple[str, str]] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
+                key = (key_node.tag, key_node.value)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line for a YAML error: what is wrong and on which line."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark
+        return exc.problem + (f" (line {mark.line + 1})" if mark is not None else "")
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def load_yaml(path: str | os.PathLike[str], what: str) -> Any:
+    """Read a small YAML file the operator gave (plan, config); every problem is one line.
+
+    The read is capped (wizard.fsutil.read_capped), so /dev/zero or a huge file is refused
+    at once; the text must be UTF-8; duplicate keys and deep nesting are refused.
+    """
+    from wizard.fsutil import read_capped
+
+    try:
+        data = read_capped(path)
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {os.fspath(path)}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} {os.fspath(path)} is not UTF-8 text (byte {exc.start})") from None
+    if "\0" in text:
+        raise UsageError(f"{what} {os.fspath(path)} is not a text file (it holds NUL bytes)")
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise UsageError(
+            f"{what} {os.fspath(path)} is not valid YAML: {_yaml_problem(exc)}"
+        ) from None
+    except RecursionError:
+        raise UsageError(f"{what} {os.fspath(path)} is nested too deeply") from None
+
+
 def config_dir() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "ami-wizard"
@@ -58,10 +132,7 @@ class Config:
 def load_config(path: Path | None = None) -> Config:
     """Read the config file; a missing file means defaults, a broken one is a UsageError."""
     path = path or config_file()
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise UsageError(f"cannot read config {path}: {str(exc).splitlines()[0]}") from exc
+    raw: Any = load_yaml(path, "config") if path.exists() else {}
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -122,8 +193,8 @@ def remember_recent(spec: str) -> None:
 
     path = config_file()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except (OSError, yaml.YAMLError) as exc:
+        raw = load_yaml(path, "config") if path.exists() else {}
+    except UsageError as exc:
         log.debug("config unreadable, recent targets not saved: %s", exc)
         return
     if not isinstance(raw, dict):

@@ -24,6 +24,7 @@ from typing import Any
 
 from wizard import config as wizard_config
 from wizard.errors import UsageError
+from wizard.secrets import scrub
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +241,7 @@ class Journal:
 
     def record_irreversible(self, check_id: str, text: str, path: str = "") -> Entry:
         """A step that cannot be undone: only what it was, never any content."""
-        return self._append("irreversible", check_id, {"text": text, "path": path})
+        return self._append("irreversible", check_id, {"text": scrub(text), "path": scrub(path)})
 
     def done(self, entry: Entry, wrote: FileRecord | None = None) -> None:
         """The change `entry` announced has been made; `wrote` is what it left at the path
@@ -263,8 +264,9 @@ class Journal:
         return self._append("undo", "", data)
 
     def note(self, check_id: str, text: str) -> None:
-        """Something the operator should know later (irreversible steps, rollbacks, undo)."""
-        self._append("note", check_id, {"text": text})
+        """Something the operator should know later (irreversible steps, rollbacks, undo);
+        masked, as an error line may quote a secret."""
+        self._append("note", check_id, {"text": scrub(text)})
 
     def entries(self) -> Iterator[Entry]:
         path = self.dir / ENTRIES

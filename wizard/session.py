@@ -39,6 +39,7 @@ from wizard.engine import AuditResult, audit
 from wizard.errors import ApplyError, UsageError, WizardError
 from wizard.journal import Journal, new_session_id
 from wizard.model import Finding, SessionEvent, Status
+from wizard.secrets import scrub
 from wizard.sessions import TargetBusy
 from wizard.targets.base import Target
 from wizard.undo import Confirm, UndoRefused, undo_journal
@@ -248,6 +249,9 @@ class Session:
             text = refusal + "\n"
         else:
             text = self._render(actions) or f"({unchanged})\n"
+        # The diff may quote a secret (a token in an sshd_config comment): the TUI, the dry-run
+        # and the report's diff summaries all show this text, so it is masked here, once.
+        text = scrub(text)
         return Preview(
             check_id=check_id,
             option_id=option_id,

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from wizard.errors import SignatureError, UsageError
-from wizard.fsutil import write_atomic
+from wizard.fsutil import SMALL_FILE_LIMIT, read_capped, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ _RSA_SIG_ALGS: dict[str, type[hashes.HashAlgorithm]] = {
     "rsa-sha2-256": hashes.SHA256,
 }
 _RSA_MIN_BITS = 1024  # OpenSSH's SSH_RSA_MINIMUM_MODULUS_SIZE
+# A report (or any file) to sign or verify: large, but not endless (/dev/zero).
+SIGNED_FILE_LIMIT = 256 << 20
 SUPPORTED_KEY_TYPES = ("ssh-ed25519", *_ECDSA, "ssh-rsa")
 # Every key type name OpenSSH writes in authorized_keys / allowed_signers lines; used to
 # tell an options field from a key type field.
@@ -184,10 +186,11 @@ class _Reader:
             raise SignatureError(f"{self._what} has trailing data")
 
 
-def _read(path: str | os.PathLike[str], what: str) -> bytes:
-    """Read a file the operator named; any failure is a one-line SignatureError."""
+def _read(path: str | os.PathLike[str], what: str, limit: int = SMALL_FILE_LIMIT) -> bytes:
+    """Read a file the operator named (at most `limit` bytes: never /dev/zero forever);
+    any failure is a one-line SignatureError."""
     try:
-        return Path(path).read_bytes()
+        return read_capped(path, limit)
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise SignatureError(f"cannot read {what} {os.fspath(path)}: {reason}") from None
@@ -608,7 +611,7 @@ def sign_file(path: str, **kw: Any) -> str:
     Keyword arguments are those of `sign`.
     """
     source = Path(path)
-    data = _read(source, "file")
+    data = _read(source, "file", SIGNED_FILE_LIMIT)
     armored = sign(data, **kw)
     target = source.with_name(source.name + ".sig")
     try:
@@ -840,6 +843,6 @@ def verify(
 def verify_file(path: str, signature_path: str | None = None, **kw: Any) -> Verified:
     """Verify the file at `path` against `signature_path` (default `path`.sig)."""
     sig_path = signature_path or path + ".sig"
-    data = _read(path, "file")
+    data = _read(path, "file", SIGNED_FILE_LIMIT)
     signature = _read(sig_path, "signature").decode("ascii", "replace")
     return verify(data, signature, **kw)

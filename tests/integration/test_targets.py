@@ -7,8 +7,11 @@ Each test gets a fresh disposable instance (tests/integration/instance.py); the 
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -316,6 +319,126 @@ def test_known_key_of_other_type_counts_as_changed(
         open_target(f"ssh://root@127.0.0.1:{instance.port}", options)
 
 
+def _keygen(path: Path) -> str:
+    """A fresh ed25519 key pair; returns `type base64` of its public key."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return " ".join(path.with_suffix(".pub").read_text().split()[:2])
+
+
+def _serve_host_certificate(
+    instance: Instance, ca: Path, tmp_path: Path, principal: str = "127.0.0.1", *extra: str
+) -> None:
+    """Sign the instance's ed25519 host key with `ca` and make sshd present the certificate."""
+    pub = tmp_path / "host_ed25519.pub"
+    pub.write_bytes(instance.read("/etc/ssh/ssh_host_ed25519_key.pub"))
+    subprocess.run(
+        [
+            "ssh-keygen",
+            "-q",
+            "-s",
+            str(ca),
+            "-h",
+            "-I",
+            "test-host",
+            "-n",
+            principal,
+            *extra,
+            str(pub),
+        ],
+        check=True,
+    )
+    cert = tmp_path / "host_ed25519-cert.pub"
+    instance.write("/etc/ssh/ssh_host_ed25519_key-cert.pub", cert.read_bytes())
+    config = instance.read("/etc/ssh/sshd_config").decode()
+    instance.write(
+        "/etc/ssh/sshd_config",
+        "HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub\n"
+        "HostKey /etc/ssh/ssh_host_ed25519_key\n" + config,
+    )
+    instance.exec(["sh", "-c", "kill -HUP $(cat /run/sshd.pid)"])
+    _wait_for_reload(instance)
+
+
+def test_revoked_host_key_is_refused_even_when_also_known(
+    instance: Instance, ssh_options: ConnectOptions
+) -> None:
+    assert ssh_options.known_hosts is not None
+    known = Path(ssh_options.known_hosts)
+    key = " ".join(instance.host_key_line().split()[1:])
+    known.write_text(f"@revoked * {key}\n" + known.read_text())
+    with pytest.raises(ChangedHostKeyError) as err:
+        open_target(f"ssh://root@127.0.0.1:{instance.port}", ssh_options)
+    message = str(err.value)
+    assert "@revoked" in message and _instance_fingerprint(instance) in message
+    assert "\n" not in message
+
+
+def test_revoked_line_for_another_key_and_hashed_entries_keep_working(
+    instance: Instance, ssh_options: ConnectOptions, tmp_path: Path
+) -> None:
+    assert ssh_options.known_hosts is not None
+    known = Path(ssh_options.known_hosts)
+    subprocess.run(["ssh-keygen", "-q", "-H", "-f", str(known)], check=True)
+    other = _keygen(tmp_path / "other")
+    known.write_text(
+        f"@revoked * {other}\n@cert-authority *.example.com {other}\n"
+        "@future-marker * ssh-ed25519 AAAA\nnot a key line\n" + known.read_text()
+    )
+    with open_target(f"ssh://root@127.0.0.1:{instance.port}", ssh_options) as target:
+        assert target.run(["true"]).exit_status == 0
+
+
+def test_cert_authority_key_is_not_taken_for_the_host_key(
+    instance: Instance, ssh_options: ConnectOptions, tmp_path: Path
+) -> None:
+    # A CA line for the host and no plain entry: the plain key sshd shows is unknown, and
+    # the CA key must not make it look changed or known.
+    known = tmp_path / "ca_only"
+    ca = _keygen(tmp_path / "ca")
+    known.write_text(f"@cert-authority [127.0.0.1]:{instance.port} {ca}\n")
+    with pytest.raises(UnknownHostKeyError):
+        open_target(
+            f"ssh://root@127.0.0.1:{instance.port}", replace(ssh_options, known_hosts=str(known))
+        )
+
+
+def test_host_certificate_signed_by_listed_authority_is_accepted(
+    instance: Instance, ssh_options: ConnectOptions, tmp_path: Path
+) -> None:
+    ca = _keygen(tmp_path / "ca")
+    _serve_host_certificate(instance, tmp_path / "ca", tmp_path)
+    known = tmp_path / "ca_known"
+    known.write_text(f"@cert-authority [127.0.0.1]:* {ca}\n")
+    options = replace(ssh_options, known_hosts=str(known))
+    with open_target(f"ssh://root@127.0.0.1:{instance.port}", options) as target:
+        assert target.run(["true"]).exit_status == 0
+    assert known.read_text() == f"@cert-authority [127.0.0.1]:* {ca}\n"  # nothing recorded
+
+
+@pytest.mark.parametrize("case", ["other-ca", "revoked-ca", "wrong-principal", "expired"])
+def test_host_certificate_is_refused_unless_openssh_would_accept_it(
+    instance: Instance, ssh_options: ConnectOptions, tmp_path: Path, case: str
+) -> None:
+    ca = _keygen(tmp_path / "ca")
+    other = _keygen(tmp_path / "other")
+    signer = tmp_path / ("other" if case == "other-ca" else "ca")
+    principal = "db.example.com" if case == "wrong-principal" else "127.0.0.1"
+    extra = ["-V", "20200101:20200102"] if case == "expired" else []
+    _serve_host_certificate(instance, signer, tmp_path, principal, *extra)
+    lines = f"@cert-authority [127.0.0.1]:{instance.port} {ca}\n"
+    if case == "other-ca":
+        lines += f"@cert-authority *.example.com {other}\n"
+    if case == "revoked-ca":
+        lines += f"@revoked * {ca}\n"
+    known = tmp_path / "ca_known"
+    known.write_text(lines)
+    with pytest.raises(ChangedHostKeyError) as err:
+        open_target(
+            f"ssh://root@127.0.0.1:{instance.port}", replace(ssh_options, known_hosts=str(known))
+        )
+    assert "host certificate of" in str(err.value) and "\n" not in str(err.value)
+
+
 # -- ssh_config and ProxyJump ----------------------------------------------------------
 
 
@@ -390,6 +513,78 @@ def test_connection_refused_is_one_line(ssh_options: ConnectOptions) -> None:
     with pytest.raises(TargetError) as err:
         open_target(f"ssh://root@127.0.0.1:{port}", ssh_options)
     assert str(err.value) == f"cannot connect to 127.0.0.1:{port} — connection refused"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wizard.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "auth",
+        "changed-key",
+        "unknown-key",
+        "revoked",
+        "refused",
+        "closed",
+        "garbage-banner",
+        "identity-dev-zero",
+        "identity-garbage",
+        "identity-dir",
+        "known-hosts-dev-zero",
+    ],
+)
+def test_connection_failures_are_one_line_exit_2_on_the_cli(
+    instance: Instance, client_key: ClientKey, known_hosts: Path, tmp_path: Path, case: str
+) -> None:
+    port = instance.port
+    identity = str(client_key.path)
+    known = str(known_hosts)
+    other = _keygen(tmp_path / "other")
+    if case == "auth":
+        identity = str(tmp_path / "other")
+    if case == "changed-key":
+        known_hosts.write_text(f"[127.0.0.1]:{port} {other}\n")
+    if case == "unknown-key":
+        known = str(tmp_path / "missing")
+    if case == "revoked":
+        known_hosts.write_text(f"@revoked * {' '.join(instance.host_key_line().split()[1:])}\n")
+    if case == "refused":
+        port = free_port()
+    if case.startswith("identity-"):
+        garbage = tmp_path / "garbage"
+        garbage.write_bytes(os.urandom(2048))
+        identity = {"dev-zero": "/dev/zero", "garbage": str(garbage), "dir": str(tmp_path)}[
+            case.removeprefix("identity-")
+        ]
+    if case == "known-hosts-dev-zero":
+        known = "/dev/zero"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        if case in ("closed", "garbage-banner"):
+            port = listener.getsockname()[1]
+            reply = b"" if case == "closed" else os.urandom(300) + b"\r\n"
+
+            def answer() -> None:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.sendall(reply)
+
+            threading.Thread(target=answer, daemon=True).start()
+        proc = _cli("audit", f"ssh://root@127.0.0.1:{port}", "-i", identity, "--known-hosts", known)
+    assert proc.returncode == 2, proc
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("ami-wizard: ")
+    assert proc.stdout == ""
 
 
 @pytest.mark.parametrize(

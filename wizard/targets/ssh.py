@@ -11,8 +11,11 @@ import base64
 import contextlib
 import getpass
 import hashlib
+import hmac
 import logging
 import os
+import re
+import shlex
 import socket
 import threading
 import time
@@ -20,9 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import paramiko
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from wizard import keyring_store
-from wizard.errors import TargetError, UsageError
+from wizard.errors import HostKeyError, TargetError, UsageError
+from wizard.fsutil import read_capped
 from wizard.targets.base import (
     ChangedHostKeyError,
     CommandResult,
@@ -39,6 +44,8 @@ DEFAULT_PORT = 22
 DEFAULT_KEY_FILES = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
 # How deep a ProxyJump chain may go before we suspect a loop in ssh_config.
 MAX_JUMPS = 8
+# A known_hosts file larger than this is refused rather than read (it could be /dev/zero).
+MAX_KNOWN_HOSTS_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -75,9 +82,40 @@ def load_ssh_config(path: str | None) -> paramiko.SSHConfig:
     if not os.path.exists(path):
         return paramiko.SSHConfig()
     try:
-        return paramiko.SSHConfig.from_path(path)
-    except (OSError, ValueError, paramiko.SSHException) as exc:
+        text = read_capped(path).decode("utf-8", "surrogateescape")
+    except OSError as exc:
+        raise UsageError(f"cannot read ssh config {path} — {exc.strerror}") from None
+    _refuse_match_exec(path, text)
+    try:
+        return paramiko.SSHConfig.from_text(text)
+    except (ValueError, paramiko.SSHException) as exc:
         raise UsageError(f"cannot read ssh config {path} — {exc}") from exc
+
+
+# Match criteria that take no argument (ssh_config(5)); every other one is `name value`.
+_MATCH_FLAGS = ("all", "canonical", "final")
+
+
+def _refuse_match_exec(path: str, text: str) -> None:
+    """`Match exec CMD` runs CMD on the operator's machine at every lookup (paramiko does so
+    through invoke): refused like ProxyCommand, before paramiko ever evaluates it."""
+    for lineno, line in enumerate(text.split("\n"), 1):
+        keyword, *rest = re.split(r"\s*=\s*|\s+", line.strip(), maxsplit=1)
+        if keyword.lower() != "match" or not rest:
+            continue
+        try:
+            tokens = shlex.split(rest[0])
+        except ValueError as exc:
+            raise UsageError(f"cannot read ssh config {path} — line {lineno}: {exc}") from None
+        while tokens:
+            criterion = tokens.pop(0).lstrip("!").lower()
+            if criterion == "exec":
+                raise UsageError(
+                    f"{path} line {lineno}: `Match exec` in ssh config is not supported"
+                    " (it runs a local command); use Host blocks"
+                )
+            if criterion not in _MATCH_FLAGS and tokens:
+                tokens.pop(0)
 
 
 def resolve_endpoint(
@@ -96,9 +134,11 @@ def resolve_endpoint(
         except ValueError as exc:
             raise UsageError(f"{host}: bad Port in ssh config — {found.get('port')}") from exc
     jump = found.get("proxyjump")
+    hostname = found.get("hostname", host)
+    check_hostname(hostname)
     return Endpoint(
         alias=host,
-        hostname=found.get("hostname", host),
+        hostname=hostname,
         port=port,
         user=user or found.get("user") or getpass.getuser(),
         identity_files=tuple(os.path.expanduser(f) for f in found.get("identityfile", [])),
@@ -106,6 +146,27 @@ def resolve_endpoint(
         host_key_alias=found.get("hostkeyalias"),
         proxy_jump=None if jump is None or jump.lower() == "none" else jump,
     )
+
+
+# RFC 1035 limits, which the resolver enforces (Python's idna codec raises UnicodeError).
+MAX_LABEL, MAX_HOSTNAME = 63, 253
+
+
+def check_hostname(hostname: str) -> None:
+    """Refuse a host name no resolver accepts (a label over 63 characters, an empty label,
+    over 253 in all) with one line, before it reaches getaddrinfo. IP addresses pass."""
+    if ":" in hostname:  # IPv6, checked by the socket layer itself
+        return
+    labels = hostname.removesuffix(".").split(".")
+    if len(hostname) > MAX_HOSTNAME:
+        raise UsageError(f"bad host name {hostname[:40]!r}…: longer than {MAX_HOSTNAME} characters")
+    for label in labels:
+        if not label:
+            raise UsageError(f"bad host name {hostname!r}: empty label")
+        if len(label) > MAX_LABEL:
+            raise UsageError(
+                f"bad host name {hostname!r}: a label is longer than {MAX_LABEL} characters"
+            )
 
 
 def split_host_port(text: str) -> tuple[str | None, str, int | None]:
@@ -132,6 +193,10 @@ def split_host_port(text: str) -> tuple[str | None, str, int | None]:
     return user or None, host, int(port)
 
 
+def _same_key(a: paramiko.PKey, b: paramiko.PKey) -> bool:
+    return a.get_name() == b.get_name() and a.asbytes() == b.asbytes()
+
+
 def fingerprint(key: paramiko.PKey) -> str:
     """The key's SHA256 fingerprint as OpenSSH prints it (unpadded base64)."""
     digest = hashlib.sha256(key.asbytes()).digest()
@@ -154,47 +219,203 @@ def key_type_label(key: paramiko.PKey) -> str:
 _ALGORITHMS_FOR_KEY = {
     "ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256"),
 }
+_CERT_SUFFIX = "-cert-v01@openssh.com"
+# paramiko keeps its table of host key classes private; the cert names are the ones it can read.
+_CERT_ALGORITHMS = frozenset(
+    a
+    for a in paramiko.Transport._key_info  # type: ignore[attr-defined]
+    if a.endswith(_CERT_SUFFIX)
+)
+_CERT_TYPE_HOST = 2
+REVOKED, CERT_AUTHORITY = "@revoked", "@cert-authority"
+
+
+def _pattern_matches(pattern: str, name: str) -> bool:
+    """OpenSSH's wildcard match (`*` and `?` only; `[` is literal, as in `[host]:port`)."""
+    regex = "".join(
+        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()
+    )
+    return re.fullmatch(regex, name.lower(), re.DOTALL) is not None
+
+
+def _hosts_match(field: str, name: str) -> bool:
+    """Does the hostnames field of a known_hosts line name `name` (as OpenSSH's match_hostname)?
+
+    A hashed field (`|1|salt|hash`) is one name; otherwise a comma list of patterns where a
+    matching `!pattern` excludes the name whatever else matches.
+    """
+    if field.startswith("|1|"):
+        parts = field.split("|")
+        try:
+            salt, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
+        except (IndexError, ValueError):
+            return False
+        mine = hmac.new(salt, name.encode("utf-8", "surrogateescape"), hashlib.sha1).digest()
+        return hmac.compare_digest(mine, digest)
+    found = False
+    for pattern in field.split(","):
+        if pattern.startswith("!"):
+            if _pattern_matches(pattern[1:], name):
+                return False
+        elif _pattern_matches(pattern, name):
+            found = True
+    return found
+
+
+@dataclass(frozen=True)
+class KnownHostLine:
+    """One usable line of known_hosts: its marker (@revoked, @cert-authority or none)."""
+
+    marker: str | None
+    hosts: str  # the hostnames field as written (patterns or a hashed name)
+    key: paramiko.PKey
+    lineno: int
+
+    @classmethod
+    def parse(cls, line: str, lineno: int) -> KnownHostLine | None:
+        """Read one line; None for comments, blanks and lines OpenSSH would skip too."""
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            return None
+        marker = None
+        if fields[0].startswith("@"):
+            marker = fields.pop(0)
+            if marker not in (REVOKED, CERT_AUTHORITY):
+                log.debug("known_hosts line %d: unknown marker %s skipped", lineno, marker)
+                return None
+        if len(fields) < 3:
+            log.debug("known_hosts line %d: too few fields, skipped", lineno)
+            return None
+        hosts, key_type, blob = fields[:3]
+        try:
+            key = paramiko.PKey.from_type_string(key_type, base64.b64decode(blob, validate=True))
+        except (ValueError, TypeError, paramiko.SSHException, paramiko.pkey.UnknownKeyType) as exc:
+            log.debug("known_hosts line %d: key not usable (%s), skipped", lineno, exc)
+            return None
+        return cls(marker, hosts, key, lineno)
+
+
+@dataclass(frozen=True)
+class HostCertificate:
+    """The fields of an OpenSSH host certificate (PROTOCOL.certkeys) that trust depends on."""
+
+    cert_type: int
+    key_id: str
+    principals: tuple[str, ...]
+    valid_after: int
+    valid_before: int
+    critical_options: bytes
+    signature_key: bytes
+    signature: bytes
+    signed: bytes  # every byte the CA signed: the blob up to its signature
+
+    @classmethod
+    def parse(cls, blob: bytes) -> HostCertificate:
+        msg = paramiko.Message(blob)
+        cert_key_type = msg.get_text()
+        msg.get_string()  # nonce
+        base = cert_key_type.removesuffix(_CERT_SUFFIX)
+        # The public key fields of each key type, skipped here (paramiko has read them).
+        if base == "ssh-rsa":
+            msg.get_mpint(), msg.get_mpint()
+        elif base.startswith("ecdsa-sha2-"):
+            msg.get_string(), msg.get_string()
+        elif base == "ssh-ed25519":
+            msg.get_string()
+        else:
+            raise ValueError(f"unsupported certificate type {cert_key_type}")
+        msg.get_int64()  # serial
+        cert_type = msg.get_int()
+        key_id = msg.get_text()
+        principals_msg = paramiko.Message(msg.get_string())
+        principals: list[str] = []
+        while principals_msg.get_remainder():
+            principals.append(principals_msg.get_text())
+        valid_after, valid_before = msg.get_int64(), msg.get_int64()
+        critical = msg.get_string()
+        msg.get_string()  # extensions
+        msg.get_string()  # reserved
+        signature_key = msg.get_string()
+        signed_len = msg.packet.tell()
+        signature = msg.get_string()
+        return cls(
+            cert_type,
+            key_id,
+            tuple(principals),
+            valid_after,
+            valid_before,
+            critical,
+            signature_key,
+            signature,
+            blob[:signed_len],
+        )
 
 
 class KnownHosts:
-    """known_hosts checking: plain, hashed and `[host]:port` entries, and @revoked keys."""
+    """known_hosts checking as OpenSSH does it: plain, hashed, wildcard and `[host]:port`
+    names; `@revoked` keys refused; host certificates accepted when signed by an
+    `@cert-authority` listed for the host (the CA key itself is never a host key)."""
 
     def __init__(self, path: str | None) -> None:
         self.path = os.path.expanduser(path or "~/.ssh/known_hosts")
-        self._keys = paramiko.HostKeys()
-        self._revoked: set[str] = set()
+        self._lines: list[KnownHostLine] = []
         if not os.path.exists(self.path):
             return
         try:
-            self._keys.load(self.path)
-            with open(self.path, encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    fields = line.split()
-                    if len(fields) >= 4 and fields[0] == "@revoked":
-                        self._revoked.add(fields[3])
-        except (OSError, paramiko.SSHException) as exc:
-            raise TargetError(f"cannot read known hosts file {self.path} — {exc}") from exc
+            data = read_capped(self.path, MAX_KNOWN_HOSTS_BYTES)
+        except OSError as exc:
+            raise TargetError(f"cannot read known hosts file {self.path} — {exc.strerror}") from exc
+        text = data.decode("utf-8", "surrogateescape")
+        for lineno, line in enumerate(text.split("\n"), 1):
+            entry = KnownHostLine.parse(line, lineno)
+            if entry is not None:
+                self._lines.append(entry)
+
+    def _matching(self, name: str, marker: str | None) -> list[paramiko.PKey]:
+        return [e.key for e in self._lines if e.marker == marker and _hosts_match(e.hosts, name)]
 
     def known_keys(self, name: str) -> list[paramiko.PKey]:
-        found = self._keys.lookup(name)
-        return list(found.values()) if found else []
+        """The host keys listed for `name` (not revoked ones, not certificate authorities)."""
+        return self._matching(name, None)
+
+    def authorities(self, name: str) -> list[paramiko.PKey]:
+        """The keys of the certificate authorities trusted to sign host keys of `name`."""
+        return self._matching(name, CERT_AUTHORITY)
+
+    def _revoked(self, name: str, key: paramiko.PKey) -> bool:
+        return any(_same_key(k, key) for k in self._matching(name, REVOKED))
 
     def preferred_algorithms(self, name: str, supported: Sequence[str]) -> tuple[str, ...]:
         """Put the algorithms of keys we already know first, as OpenSSH does.
 
         Otherwise the server could present a key type we have no record of and look unknown.
+        With a certificate authority for the host, certificates come first of all (paramiko
+        only asks for them after every plain type otherwise).
         """
         first: list[str] = []
+        if self.authorities(name):
+            for algo in supported:
+                cert = algo + _CERT_SUFFIX
+                if not algo.endswith(_CERT_SUFFIX) and cert in _CERT_ALGORITHMS:
+                    first.append(cert)
         for key in self.known_keys(name):
             for algo in _ALGORITHMS_FOR_KEY.get(key.get_name(), (key.get_name(),)):
                 if algo in supported and algo not in first:
                     first.append(algo)
         return tuple(first) + tuple(a for a in supported if a not in first)
 
-    def verify(self, name: str, key: paramiko.PKey, accept_new: bool) -> None:
-        """Raise HostKeyError unless `key` is known for `name` (or accepted and recorded)."""
+    def verify(
+        self, name: str, key: paramiko.PKey, accept_new: bool, principal: str | None = None
+    ) -> None:
+        """Raise HostKeyError unless `key` is known for `name` (or accepted and recorded).
+
+        `principal` is the host name a certificate must be issued for (default: `name`
+        without brackets and port).
+        """
+        if principal is None:
+            principal = name[1:].partition("]")[0] if name.startswith("[") else name
         label, fp = key_type_label(key), fingerprint(key)
-        if key.get_base64() in self._revoked:
+        if self._revoked(name, key):
             raise ChangedHostKeyError(
                 f"host key of {name} ({label} {fp}) is marked @revoked in {self.path}"
                 " — refusing to connect",
@@ -202,8 +423,12 @@ class KnownHosts:
                 label,
                 fp,
             )
+        cert_blob = key.public_blob.key_blob if key.public_blob is not None else None
+        if cert_blob is not None:
+            self._verify_certificate(name, principal, cert_blob, label, fp)
+            return
         known = self.known_keys(name)
-        if any(k.get_name() == key.get_name() and k.asbytes() == key.asbytes() for k in known):
+        if any(_same_key(k, key) for k in known):
             return
         if known:
             raise ChangedHostKeyError(
@@ -225,6 +450,42 @@ class KnownHosts:
         self.record(name, key)
         log.info("recorded %s host key %s for %s in %s", label, fp, name, self.path)
 
+    def _verify_certificate(
+        self, name: str, principal: str, blob: bytes, label: str, fp: str
+    ) -> None:
+        """Accept a host certificate only as OpenSSH would: a trusted, unrevoked CA signed
+        it, for this host, as a host certificate, valid now, with no critical options."""
+
+        def refuse(why: str) -> ChangedHostKeyError:
+            return ChangedHostKeyError(
+                f"host certificate of {name} ({label} {fp}) refused — {why}", name, label, fp
+            )
+
+        try:
+            cert = HostCertificate.parse(blob)
+            ca = paramiko.PKey.from_type_string(
+                paramiko.Message(cert.signature_key).get_text(), cert.signature_key
+            )
+        except (ValueError, TypeError, paramiko.SSHException, paramiko.pkey.UnknownKeyType) as exc:
+            raise refuse(f"it cannot be read ({exc})") from exc
+        ca_fp = fingerprint(ca)
+        if not any(_same_key(k, ca) for k in self.authorities(name)):
+            raise refuse(f"its authority {ca_fp} is not @cert-authority for it in {self.path}")
+        if self._revoked(name, ca):
+            raise refuse(f"its authority {ca_fp} is marked @revoked in {self.path}")
+        if not ca.verify_ssh_sig(cert.signed, paramiko.Message(cert.signature)):
+            raise refuse(f"the signature of its authority {ca_fp} does not verify")
+        if cert.cert_type != _CERT_TYPE_HOST:
+            raise refuse("it is not a host certificate")
+        if cert.principals and principal.lower() not in (p.lower() for p in cert.principals):
+            raise refuse(f"it is not issued for {principal}")
+        now = int(time.time())
+        if not cert.valid_after <= now < cert.valid_before:
+            raise refuse("it is not valid now")
+        if cert.critical_options:
+            raise refuse("it has critical options (none are defined for host certificates)")
+        log.info("host certificate %r of %s signed by %s accepted", cert.key_id, name, ca_fp)
+
     def record(self, name: str, key: paramiko.PKey) -> None:
         """Append `name type base64` to the file (0600, in a 0700 dir when we create them)."""
         parent = os.path.dirname(self.path) or "."
@@ -245,7 +506,7 @@ class KnownHosts:
                 if fh.read(1) != b"\n":
                     line = b"\n" + line
             fh.write(line)
-        self._keys.add(name, key.get_name(), key)
+        self._lines.append(KnownHostLine(None, name, key, 0))
 
 
 class _Authenticator:
@@ -260,12 +521,14 @@ class _Authenticator:
         explicit += [f for f in ep.identity_files if f not in explicit]
         tried = 0
         for path in explicit:
+            # The key the operator typed (-i) must be usable; ssh_config's are tried if so.
+            required = bool(self.options.identity) and path == explicit[0]
             if not os.path.exists(path):
-                if self.options.identity and path == explicit[0]:
+                if required:
                     raise UsageError(f"identity file {path} does not exist")
                 continue
             tried += 1
-            if self._try_key_file(transport, ep, path):
+            if self._try_key_file(transport, ep, path, required):
                 return
         if self.options.use_agent and not ep.identities_only:
             agent = paramiko.Agent()
@@ -302,19 +565,37 @@ class _Authenticator:
             log.debug("partial authentication; server wants %s", remaining)
         return transport.is_authenticated()
 
-    def _try_key_file(self, transport: paramiko.Transport, ep: Endpoint, path: str) -> bool:
-        key = self._load_key(path)
+    def _try_key_file(
+        self, transport: paramiko.Transport, ep: Endpoint, path: str, required: bool = False
+    ) -> bool:
+        key = self._load_key(path, required)
         return key is not None and self._try_key(transport, ep, key)
 
-    def _load_key(self, path: str) -> paramiko.PKey | None:
+    def _load_key(self, path: str, required: bool = False) -> paramiko.PKey | None:
+        """The key in `path`, or None to skip it; a `required` key that cannot be read
+        is a UsageError (the operator named it) instead of a skip."""
         try:
+            # paramiko reads a key file whole: refuse a device (/dev/zero) or a huge file first.
+            read_capped(path)
             return paramiko.PKey.from_path(path)
         except (paramiko.PasswordRequiredException, TypeError):
             # cryptography raises TypeError for an encrypted OpenSSH-format key read
             # without a passphrase; paramiko passes it through.
             pass
-        except (OSError, paramiko.SSHException, ValueError) as exc:
-            log.warning("skipping key %s: %s", path, exc)
+        except (
+            OSError,
+            paramiko.SSHException,
+            paramiko.pkey.UnknownKeyType,
+            ValueError,
+            UnsupportedAlgorithm,
+        ) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            reason = reason.split(". See https://")[0] or type(exc).__name__
+            if required:
+                raise UsageError(
+                    f"identity file {path} is not a usable private key: {reason}"
+                ) from None
+            log.info("skipping key %s: %s", path, reason)
             return None
         name = keyring_store.passphrase_name(path)
         if name in self.prompted:  # typed earlier this session (e.g. before a new-login proof)
@@ -351,6 +632,8 @@ def _decrypt(path: str, passphrase: str) -> paramiko.PKey | None:
 
 
 def _connect_error(ep: Endpoint, exc: BaseException, timeout: float) -> TargetError:
+    if isinstance(exc, UnicodeError):  # the idna codec refusing the name
+        return TargetError(f"cannot connect to {ep.address} — bad host name ({exc})")
     if isinstance(exc, socket.gaierror):
         return TargetError(f"cannot connect to {ep.address} — unknown host ({exc.strerror})")
     if isinstance(exc, ConnectionRefusedError):
@@ -431,7 +714,7 @@ class SSHTarget(Target):
         if sock is None:
             try:
                 sock = socket.create_connection((ep.hostname, ep.port), timeout=timeout)
-            except OSError as exc:
+            except (OSError, UnicodeError) as exc:
                 raise _connect_error(ep, exc, timeout) from exc
         known = KnownHosts(self._options.known_hosts)
         transport = paramiko.Transport(sock)
@@ -454,6 +737,7 @@ class SSHTarget(Target):
                 ep.known_hosts_name,
                 transport.get_remote_server_key(),
                 self._options.accept_new_host_key,
+                principal=ep.host_key_alias or ep.hostname,
             )
             self._auth.authenticate(transport, ep)
         except BaseException:
@@ -473,7 +757,12 @@ class SSHTarget(Target):
         self.channels_opened += 1
         with contextlib.closing(channel):
             channel.settimeout(timeout)
-            channel.exec_command(command)
+            # File names from the target may be any bytes (decoded with surrogateescape);
+            # paramiko would encode the command as strict UTF-8 and crash on them.
+            try:
+                channel.exec_command(command.encode("utf-8", "surrogateescape"))
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                raise TargetError(f"{self.uri}: connection lost — {exc}") from exc
             stderr: list[bytes] = []
             errors: list[BaseException] = []
 
@@ -510,6 +799,8 @@ class SSHTarget(Target):
                     raise TimeoutError
             except TimeoutError as exc:
                 raise TargetError(f"{self.uri}: {argv[0]} timed out after {timeout:g} s") from exc
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                raise TargetError(f"{self.uri}: connection lost — {exc}") from exc
             for thread in threads:
                 thread.join(max(deadline - time.monotonic(), 0.1))
             status = channel.recv_exit_status()
@@ -564,8 +855,8 @@ class SSHTarget(Target):
             except (TargetError, UsageError, paramiko.SSHException, OSError, EOFError) as exc:
                 last = str(exc)
                 # Refused or reset while sshd restarts: worth another try. A failed
-                # authentication or host key problem will not change by waiting.
-                if "authentication failed" in last or "HOST KEY" in last.upper():
+                # authentication or host key (or certificate) problem will not change by waiting.
+                if isinstance(exc, HostKeyError) or "authentication failed" in last:
                     break
             finally:
                 if transport is not None:
