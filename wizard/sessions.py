@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from wizard import config as wizard_config
 from wizard.errors import UsageError
 from wizard.journal import Entry, Journal, list_sessions, private_dir
+from wizard.secrets import scrub_tree
 
 if TYPE_CHECKING:
     from wizard.engine import AuditResult
@@ -307,6 +308,8 @@ def store_report_input(session_id: str, inp: ReportInput) -> None:
         "warnings": list(inp.warnings),
         "errors": list(inp.errors),
     }
+    # Masked like every report: a file name or evidence line may carry a token.
+    doc = scrub_tree(doc)
     Journal.open(session_id).write_text(REPORT_INPUT, json.dumps(doc, indent=1) + "\n")
 
 
