@@ -32,6 +32,8 @@ class FileInfo:
     gid: int = 0
     mtime: int = 0
     owner: str = ""  # resolved from /etc/passwd ("" when unknown)
+    dev: int = 0  # st_dev on the target (0 when unknown)
+    ino: int = 0  # st_ino on the target (0 when unknown)
 
 
 @dataclass(frozen=True)
