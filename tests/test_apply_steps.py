@@ -8,6 +8,7 @@ tests/integration/test_attack_apply.py.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.actions import DeleteFile
+from wizard.actions import DeleteFile, ShredHistories
 from wizard.apply import _FUNCTIONS, ImageBackend, Step, StepsFailed, _step_script
 from wizard.facts import FileInfo
 
@@ -197,3 +198,35 @@ def test_image_move_is_refused(tmp_path: Path) -> None:
     root, _ = image_with_links(tmp_path)
     with pytest.raises(StepsFailed, match="every place in it is part of the image"):
         ImageBackend(str(root)).perform([Step("move", "/etc/secret", other="/mnt/x/etc/secret")])
+
+
+def test_image_history_shred_follows_no_link_and_keeps_other_owners_files(tmp_path: Path) -> None:
+    root = tmp_path / "img"
+    home = root / "home" / "bob"
+    home.mkdir(parents=True)
+    (root / "etc").mkdir()
+    (root / "etc" / "shadow").write_text("root:$6$hash:1::::::\n")
+    (root / "etc" / "precious" / "share" / "fish").mkdir(parents=True)
+    (root / "etc" / "precious" / "share" / "fish" / "fish_history").write_text("not bob's\n")
+    uid = os.getuid()
+    (root / "etc" / "passwd").write_text(
+        f"root:x:0:0::/root:/bin/sh\nbob:x:{uid}:{uid}::/home/bob:/bin/sh\n"
+    )
+    (home / ".bash_history").symlink_to("/etc/shadow")
+    (home / ".local").symlink_to("/etc/precious")
+    (home / ".python_history").write_text("import os\n")
+    listed = home / ".lesshst"
+    listed.write_text("less\n")
+    expect = dataclasses.replace(info(listed), path="/home/bob/.lesshst")
+    action = ShredHistories(check_id="t", files=("/home/bob/.lesshst",), expect=(expect,))
+    if uid == 0:  # a file found now in bob's home but owned by someone else stays
+        (home / ".viminfo").write_text("someone else's\n")
+        os.chown(home / ".viminfo", 4242, 4242)
+    left = ImageBackend(str(root)).shred_histories(action)
+    assert left == []
+    assert not (home / ".python_history").exists() and not listed.exists()
+    assert (root / "etc" / "shadow").read_text() == "root:$6$hash:1::::::\n"
+    assert (root / "etc" / "precious" / "share" / "fish" / "fish_history").exists()
+    assert (home / ".bash_history").is_symlink()  # the link itself is left alone too
+    if uid == 0:
+        assert (home / ".viminfo").exists()
