@@ -302,9 +302,16 @@ aw_reload() {
 SSHD=$(command -v sshd 2>/dev/null || echo /usr/sbin/sshd)
 """
 
+# A path below a symlinked directory reads as "linked": its content (possibly a file the
+# link leads to, such as /etc/ssl/private/...) must not reach the journal.
 _READ = r"""
 while [ $# -ge 2 ]; do
   want=$1; p=$2; shift 2
+  d=${p%/*}; d=${d:-/}
+  if [ -d "$d" ]; then
+    r=$(cd -P -- "$d" && pwd -P; echo x); r=${r%?x}
+    if [ "$r" != "$d" ]; then echo linked; continue; fi
+  fi
   if [ -L "$p" ]; then
     printf 'link %s\n' "$(readlink -- "$p" | base64 | tr -d '\n')"
   elif [ -f "$p" ]; then
@@ -325,7 +332,8 @@ done
 
 @dataclass(frozen=True)
 class FileState:
-    """A path on the target right now: kind file | link | dir | absent | other."""
+    """A path on the target right now: kind file | link | dir | absent | other, or linked
+    (a directory above it is a symlink)."""
 
     path: str
     kind: str
@@ -336,6 +344,8 @@ class FileState:
     link: str = ""
 
     def record(self) -> FileRecord:
+        if self.kind == "linked":
+            raise ApplyError(f"a directory above {self.path} is a symlink: left alone")
         if self.kind not in ("file", "link", "absent"):
             raise ApplyError(f"{self.path} is a {self.kind}, not a file: left alone")
         return FileRecord(
@@ -521,7 +531,8 @@ class RemoteBackend(Backend):
                 link = base64.b64decode(parts[1]).decode("utf-8", "surrogateescape").rstrip("\n")
                 states[path] = FileState(path, "link", link=link)
             else:
-                states[path] = FileState(path, kind if kind in ("dir", "absent") else "other")
+                known = ("dir", "absent", "linked")
+                states[path] = FileState(path, kind if kind in known else "other")
         return states
 
     def perform(self, steps: Sequence[Step]) -> None:

@@ -7,6 +7,7 @@ journal for content that must never reach it (issue 10, items 2, 3, 6, 10 and 17
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 
@@ -241,3 +242,22 @@ def test_stale_temp_files_of_a_killed_run_are_swept(instance: Instance, ssh_targ
     assert not inst.exists(stale)
     assert inst.exists(fresh) and inst.exists(other)  # too young, or not our name
     assert inst.exists("/home/mallory/.ami-wizard.Ij56Kl")  # not in a directory we wrote to
+
+
+def test_swapped_ssh_directory_is_neither_journaled_nor_deleted(
+    instance: Instance, ssh_target: Target
+) -> None:
+    inst = instance
+    prepare(inst)
+    backup_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBACKUP root-backup\n"
+    inst.write("/etc/ssh/keys-backup/authorized_keys", backup_key, mode=0o600)
+    as_mallory(inst, "mkdir -p ~/.ssh && echo 'ssh-ed25519 AAAA x' > ~/.ssh/authorized_keys")
+    session = Session(ssh_target)
+    session.audit()
+    as_mallory(inst, "mv ~/.ssh ~/.ssh.old && ln -s /etc/ssh/keys-backup ~/.ssh")
+    outcome = session.apply({"authorized-keys": "clear"}, include_final=True)
+    (check,) = outcome.checks
+    assert check.error is not None and "is a symlink" in check.error
+    assert inst.read("/etc/ssh/keys-backup/authorized_keys") == backup_key.encode()
+    assert "BACKUP" not in journal_text(session)
+    assert base64.b64encode(backup_key.encode()).decode() not in journal_text(session)
