@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from wizard.actions import DeleteFile, ShredHistories
-from wizard.apply import _FUNCTIONS, ImageBackend, Step, StepsFailed, _step_script
+from wizard.apply import _FUNCTIONS, ImageBackend, Step, StepsFailed, _step_script, history_script
 from wizard.facts import FileInfo
 
 SHELLS = [
@@ -230,3 +230,44 @@ def test_image_history_shred_follows_no_link_and_keeps_other_owners_files(tmp_pa
     assert (home / ".bash_history").is_symlink()  # the link itself is left alone too
     if uid == 0:
         assert (home / ".viminfo").exists()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_history_script_follows_no_link_and_keeps_other_owners_files(
+    shell: list[str], tmp_path: Path
+) -> None:
+    """The live history shred, run on a temp tree: homes from a temp accounts file."""
+    if shutil.which(shell[0]) is None:
+        pytest.fail(f"{shell[0]} is not installed")
+    uid = os.getuid()
+    home, root_home, precious = tmp_path / "bob", tmp_path / "root", tmp_path / "etc"
+    for d in (home, root_home, precious / "share" / "fish"):
+        d.mkdir(parents=True)
+    (precious / "shadow").write_text("root:$6$hash:1::::::\n")
+    (precious / "share" / "fish" / "fish_history").write_text("not a history\n")
+    accounts = tmp_path / "passwd"
+    accounts.write_text(f"bob:x:{uid}:{uid}::{home}:/bin/sh\nnobody:x:4242:4242::{home}:/bin/sh\n")
+    (home / ".bash_history").symlink_to(precious / "shadow")
+    (home / ".local").symlink_to(precious)
+    (home / ".python_history").write_text("import os\n")
+    (root_home / ".lesshst").write_text("root's, found now\n")
+    listed = home / ".viminfo"
+    listed.write_text("probed\n")
+    changed = home / ".zsh_history"
+    changed.write_text("probed, then replaced\n")
+    expect = (info(listed), info(changed))
+    changed.unlink()
+    changed.write_text("another file\n")
+    if uid == 0:
+        os.chown(changed, 4343, 4343)  # neither the probed file nor the home owner's
+    action = ShredHistories(check_id="t", files=(str(listed), str(changed)), expect=expect)
+    script, args = history_script(action, accounts=str(accounts), root_home=str(root_home))
+    proc = subprocess.run([*shell, "-s", *args], input=script.encode(), capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert not listed.exists() and not (home / ".python_history").exists()
+    assert (precious / "shadow").read_text() == "root:$6$hash:1::::::\n"
+    assert (precious / "share" / "fish" / "fish_history").exists()
+    assert (home / ".bash_history").is_symlink()
+    if uid == 0:
+        assert changed.exists() and b"left " in proc.stdout
+        assert not (root_home / ".lesshst").exists()  # owned by root: root's history

@@ -493,6 +493,56 @@ def _step_script(steps: Sequence[Step], on_fail: str = f"exit {_STEP_FAILED}") -
     return "".join(out)
 
 
+def history_script(
+    action: ShredHistories, accounts: str = "/etc/passwd", root_home: str = "/root"
+) -> tuple[str, list[str]]:
+    """The history shred as one script and its arguments (the accounts file and root's home
+    are parameters only so that tests can run it on a temp tree)."""
+    names = " ".join(shlex.quote(n) for n in action.names)
+    listed = dict(zip(action.files, action.expect, strict=False))
+    args: list[str] = []
+    for path in action.files:
+        # A listed file is shredded only if it is still the one probed; one the probe
+        # could not stat is left to the home walk below (owner rule).
+        if probed(listed.get(path)):
+            args += [path, *identity(listed[path])]
+    args += ["--", *action.files]
+    script = (
+        _FUNCTIONS
+        + f"""
+unset HISTFILE 2>/dev/null; HISTSIZE=0; export HISTSIZE
+# A non-interactive sh keeps no history; this is for a bash that would (`set +o history`
+# is not used: in dash an unknown option to a special builtin ends the script).
+history -c 2>/dev/null || true
+aw_gone() {{ # PATH DEV INO SIZE UID: shred it if it is that file; anything else is left alone
+  aw_verify "$@"
+  [ $? = 0 ] && [ -f "./$aw_b" ] || return 0
+  if command -v shred >/dev/null 2>&1; then aw_shred "$1" || return 0; fi
+  rm -f -- "./$aw_b"
+}}
+while [ "$1" != -- ]; do aw_gone "$1" "$2" "$3" "$4" "$5"; shift 5; done
+shift
+# Every home from /etc/passwd (split on lines, never globbed): a history file found there now
+# is shredded only when the home's owner owns it, so a link or a hard link a user planted
+# (~/.bash_history -> /etc/shadow) is never followed or shredded.
+{{ awk -F: '$6 != "" && $6 != "/" {{ print $3 " " $6 }}' {shlex.quote(accounts)}; echo "0 "{shlex.quote(root_home)}; }} \
+  | sort -u | while IFS= read -r aw_line; do
+  aw_u=${{aw_line%% *}}
+  aw_h=${{aw_line#* }}
+  while [ "$aw_h" != "${{aw_h%/}}" ]; do aw_h=${{aw_h%/}}; done
+  [ -n "$aw_h" ] || continue
+  for n in {names}; do aw_gone "$aw_h/$n" - - - "$aw_u"; done
+done
+cd /
+for f in "$@"; do
+  if [ -e "$f" ] || [ -L "$f" ]; then printf 'left %s\\n' "$(printf %s "$f" | base64 | tr -d '\\n')"; fi
+done
+exit 0
+"""
+    )
+    return script, args
+
+
 class RemoteBackend(Backend):
     """A live target (SSH or local): every batch is one `sh -s` command."""
 
@@ -572,48 +622,7 @@ class RemoteBackend(Backend):
             )
 
     def shred_histories(self, action: ShredHistories) -> list[str]:
-        names = " ".join(shlex.quote(n) for n in action.names)
-        listed = dict(zip(action.files, action.expect, strict=False))
-        args: list[str] = []
-        for path in action.files:
-            # A listed file is shredded only if it is still the one probed; one the probe
-            # could not stat is left to the home walk below (owner rule).
-            if probed(listed.get(path)):
-                args += [path, *identity(listed[path])]
-        args += ["--", *action.files]
-        script = (
-            _FUNCTIONS
-            + f"""
-unset HISTFILE 2>/dev/null; HISTSIZE=0; export HISTSIZE
-# A non-interactive sh keeps no history; this is for a bash that would (`set +o history`
-# is not used: in dash an unknown option to a special builtin ends the script).
-history -c 2>/dev/null || true
-aw_gone() {{ # PATH DEV INO SIZE UID: shred it if it is that file; anything else is left alone
-  aw_verify "$@"
-  [ $? = 0 ] && [ -f "./$aw_b" ] || return 0
-  if command -v shred >/dev/null 2>&1; then aw_shred "$1" || return 0; fi
-  rm -f -- "./$aw_b"
-}}
-while [ "$1" != -- ]; do aw_gone "$1" "$2" "$3" "$4" "$5"; shift 5; done
-shift
-# Every home from /etc/passwd (split on lines, never globbed): a history file found there now
-# is shredded only when the home's owner owns it, so a link or a hard link a user planted
-# (~/.bash_history -> /etc/shadow) is never followed or shredded.
-{{ awk -F: '$6 != "" && $6 != "/" {{ print $3 " " $6 }}' /etc/passwd; echo "0 /root"; }} \
-  | sort -u | while IFS= read -r aw_line; do
-  aw_u=${{aw_line%% *}}
-  aw_h=${{aw_line#* }}
-  while [ "$aw_h" != "${{aw_h%/}}" ]; do aw_h=${{aw_h%/}}; done
-  [ -n "$aw_h" ] || continue
-  for n in {names}; do aw_gone "$aw_h/$n" - - - "$aw_u"; done
-done
-cd /
-for f in "$@"; do
-  if [ -e "$f" ] || [ -L "$f" ]; then printf 'left %s\\n' "$(printf %s "$f" | base64 | tr -d '\\n')"; fi
-done
-exit 0
-"""
-        )
+        script, args = history_script(action)
         result = self._script(script, args)
         if not result.ok:
             raise ApplyError(f"the history shred failed — {_one_line(result.stderr)}")
