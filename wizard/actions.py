@@ -13,18 +13,17 @@ from enum import IntEnum
 from wizard.errors import ApplyError
 from wizard.facts import FileInfo
 
-# Directories anyone may write to: a file found there may have been planted by any local user,
-# so a destructive action on it names its owner.
-WORLD_WRITABLE = ("/tmp/", "/var/tmp/", "/dev/shm/", "/var/crash/", "/run/lock/")
-
 # Backup copies the shadow tools keep of the account files (`usermod`, `passwd`, `vipw` write
 # them): they hold the hashes as they were before the last change.
 ACCOUNT_BACKUPS = ("/etc/shadow-", "/etc/gshadow-", "/etc/passwd-", "/etc/group-")
 
 
-def owner_text(info: FileInfo) -> str:
-    """`owner bob` / `owner uid 1234`, for descriptions of destructive actions."""
-    return f"owner {info.owner}" if info.owner else f"owner uid {info.uid}"
+def owner_text(info: FileInfo | None) -> str:
+    """` (owner bob)` / ` (owner uid 1234)` for a probed file, else "". Destructive actions
+    always name the owner: a file in /tmp may be anyone's, planted to be deleted."""
+    if not probed(info) or info is None:
+        return ""
+    return f" (owner {info.owner})" if info.owner else f" (owner uid {info.uid})"
 
 
 def probed(info: FileInfo | None) -> bool:
@@ -101,7 +100,7 @@ class DeleteFile(Action):
     def describe(self) -> str:
         verb = "shred and delete" if self.shred else "delete"
         what = f"{self.path} and everything under it" if self.recursive else self.path
-        owner = f" ({owner_text(self.expect)})" if probed(self.expect) and self.expect else ""
+        owner = owner_text(self.expect)
         return f"{verb} {what}{owner}" + ("" if self.reversible else " (cannot be undone)")
 
     @property
@@ -135,8 +134,7 @@ class MoveFile(Action):
     expect: FileInfo | None = None
 
     def describe(self) -> str:
-        owner = f" ({owner_text(self.expect)})" if probed(self.expect) and self.expect else ""
-        return f"move {self.path}{owner} to {self.destination}"
+        return f"move {self.path}{owner_text(self.expect)} to {self.destination}"
 
     @property
     def paths(self) -> tuple[str, ...]:

@@ -5,6 +5,9 @@ interpolated; atomic replace = temp file in the same directory, fsync, rename, k
 owner). Image and practice targets are changed directly under `target.root`, and nothing from
 the image is ever executed. sshd edits are validated with `sshd -t`, reloaded, and proven by a
 NEW login; if that login fails the edit is rolled back over the still-open connection.
+Destructive steps re-check, in the same step as the action, that no directory on the way is a
+symlink and that the file is the one probed (device, inode, size, owner); password hashes and
+private keys never reach the journal (`never_journaled`).
 """
 
 from __future__ import annotations
