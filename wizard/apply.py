@@ -103,6 +103,7 @@ aw_here() { # PATH: cd into PATH's directory refusing symlinks; sets aw_b (the l
   case $1/ in
     */./* | */../* | *//*) aw_err "refusing $1: not a plain path"; return 1 ;;
   esac
+  [ -n "$aw_b" ] || { aw_err "refusing $1: no file name"; return 1; }
   cd -P / || return 1
   aw_rest=${aw_d#/}
   while [ -n "$aw_rest" ]; do
