@@ -9,9 +9,16 @@ from __future__ import annotations
 import re
 
 from checks.base import catalog
-from wizard.actions import PlanContext, Symlink, WriteFile
+from wizard.actions import (
+    Action,
+    DisablePassword,
+    LockPassword,
+    PlanContext,
+    Symlink,
+    WriteFile,
+)
 from wizard.errors import UsageError
-from wizard.facts import Account, Facts
+from wizard.facts import Account, Facts, PasswordState
 
 UNIT_DIR = "/etc/systemd/system"
 WANTS_DIR = f"{UNIT_DIR}/multi-user.target.wants"
@@ -32,6 +39,25 @@ def option(check_id: str, option_id: str) -> str:
         known = ", ".join(o.id for o in entry.options) or "none"
         raise UsageError(f"{check_id} has no option {option_id!r} (options: {known})")
     return base
+
+
+def password_actions(check_id: str, accounts: list[Account], chosen: str) -> list[Action]:
+    """Lock (`lock*` options) or disable (`disable`) the accounts' passwords; the same step
+    removes the account files' backup copies (see LockPassword). Disabling also takes a
+    locked password that still carries a hash ("!$6$..."): locking keeps the hash."""
+    actions: list[Action] = []
+    for a in accounts:
+        open_ = a.password in (PasswordState.USABLE, PasswordState.EMPTY)
+        if chosen == "disable":
+            if open_ or (a.password is PasswordState.LOCKED and a.password_scheme):
+                actions.append(DisablePassword(check_id=check_id, user=a.name))
+        elif open_:
+            actions.append(
+                LockPassword(
+                    check_id=check_id, user=a.name, was_empty=a.password is PasswordState.EMPTY
+                )
+            )
+    return actions
 
 
 def unit_actions(check_id: str, name: str, text: str) -> tuple[WriteFile | Symlink, ...]:

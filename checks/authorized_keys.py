@@ -10,7 +10,7 @@ from dataclasses import replace
 from checks._plans import option
 from checks.base import catalog, unless_complete
 from wizard.actions import Action, DeleteFile, Phase, PlanContext
-from wizard.facts import Facts, PublicKey
+from wizard.facts import AuthorizedKeysFile, Facts, PublicKey
 from wizard.model import Evidence, Finding, Status
 
 ID = "authorized-keys"
@@ -73,12 +73,33 @@ def _verdict(facts: Facts) -> Finding:
     )
 
 
+# Homes that are system directories: a file "in" them is not a user's own file.
+_NOT_A_HOME = frozenset(
+    {"", "/", "/etc", "/usr", "/bin", "/sbin", "/lib", "/var", "/dev", "/proc", "/sys", "/boot"}
+)
+
+
+def deletable(facts: Facts, ak: AuthorizedKeysFile) -> bool:
+    """True when the file is inside its account's home or under /etc/ssh. `AuthorizedKeysFile`
+    can name any path (even /etc/shadow): what lies elsewhere is never deleted or journaled
+    by this check, only reported (and so the check keeps failing)."""
+    path = ak.file.path
+    if path.startswith("/etc/ssh/"):
+        return True
+    account = facts.account(ak.user)
+    home = account.home.rstrip("/") if account else ""
+    return home not in _NOT_A_HOME and path.startswith(home + "/")
+
+
 def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
-    """clear: delete every authorized_keys file (final phase: new logins fail afterwards).
-    keep-and-exclude: nothing changes here; the files are on the bundle exclude list."""
+    """clear: delete every authorized_keys file inside a home or /etc/ssh (final phase: new
+    logins fail afterwards). keep-and-exclude: nothing changes here; the files are on the
+    bundle exclude list."""
     if option(ID, option_id) != "clear":
         return ()
     # Public keys are not secret, so these deletions are journaled and can be undone.
     return tuple(
-        DeleteFile(check_id=ID, path=f.file.path, phase=Phase.FINAL) for f in facts.authorized_keys
+        DeleteFile(check_id=ID, path=f.file.path, phase=Phase.FINAL, expect=f.file)
+        for f in facts.authorized_keys
+        if deletable(facts, f)
     )

@@ -10,7 +10,7 @@ import posixpath
 
 from checks._plans import option
 from checks.base import catalog, unless_complete
-from wizard.actions import Action, DeleteFile, MoveFile, Phase, PlanContext
+from wizard.actions import Action, DeleteFile, MoveFile, Phase, PlanContext, PlanRefused
 from wizard.facts import CredentialFile, Facts
 from wizard.model import Evidence, Finding, Status
 from wizard.secrets import mask
@@ -75,19 +75,37 @@ def _verdict(facts: Facts) -> Finding:
 
 def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
     """delete: shred every credential file (final phase; never journaled, so no undo).
-    move-outside-bundle: move them under the context's move_dir (undo moves them back)."""
+    move-outside-bundle: move them under the context's move_dir (undo moves them back); live
+    targets only, and the step itself refuses a move_dir on the file system mounted at `/`.
+    Each action carries the file as probed: the step refuses a file that is not that one."""
     ctx = ctx or PlanContext()
     chosen = option(ID, option_id)
+    if chosen == "move-outside-bundle" and not facts.live and facts.credentials:
+        raise PlanRefused(
+            "move-outside-bundle needs a running instance with another file system (the "
+            "instance store): every place in an image is part of the image — use delete"
+        )
     actions: list[Action] = []
     for cred in facts.credentials:
         path = cred.file.path
         if chosen == "delete":
             actions.append(
-                DeleteFile(check_id=ID, path=path, shred=True, phase=Phase.FINAL, reversible=False)
+                DeleteFile(
+                    check_id=ID,
+                    path=path,
+                    shred=True,
+                    phase=Phase.FINAL,
+                    reversible=False,
+                    expect=cred.file,
+                )
             )
         else:
             # Keep the original path under the destination so that two files named
             # `credentials` cannot collide and the operator can see where each came from.
             dest = posixpath.join(ctx.move_dir, path.lstrip("/"))
-            actions.append(MoveFile(check_id=ID, path=path, destination=dest, phase=Phase.FINAL))
+            actions.append(
+                MoveFile(
+                    check_id=ID, path=path, destination=dest, phase=Phase.FINAL, expect=cred.file
+                )
+            )
     return tuple(actions)

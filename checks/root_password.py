@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from checks import _plans
 from checks.base import catalog
-from wizard.actions import Action, LockPassword, PlanContext
+from wizard.actions import Action, PlanContext
 from wizard.facts import Facts, PasswordState
 from wizard.model import Evidence, Finding, Severity, Status
 
@@ -68,14 +68,11 @@ def check(facts: Facts) -> Finding:
 
 
 def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
-    """Lock root's password; optionally also install a first-boot unit that randomises it."""
+    """Lock root's password (or disable it: the hash is replaced), removing the account
+    files' backup copies; optionally also install a first-boot unit that randomises it."""
     chosen = _plans.option(ID, option_id)
     root = facts.account("root")
-    actions: list[Action] = []
-    if root is not None and root.password in (PasswordState.USABLE, PasswordState.EMPTY):
-        actions.append(
-            LockPassword(check_id=ID, user="root", was_empty=root.password is PasswordState.EMPTY)
-        )
+    actions: list[Action] = _plans.password_actions(ID, [root] if root else [], chosen)
     if chosen == "lock-and-randomise-at-first-boot" and not _plans.unit_installed(
         facts, _plans.ROOT_PASSWORD_UNIT
     ):

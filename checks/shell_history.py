@@ -45,6 +45,7 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
         ShredHistories(
             check_id=ID,
             files=tuple(h.path for h in facts.histories),
+            expect=facts.histories,
             phase=Phase.LAST,
             reversible=False,
         ),

@@ -5,10 +5,10 @@ Each offending account is listed by name; the hash never leaves the target.
 
 from __future__ import annotations
 
-from checks._plans import option
+from checks._plans import option, password_actions
 from checks.base import catalog
 from checks.root_password import scheme_name
-from wizard.actions import Action, LockPassword, PlanContext
+from wizard.actions import Action, PlanContext
 from wizard.facts import Account, Facts, PasswordState
 from wizard.model import Evidence, Finding, Severity, Status
 
@@ -55,14 +55,7 @@ def check(facts: Facts) -> Finding:
 
 
 def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
-    """Lock every non-root account that has a usable or empty password."""
-    option(ID, option_id)
-    bad = [
-        a
-        for a in facts.accounts
-        if a.uid != 0 and a.password in (PasswordState.USABLE, PasswordState.EMPTY)
-    ]
-    return tuple(
-        LockPassword(check_id=ID, user=a.name, was_empty=a.password is PasswordState.EMPTY)
-        for a in bad
-    )
+    """Lock (or disable) every non-root account that has a usable or empty password, and
+    remove the account files' backup copies."""
+    chosen = option(ID, option_id)
+    return tuple(password_actions(ID, [a for a in facts.accounts if a.uid != 0], chosen))

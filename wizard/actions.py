@@ -11,6 +11,24 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from wizard.errors import ApplyError
+from wizard.facts import FileInfo
+
+# Backup copies the shadow tools keep of the account files (`usermod`, `passwd`, `vipw` write
+# them): they hold the hashes as they were before the last change.
+ACCOUNT_BACKUPS = ("/etc/shadow-", "/etc/gshadow-", "/etc/passwd-", "/etc/group-")
+
+
+def owner_text(info: FileInfo | None) -> str:
+    """` (owner bob)` / ` (owner uid 1234)` for a probed file, else "". Destructive actions
+    always name the owner: a file in /tmp may be anyone's, planted to be deleted."""
+    if not probed(info) or info is None:
+        return ""
+    return f" (owner {info.owner})" if info.owner else f" (owner uid {info.uid})"
+
+
+def probed(info: FileInfo | None) -> bool:
+    """True when the probe stat'ed the file (its size and owner are known, not defaults)."""
+    return info is not None and bool(info.mode or info.mtime or info.ino)
 
 
 class Phase(IntEnum):
@@ -69,16 +87,21 @@ class WriteFile(Action):
 
 @dataclass(frozen=True, kw_only=True)
 class DeleteFile(Action):
-    """Remove a file (or, with `recursive`, a directory tree); `shred` overwrites it first."""
+    """Remove a file (or, with `recursive`, a directory tree); `shred` overwrites it first.
+
+    `expect` is the file as the probe saw it: the step refuses when the file on the target is
+    no longer that one (device, inode, size, owner) or a path component became a symlink."""
 
     path: str
     shred: bool = False
     recursive: bool = False
+    expect: FileInfo | None = None
 
     def describe(self) -> str:
         verb = "shred and delete" if self.shred else "delete"
         what = f"{self.path} and everything under it" if self.recursive else self.path
-        return f"{verb} {what}" + ("" if self.reversible else " (cannot be undone)")
+        owner = owner_text(self.expect)
+        return f"{verb} {what}{owner}" + ("" if self.reversible else " (cannot be undone)")
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -102,13 +125,16 @@ class Symlink(Action):
 
 @dataclass(frozen=True, kw_only=True)
 class MoveFile(Action):
-    """Move a file elsewhere on the same machine; undo moves it back (no copy is journaled)."""
+    """Move a file to another file system of the same machine (refused on the one mounted at
+    `/`, which is what becomes the image); undo moves it back (no copy is journaled).
+    `expect` as for DeleteFile."""
 
     path: str
     destination: str
+    expect: FileInfo | None = None
 
     def describe(self) -> str:
-        return f"move {self.path} to {self.destination}"
+        return f"move {self.path}{owner_text(self.expect)} to {self.destination}"
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -131,14 +157,41 @@ class RunCommand(Action):
 class LockPassword(Action):
     """Lock one account's password (`usermod -L`; on an image: "!" before the /etc/shadow hash).
 
-    Reversible without journaling the hash: undo removes the "!" again (`usermod -U`).
+    Reversible without journaling the hash: undo removes the "!" again (`usermod -U`). The
+    same step shreds the account files' backup copies (ACCOUNT_BACKUPS): usermod writes
+    /etc/shadow- with the entry as it was, unlocked, and the image must not carry it.
     """
 
     user: str
     was_empty: bool = False  # an empty password comes back empty on undo
 
     def describe(self) -> str:
-        return f"lock the password of {self.user} (usermod -L)"
+        return (
+            f"lock the password of {self.user} (usermod -L), and shred the backup copies "
+            "/etc/shadow- and the like"
+        )
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return ("/etc/shadow",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisablePassword(Action):
+    """Replace one account's password hash with `!*`, which no password can ever match.
+
+    The hash is gone for good: only the fact is journaled, never the hash, so undo cannot
+    bring it back (it can only be set again with `passwd`). The backup copies are shredded
+    in the same step, as for LockPassword."""
+
+    user: str
+    reversible: bool = False
+
+    def describe(self) -> str:
+        return (
+            f"disable the password of {self.user}: its hash is replaced, and the backup copies "
+            "/etc/shadow- and the like shredded (cannot be undone)"
+        )
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -172,6 +225,10 @@ class ShredHistories(Action):
     every home directory, with history writing off in the same command. Always the LAST action."""
 
     files: tuple[str, ...] = ()
+    # The listed files as probed (same order as `files` when given): a listed file is only
+    # shredded when it is still the one probed; files found at run time only when owned by
+    # the owner of the home they are in.
+    expect: tuple[FileInfo, ...] = ()
     names: tuple[str, ...] = field(
         default=(
             ".bash_history",

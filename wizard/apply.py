@@ -5,26 +5,34 @@ interpolated; atomic replace = temp file in the same directory, fsync, rename, k
 owner). Image and practice targets are changed directly under `target.root`, and nothing from
 the image is ever executed. sshd edits are validated with `sshd -t`, reloaded, and proven by a
 NEW login; if that login fails the edit is rolled back over the still-open connection.
+Destructive steps re-check, in the same step as the action, that no directory on the way is a
+symlink and that the file is the one probed (device, inode, size, owner); password hashes and
+private keys never reach the journal (`never_journaled`).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import logging
 import os
 import posixpath
+import re
 import secrets
 import shlex
+import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from wizard.actions import (
+    ACCOUNT_BACKUPS,
     Action,
     DeleteFile,
+    DisablePassword,
     ExportExcludeList,
     LockPassword,
     MoveFile,
@@ -33,9 +41,11 @@ from wizard.actions import (
     ShredHistories,
     Symlink,
     WriteFile,
+    probed,
 )
 from wizard.errors import ApplyError, TargetError, WizardError
-from wizard.journal import FileRecord, Journal
+from wizard.facts import FileInfo
+from wizard.journal import Entry, FileRecord, Journal
 from wizard.sshd_config import SshdConfig
 from wizard.targets.base import CommandResult, Target
 
@@ -49,59 +59,211 @@ _STEP_FAILED = 3
 _SSHD_INVALID = 4
 _RELOAD_FAILED = 5
 
+# What a disabled password field holds: no crypt(3) output is ever "!*", so nothing matches.
+DISABLED_HASH = b"!*"
+# Symlinks followed while resolving one path inside an image (Linux's own limit).
+_MAX_LINKS = 40
+# The temp names we make on an image (Python's mkstemp and ours: 8 characters).
+_TEMP_NAME = re.compile(r"\.ami-wizard\.[A-Za-z0-9_]{8}")
+
 # Functions shared by every step script. Arguments are always data ("$1"...), never code.
+# Every function that changes a file first enters the file's directory with `aw_here`
+# (component by component, refusing symlinks, then checking `pwd -P`), and acts on
+# "./NAME" from there: a directory swapped for a symlink after the probe cannot redirect
+# it. Destructive ones also prove with `aw_verify` that the file is the one probed
+# (device, inode, size, owner; "-" when the probe did not know), in the same function.
 _FUNCTIONS = r"""
 set -u
 umask 077
+unset CDPATH
+aw_uid=$(id -u)
+aw_tmp=
+# A step killed half-way must not leave its temp file in the image.
+aw_cleanup() { [ -z "$aw_tmp" ] || rm -f -- "$aw_tmp"; aw_tmp=; }
+trap aw_cleanup EXIT
+trap 'aw_cleanup; exit 129' HUP
+trap 'aw_cleanup; exit 130' INT
+trap 'aw_cleanup; exit 141' PIPE
+trap 'aw_cleanup; exit 143' TERM
+aw_err() { printf 'ami-wizard: %s\n' "$*" >&2; }
 aw_sync() { sync -- "$1" 2>/dev/null || sync; }
-aw_check_dest() {
-  if [ -d "$1" ] && [ ! -L "$1" ]; then echo "ami-wizard: $1 is a directory" >&2; return 1; fi
+aw_stale() { # DIR: temp files of ours (exact mktemp pattern, our uid, older than a minute)
+  # that a killed earlier run left in DIR
+  [ -d "$1" ] && [ ! -L "$1" ] || return 0
+  find "$1" -maxdepth 1 \( -type f -o -type l \) -user "$aw_uid" -mmin +1 \
+    -name '.ami-wizard.[A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9]' \
+    -exec rm -f -- {} \; 2>/dev/null
+  return 0
+}
+aw_here() { # PATH: cd into PATH's directory refusing symlinks; sets aw_b (the last name).
+  # 0 = there, 2 = a directory on the way does not exist, 1 = refused
+  case $1 in /*) ;; *) aw_err "refusing $1: not an absolute path"; return 1 ;; esac
+  aw_d=${1%/*}
+  aw_b=${1##*/}
+  case $1/ in
+    */./* | */../* | *//*) aw_err "refusing $1: not a plain path"; return 1 ;;
+  esac
+  [ -n "$aw_b" ] || { aw_err "refusing $1: no file name"; return 1; }
+  cd -P / || return 1
+  aw_rest=${aw_d#/}
+  while [ -n "$aw_rest" ]; do
+    aw_c=${aw_rest%%/*}
+    case $aw_rest in */*) aw_rest=${aw_rest#*/} ;; *) aw_rest= ;; esac
+    if [ -L "./$aw_c" ]; then
+      aw_err "refusing $1: ${PWD%/}/$aw_c is a symlink"
+      return 1
+    fi
+    [ -d "./$aw_c" ] || return 2
+    cd -P "./$aw_c" || return 1
+  done
+  aw_now=$(pwd -P; echo x)
+  aw_now=${aw_now%?x}
+  if [ "$aw_now" != "${aw_d:-/}" ]; then
+    aw_err "refusing $1: its directory is now $aw_now"
+    return 1
+  fi
+  return 0
+}
+aw_mkhere() { # PATH: aw_here, making missing directories first
+  aw_here "$1"
+  aw_rc=$?
+  [ "$aw_rc" = 2 ] || return "$aw_rc"
+  mkdir -p -m 755 -- "${1%/*}" || return 1
+  aw_here "$1"
+}
+aw_ident() { # DEV INO SIZE UID, then the actual four: compare what is known ("-": unknown)
+  [ "$1" = - ] || [ "$1" = "$5" ] || return 1
+  [ "$2" = - ] || [ "$2" = "$6" ] || return 1
+  [ "$3" = - ] || [ "$3" = "$7" ] || return 1
+  [ "$4" = - ] || [ "$4" = "$8" ] || return 1
+}
+aw_verify() { # PATH DEV INO SIZE UID: 0 = "./$aw_b" is the file probed (cwd: its directory),
+  # 2 = nothing there any more, 3 = a symlink and nothing was expected, 1 = refused
+  aw_here "$1"
+  aw_rc=$?
+  [ "$aw_rc" = 0 ] || return "$aw_rc"
+  if [ -L "./$aw_b" ]; then
+    [ "$2$3$4$5" = ---- ] && return 3
+    aw_err "refusing $1: it is now a symlink"
+    return 1
+  fi
+  [ -e "./$aw_b" ] || return 2
+  aw_st=$(stat -c '%d %i %s %u' -- "./$aw_b") || return 1
+  # shellcheck disable=SC2086 # four numbers, split on purpose
+  if ! aw_ident "$2" "$3" "$4" "$5" $aw_st; then
+    aw_err "refusing $1: it is not the file probed (device inode size uid now: $aw_st)"
+    return 1
+  fi
+  aw_pm=$(stat -c %a .) || return 1
+  case $aw_pm in
+    *[2367])
+      if [ "$5" = - ]; then
+        aw_err "refusing $1: its directory is world-writable and its owner is unknown"
+        return 1
+      fi
+      ;;
+  esac
   return 0
 }
 aw_write() { # PATH MODE UID GID, base64 content on stdin
-  aw_check_dest "$1" || return 1
-  if [ -L "$1" ]; then echo "ami-wizard: refusing to replace the symlink $1" >&2; return 1; fi
-  d=$(dirname -- "$1") || return 1
-  [ -d "$d" ] || mkdir -p -m 755 -- "$d" || return 1
-  t=$(mktemp "$d/.ami-wizard.XXXXXX") || return 1
-  if base64 -d > "$t" && chown "$3:$4" "$t" && chmod "$2" "$t" && aw_sync "$t" \
-      && mv -f -- "$t" "$1"; then
+  aw_mkhere "$1" || return 1
+  if [ -L "./$aw_b" ]; then aw_err "refusing to replace the symlink $1"; return 1; fi
+  if [ -d "./$aw_b" ]; then aw_err "$1 is a directory"; return 1; fi
+  aw_t=$(mktemp "./.ami-wizard.XXXXXX") || return 1
+  aw_tmp="$aw_now/${aw_t#./}"
+  if base64 -d > "$aw_t" && chown "$3:$4" "$aw_t" && chmod "$2" "$aw_t" && aw_sync "$aw_t" \
+      && mv -f -- "$aw_t" "./$aw_b"; then
+    aw_tmp=
     return 0
   fi
-  rm -f -- "$t"
+  aw_cleanup
   return 1
 }
 aw_link() { # PATH TARGET
-  aw_check_dest "$1" || return 1
-  d=$(dirname -- "$1") || return 1
-  [ -d "$d" ] || mkdir -p -m 755 -- "$d" || return 1
-  t="$d/.ami-wizard.$$.link"
-  rm -f -- "$t"
-  if ln -s -- "$2" "$t" && mv -f -- "$t" "$1"; then return 0; fi
-  rm -f -- "$t"
+  aw_mkhere "$1" || return 1
+  if [ -d "./$aw_b" ] && [ ! -L "./$aw_b" ]; then aw_err "$1 is a directory"; return 1; fi
+  aw_t=$(mktemp "./.ami-wizard.XXXXXX") || return 1
+  aw_tmp="$aw_now/${aw_t#./}"
+  rm -f -- "$aw_t"
+  # An old link is removed first: `mv` onto a link to a directory would move into it.
+  if ln -s -- "$2" "$aw_t" && { [ ! -L "./$aw_b" ] || rm -f -- "./$aw_b"; } \
+      && mv -f -- "$aw_t" "./$aw_b"; then
+    aw_tmp=
+    return 0
+  fi
+  aw_cleanup
   return 1
 }
-aw_delete() { # PATH SHRED RECURSIVE
-  if [ ! -e "$1" ] && [ ! -L "$1" ]; then return 0; fi
-  if [ -d "$1" ] && [ ! -L "$1" ]; then
-    [ "$3" = 1 ] || { echo "ami-wizard: $1 is a directory" >&2; return 1; }
-    rm -rf -- "$1"
+aw_delete() { # PATH SHRED RECURSIVE DEV INO SIZE UID
+  aw_verify "$1" "$4" "$5" "$6" "$7"
+  aw_rc=$?
+  [ "$aw_rc" = 2 ] && return 0
+  [ "$aw_rc" = 3 ] && { rm -f -- "./$aw_b"; return; } # the link itself, never its target
+  [ "$aw_rc" = 0 ] || return 1
+  if [ -d "./$aw_b" ]; then
+    [ "$3" = 1 ] || { aw_err "$1 is a directory"; return 1; }
+    rm -rf -- "./$aw_b"
     return
   fi
-  if [ "$2" = 1 ] && [ -f "$1" ] && [ ! -L "$1" ] && command -v shred >/dev/null 2>&1; then
-    shred -u -z -- "$1" && return 0
+  if [ "$2" = 1 ] && [ -f "./$aw_b" ] && command -v shred >/dev/null 2>&1; then
+    aw_shred "$1" || return 1
   fi
-  rm -f -- "$1"
+  rm -f -- "./$aw_b"
 }
-aw_move() { # SOURCE DESTINATION
-  if [ -e "$2" ] || [ -L "$2" ]; then echo "ami-wizard: $2 exists already" >&2; return 1; fi
-  mkdir -p -m 700 -- "$(dirname -- "$2")" && mv -- "$1" "$2"
+aw_shred() { # PATH: after aw_verify, overwrite "./$aw_b" through a descriptor proven to be
+  # the file checked (a name swapped in between is never written through)
+  exec 3< "./$aw_b" || return 1
+  if [ -e /dev/fd/3 ]; then
+    aw_fd=$(stat -L -c '%d %i %s %u' /dev/fd/3) || { exec 3<&-; return 1; }
+    if [ "$aw_fd" != "$aw_st" ]; then
+      exec 3<&-
+      aw_err "refusing $1: it changed while being shredded"
+      return 1
+    fi
+    aw_links=$(stat -L -c %h /dev/fd/3) || { exec 3<&-; return 1; }
+    # A second hard link keeps the content (and may be someone else's file): then only
+    # this name is removed.
+    if [ "$aw_links" = 1 ]; then shred -z -- /dev/fd/3 || { exec 3<&-; return 1; }; fi
+  elif [ "$(stat -c %h -- "./$aw_b")" = 1 ]; then
+    shred -z -- "./$aw_b" || { exec 3<&-; return 1; }
+  fi
+  exec 3<&-
+  # Shredding rounds the size up to a block; the device and inode stay.
+  aw_now=$(stat -c '%d %i' -- "./$aw_b") || return 1
+  [ "$aw_now" = "${aw_st% * *}" ] || { aw_err "refusing $1: it was replaced"; return 1; }
+}
+aw_move() { # SOURCE DESTINATION DEV INO SIZE UID: only onto another file system than the one
+  # mounted at / (which is what becomes the image)
+  if [ -e "$2" ] || [ -L "$2" ]; then aw_err "$2 exists already"; return 1; fi
+  aw_dd=${2%/*}
+  aw_up=$aw_dd
+  while [ -n "$aw_up" ] && [ ! -e "$aw_up" ]; do aw_up=${aw_up%/*}; done
+  aw_rootfs=$(stat -c %d /) || return 1
+  aw_fs=$(stat -L -c %d -- "${aw_up:-/}") || return 1
+  if [ "$aw_fs" = "$aw_rootfs" ]; then
+    aw_err "refusing to move $1: ${aw_up:-/} is on the file system mounted at /, which becomes the image"
+    return 1
+  fi
+  mkdir -p -m 700 -- "$aw_dd" || return 1
+  aw_real=$(cd -P -- "$aw_dd" && pwd -P; echo x)
+  aw_real=${aw_real%?x}
+  if [ "$aw_real" != "$aw_dd" ] || [ "$(stat -c %d -- "$aw_dd")" = "$aw_rootfs" ]; then
+    aw_err "refusing to move $1: $aw_dd is not a directory of another file system"
+    return 1
+  fi
+  aw_verify "$1" "$3" "$4" "$5" "$6"
+  aw_rc=$?
+  [ "$aw_rc" = 2 ] && { aw_err "$1 is gone"; return 1; }
+  [ "$aw_rc" = 0 ] || return 1
+  [ -f "./$aw_b" ] || { aw_err "$1 is not a regular file"; return 1; }
+  mv -- "./$aw_b" "$2"
 }
 aw_unmove() { # SOURCE DESTINATION STOP: put a moved file back, then remove the directories
   # the move made (empty ones below STOP, the parent of the move directory)
   if [ -e "$2" ] || [ -L "$2" ]; then
-    if [ -e "$1" ] || [ -L "$1" ]; then echo "ami-wizard: $1 exists again" >&2; return 1; fi
-    mv -- "$2" "$1" || return 1
+    aw_here "$1" || return 1
+    if [ -e "./$aw_b" ] || [ -L "./$aw_b" ]; then aw_err "$1 exists again"; return 1; fi
+    mv -- "$2" "./$aw_b" || return 1
   fi
   d=$(dirname -- "$2")
   while [ "$d" != "$3" ] && [ "$d" != / ] && rmdir -- "$d" 2>/dev/null; do
@@ -109,11 +271,16 @@ aw_unmove() { # SOURCE DESTINATION STOP: put a moved file back, then remove the 
   done
   return 0
 }
-aw_lock() { usermod -L "$1"; }
-aw_unlock() { # USER WAS_EMPTY
-  if [ "$2" = 1 ]; then passwd -d "$1" >/dev/null; else usermod -U "$1"; fi
+aw_backups() { # the backup copies usermod & co. write, with the entries as they were before
+  for aw_f in ACCOUNT_BACKUPS; do aw_delete "$aw_f" 1 0 - - - - || return 1; done
 }
-"""
+aw_lock() { usermod -L "$1" && aw_backups; }
+aw_unlock() { # USER WAS_EMPTY
+  if [ "$2" = 1 ]; then passwd -d "$1" >/dev/null; else usermod -U "$1"; fi && aw_backups
+}
+# No password matches "!*": the old hash is gone, from the backup copies too.
+aw_disable() { usermod -p '!*' "$1" && aw_backups; }
+""".replace("ACCOUNT_BACKUPS", " ".join(ACCOUNT_BACKUPS))
 
 # Reload sshd the way this system does it: systemd when it runs, else HUP the PidFile,
 # else the init script. In the test instance systemd is absent and sshd writes its PidFile.
@@ -139,9 +306,16 @@ aw_reload() {
 SSHD=$(command -v sshd 2>/dev/null || echo /usr/sbin/sshd)
 """
 
+# A path below a symlinked directory reads as "linked": its content (possibly a file the
+# link leads to, such as /etc/ssl/private/...) must not reach the journal.
 _READ = r"""
 while [ $# -ge 2 ]; do
   want=$1; p=$2; shift 2
+  d=${p%/*}; d=${d:-/}
+  if [ -d "$d" ]; then
+    r=$(cd -P -- "$d" && pwd -P; echo x); r=${r%?x}
+    if [ "$r" != "$d" ]; then echo linked; continue; fi
+  fi
   if [ -L "$p" ]; then
     printf 'link %s\n' "$(readlink -- "$p" | base64 | tr -d '\n')"
   elif [ -f "$p" ]; then
@@ -162,7 +336,8 @@ done
 
 @dataclass(frozen=True)
 class FileState:
-    """A path on the target right now: kind file | link | dir | absent | other."""
+    """A path on the target right now: kind file | link | dir | absent | other, or linked
+    (a directory above it is a symlink)."""
 
     path: str
     kind: str
@@ -173,6 +348,8 @@ class FileState:
     link: str = ""
 
     def record(self) -> FileRecord:
+        if self.kind == "linked":
+            raise ApplyError(f"a directory above {self.path} is a symlink: left alone")
         if self.kind not in ("file", "link", "absent"):
             raise ApplyError(f"{self.path} is a {self.kind}, not a file: left alone")
         return FileRecord(
@@ -184,7 +361,7 @@ class FileState:
 class Step:
     """One low-level operation of a step script (after planning and journaling)."""
 
-    op: str  # write | link | delete | move | unmove | lock | unlock | run
+    op: str  # write | link | delete | move | unmove | lock | unlock | disable | run
     path: str = ""
     content: bytes = b""
     mode: int = 0o644
@@ -195,6 +372,7 @@ class Step:
     recursive: bool = False
     argv: tuple[str, ...] = ()
     flag: bool = False  # unlock: the password was empty
+    expect: FileInfo | None = None  # delete/move: the file as probed (None: not known)
 
     def describe(self) -> str:
         if self.op == "run":
@@ -216,10 +394,36 @@ def _move_stop(step: Step) -> str:
     return posixpath.dirname(root.rstrip("/") or "/")
 
 
+def identity(expect: FileInfo | None) -> tuple[str, str, str, str]:
+    """Device, inode, size and owner uid a destructive step must find, "-" for each one the
+    probe did not know (an older probe, or a file known only from a secret inside it)."""
+    if not probed(expect) or expect is None:
+        return ("-", "-", "-", "-")
+    dev = str(expect.dev) if expect.dev else "-"
+    ino = str(expect.ino) if expect.ino else "-"
+    return (dev, ino, str(expect.size), str(expect.uid))
+
+
+# Directories our writes go to on every target, swept for temp files a killed run left.
+_OUR_DIRS = (
+    "/etc",
+    "/etc/ssh",
+    "/etc/ssh/sshd_config.d",
+    "/etc/systemd/system",
+    "/etc/systemd/system/multi-user.target.wants",
+    "/var/lib/dbus",
+)
+
+
+_STEP_LINE = re.compile(r"ami-wizard: step \d+ failed")
+
+
 def _one_line(data: bytes) -> str:
+    """The last line that says why (our own "step N failed" says only which)."""
     text = data.decode("utf-8", "replace").strip()
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    return lines[-1] if lines else ""
+    why = [ln for ln in lines if not _STEP_LINE.fullmatch(ln.strip())]
+    return (why or lines or [""])[-1]
 
 
 class Backend:
@@ -249,10 +453,15 @@ class Backend:
 
 
 def _step_script(steps: Sequence[Step], on_fail: str = f"exit {_STEP_FAILED}") -> str:
-    """Steps as `if CALL; then echo ok N; else ON_FAIL; fi`, contents in quoted heredocs."""
-    out: list[str] = []
+    """Steps as `if CALL; then echo ok N; else ON_FAIL; fi`, contents in quoted heredocs.
+    Writes first sweep their directories for temp files a killed earlier run left."""
+    q = shlex.quote
+    written = [posixpath.dirname(s.path) for s in steps if s.op in ("write", "link")]
+    out: list[str] = [
+        f"aw_stale {q(d)}\n" for d in dict.fromkeys([*_OUR_DIRS, *written]) if written
+    ]
     for number, step in enumerate(steps, 1):
-        q = shlex.quote
+        ident = " ".join(identity(step.expect))
         if step.op == "write":
             delim = "AMI_WIZARD_" + secrets.token_hex(8)
             body = base64.encodebytes(step.content).decode()
@@ -265,15 +474,17 @@ def _step_script(steps: Sequence[Step], on_fail: str = f"exit {_STEP_FAILED}") -
             if step.op == "link":
                 call = f"aw_link {q(step.path)} {q(step.other)}"
             elif step.op == "delete":
-                call = f"aw_delete {q(step.path)} {int(step.shred)} {int(step.recursive)}"
+                call = f"aw_delete {q(step.path)} {int(step.shred)} {int(step.recursive)} {ident}"
             elif step.op == "move":
-                call = f"aw_move {q(step.path)} {q(step.other)}"
+                call = f"aw_move {q(step.path)} {q(step.other)} {ident}"
             elif step.op == "unmove":
                 call = f"aw_unmove {q(step.path)} {q(step.other)} {q(_move_stop(step))}"
             elif step.op == "lock":
                 call = f"aw_lock {q(step.path)}"
             elif step.op == "unlock":
                 call = f"aw_unlock {q(step.path)} {int(step.flag)}"
+            elif step.op == "disable":
+                call = f"aw_disable {q(step.path)}"
             elif step.op == "run":
                 call = shlex.join(step.argv)
             else:  # pragma: no cover - a programming error
@@ -284,6 +495,56 @@ def _step_script(steps: Sequence[Step], on_fail: str = f"exit {_STEP_FAILED}") -
             f" {on_fail}; fi\n"
         )
     return "".join(out)
+
+
+def history_script(
+    action: ShredHistories, accounts: str = "/etc/passwd", root_home: str = "/root"
+) -> tuple[str, list[str]]:
+    """The history shred as one script and its arguments (the accounts file and root's home
+    are parameters only so that tests can run it on a temp tree)."""
+    names = " ".join(shlex.quote(n) for n in action.names)
+    listed = dict(zip(action.files, action.expect, strict=False))
+    args: list[str] = []
+    for path in action.files:
+        # A listed file is shredded only if it is still the one probed; one the probe
+        # could not stat is left to the home walk below (owner rule).
+        if probed(listed.get(path)):
+            args += [path, *identity(listed[path])]
+    args += ["--", *action.files]
+    script = (
+        _FUNCTIONS
+        + f"""
+unset HISTFILE 2>/dev/null; HISTSIZE=0; export HISTSIZE
+# A non-interactive sh keeps no history; this is for a bash that would (`set +o history`
+# is not used: in dash an unknown option to a special builtin ends the script).
+history -c 2>/dev/null || true
+aw_gone() {{ # PATH DEV INO SIZE UID: shred it if it is that file; anything else is left alone
+  aw_verify "$@"
+  [ $? = 0 ] && [ -f "./$aw_b" ] || return 0
+  if command -v shred >/dev/null 2>&1; then aw_shred "$1" || return 0; fi
+  rm -f -- "./$aw_b"
+}}
+while [ "$1" != -- ]; do aw_gone "$1" "$2" "$3" "$4" "$5"; shift 5; done
+shift
+# Every home from /etc/passwd (split on lines, never globbed): a history file found there now
+# is shredded only when the home's owner owns it, so a link or a hard link a user planted
+# (~/.bash_history -> /etc/shadow) is never followed or shredded.
+{{ awk -F: '$6 != "" && $6 != "/" {{ print $3 " " $6 }}' {shlex.quote(accounts)}; echo "0 "{shlex.quote(root_home)}; }} \
+  | sort -u | while IFS= read -r aw_line; do
+  aw_u=${{aw_line%% *}}
+  aw_h=${{aw_line#* }}
+  while [ "$aw_h" != "${{aw_h%/}}" ]; do aw_h=${{aw_h%/}}; done
+  [ -n "$aw_h" ] || continue
+  for n in {names}; do aw_gone "$aw_h/$n" - - - "$aw_u"; done
+done
+cd /
+for f in "$@"; do
+  if [ -e "$f" ] || [ -L "$f" ]; then printf 'left %s\\n' "$(printf %s "$f" | base64 | tr -d '\\n')"; fi
+done
+exit 0
+"""
+    )
+    return script, args
 
 
 class RemoteBackend(Backend):
@@ -327,7 +588,8 @@ class RemoteBackend(Backend):
                 link = base64.b64decode(parts[1]).decode("utf-8", "surrogateescape").rstrip("\n")
                 states[path] = FileState(path, "link", link=link)
             else:
-                states[path] = FileState(path, kind if kind in ("dir", "absent") else "other")
+                known = ("dir", "absent", "linked")
+                states[path] = FileState(path, kind if kind in known else "other")
         return states
 
     def perform(self, steps: Sequence[Step]) -> None:
@@ -367,33 +629,8 @@ class RemoteBackend(Backend):
             )
 
     def shred_histories(self, action: ShredHistories) -> list[str]:
-        names = " ".join(shlex.quote(n) for n in action.names)
-        script = f"""
-unset HISTFILE 2>/dev/null; HISTSIZE=0; export HISTSIZE
-# A non-interactive sh keeps no history; this is for a bash that would (`set +o history`
-# is not used: in dash an unknown option to a special builtin ends the script).
-history -c 2>/dev/null || true
-aw_gone() {{
-  if [ -f "$1" ] && [ ! -L "$1" ]; then
-    if command -v shred >/dev/null 2>&1; then shred -u -z -- "$1" 2>/dev/null; fi
-    rm -f -- "$1"
-  fi
-}}
-for f in "$@"; do aw_gone "$f"; done
-homes=$({{ awk -F: '$6 != "" && $6 != "/" {{ print $6 }}' /etc/passwd; echo /root; }} | sort -u)
-IFS='
-'
-set -f  # homes come from the target's /etc/passwd: split them, never glob them
-for h in $homes; do
-  [ -d "$h" ] && [ ! -L "$h" ] || continue
-  for n in {names}; do aw_gone "$h/$n"; done
-done
-for f in "$@"; do
-  if [ -e "$f" ] || [ -L "$f" ]; then printf 'left %s\\n' "$(printf %s "$f" | base64 | tr -d '\\n')"; fi
-done
-exit 0
-"""
-        result = self._script(script, list(action.files))
+        script, args = history_script(action)
+        result = self._script(script, args)
         if not result.ok:
             raise ApplyError(f"the history shred failed — {_one_line(result.stderr)}")
         left = []
@@ -419,23 +656,59 @@ exit 0
 
 
 class ImageBackend(Backend):
-    """An image or the practice instance: files changed under `root` with Python, nothing run."""
+    """An image or the practice instance: files changed under `root` with Python, nothing run.
+
+    Paths resolve inside the image as `chroot` would (absolute link targets start at the
+    image root, `..` stops there), never against the operator's own file system.
+    Destructive steps go further: they walk the path with directory descriptors and
+    O_NOFOLLOW, refusing any symlink on the way, and check the file is the one probed.
+    """
 
     live = False
 
     def __init__(self, root: str) -> None:
         self.root = os.path.realpath(root)
 
-    def local(self, path: str) -> str:
-        """The operator-side path of a target path; refuses anything escaping the root
-        through `..` or a symlinked parent directory (the last component is never followed)."""
+    def resolve(self, path: str, *, follow_last: bool = False) -> str:
+        """The operator-side path of a target path, every symlink on the way resolved inside
+        the image; the last component is followed only when asked."""
         if not path.startswith("/") or "\0" in path:
             raise ApplyError(f"refusing a path that is not absolute: {path!r}")
-        norm = posixpath.normpath(path)
-        parent = os.path.realpath(os.path.join(self.root, posixpath.dirname(norm).lstrip("/")))
-        if parent != self.root and not parent.startswith(self.root + os.sep):
-            raise ApplyError(f"{path} leads outside the image: left alone")
-        return os.path.join(parent, posixpath.basename(norm))
+        todo = [c for c in path.split("/") if c]
+        done: list[str] = []
+        links = 0
+        while todo:
+            name = todo.pop(0)
+            if name == ".":
+                continue
+            if name == "..":
+                if done:
+                    done.pop()
+                continue
+            if not todo and not follow_last:
+                done.append(name)
+                break
+            here = os.path.join(self.root, *done, name)
+            try:
+                st = os.lstat(here)
+            except OSError:
+                done.append(name)  # nothing there yet: the rest is taken as written
+                continue
+            if not stat.S_ISLNK(st.st_mode):
+                done.append(name)
+                continue
+            links += 1
+            if links > _MAX_LINKS:
+                raise ApplyError(f"{path}: too many levels of symbolic links in the image")
+            link = os.readlink(here)
+            if link.startswith("/"):
+                done = []
+            todo = [c for c in link.split("/") if c] + todo
+        return os.path.join(self.root, *done)
+
+    def local(self, path: str) -> str:
+        """The operator-side path of `path` itself (a symlink there is not followed)."""
+        return self.resolve(path)
 
     def read(self, paths: Sequence[str], content: Iterable[str] = ()) -> dict[str, FileState]:
         want = set(content)
@@ -450,7 +723,11 @@ class ImageBackend(Backend):
             if stat.S_ISLNK(st.st_mode):
                 out[path] = FileState(path, "link", link=os.readlink(local))
             elif stat.S_ISREG(st.st_mode):
-                data = Path(local).read_bytes() if path in want else b""
+                data = b""
+                if path in want:
+                    fd = os.open(local, os.O_RDONLY | os.O_NOFOLLOW)
+                    with os.fdopen(fd, "rb") as fh:
+                        data = fh.read()
                 mode = stat.S_IMODE(st.st_mode)
                 out[path] = FileState(path, "file", mode, st.st_uid, st.st_gid, data)
             else:
@@ -464,12 +741,24 @@ class ImageBackend(Backend):
             except (OSError, WizardError) as exc:
                 raise StepsFailed(f"{step.describe()} failed — {exc}", number) from exc
 
+    def _sweep(self, directory: str) -> None:
+        """Remove temp files of ours that a killed earlier run left in `directory`."""
+        with contextlib.suppress(OSError), os.scandir(directory) as entries:
+            for entry in entries:
+                if not _TEMP_NAME.fullmatch(entry.name):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                old = st.st_mtime < time.time() - 60
+                if old and st.st_uid == os.geteuid() and not stat.S_ISDIR(st.st_mode):
+                    os.unlink(entry.path)
+
     def _write(self, path: str, content: bytes, mode: int, uid: int, gid: int) -> None:
         local = self.local(path)
         if os.path.islink(local) or os.path.isdir(local):
             raise ApplyError(f"{path} is a symlink or directory: left alone")
         directory = os.path.dirname(local)
         os.makedirs(directory, mode=0o755, exist_ok=True)
+        self._sweep(directory)
         fd, tmp = tempfile.mkstemp(prefix=".ami-wizard.", dir=directory)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -492,59 +781,130 @@ class ImageBackend(Backend):
             local = self.local(step.path)
             if os.path.isdir(local) and not os.path.islink(local):
                 raise ApplyError(f"{step.path} is a directory")
-            os.makedirs(os.path.dirname(local), mode=0o755, exist_ok=True)
-            tmp = f"{local}.ami-wizard.{secrets.token_hex(4)}"
+            directory = os.path.dirname(local)
+            os.makedirs(directory, mode=0o755, exist_ok=True)
+            self._sweep(directory)
+            tmp = os.path.join(directory, f".ami-wizard.{secrets.token_hex(4)}")
             os.symlink(step.other, tmp)
             os.replace(tmp, local)
         elif step.op == "delete":
             self._delete(step)
-        elif step.op in ("move", "unmove"):
-            src, dst = self.local(step.path), self.local(step.other)
-            if step.op == "unmove":
-                if os.path.lexists(dst):
-                    if os.path.lexists(src):
-                        raise ApplyError(f"{step.path} exists again")
-                    os.rename(dst, src)
-                stop = self.local(_move_stop(step)) if _move_stop(step) != "/" else self.root
-                d = os.path.dirname(dst)
-                while d not in (stop, self.root) and d.startswith(self.root):
-                    try:
-                        os.rmdir(d)
-                    except OSError:
-                        break
-                    d = os.path.dirname(d)
-                return
-            if os.path.lexists(dst):
-                raise ApplyError(f"{step.other if step.op == 'move' else step.path} exists already")
-            os.makedirs(os.path.dirname(dst), mode=0o700, exist_ok=True)
-            os.rename(src, dst)
-        elif step.op in ("lock", "unlock"):
-            self._shadow(step.path, lock=step.op == "lock", was_empty=step.flag)
+        elif step.op == "move":
+            raise ApplyError(
+                f"cannot move {step.path} on an image: every place in it is part of the image"
+            )
+        elif step.op == "unmove":
+            self._unmove(step)
+        elif step.op in ("lock", "unlock", "disable"):
+            self._shadow(step.path, step.op, was_empty=step.flag)
         else:
             raise ApplyError(
                 f"cannot {step.describe()} on an image: nothing inside an image is executed"
             )
 
-    def _delete(self, step: Step) -> None:
-        local = self.local(step.path)
-        if not os.path.lexists(local):
-            return
-        if os.path.isdir(local) and not os.path.islink(local):
-            if not step.recursive:
-                raise ApplyError(f"{step.path} is a directory")
-            import shutil
+    def _unmove(self, step: Step) -> None:
+        """Put back a file an older version moved inside the image."""
+        src, dst = self.local(step.path), self.local(step.other)
+        if os.path.lexists(dst):
+            if os.path.lexists(src):
+                raise ApplyError(f"{step.path} exists again")
+            os.rename(dst, src)
+        stop = self.local(_move_stop(step)) if _move_stop(step) != "/" else self.root
+        d = os.path.dirname(dst)
+        while d not in (stop, self.root) and d.startswith(self.root):
+            try:
+                os.rmdir(d)
+            except OSError:
+                break
+            d = os.path.dirname(d)
 
-            shutil.rmtree(local)
-            return
-        if step.shred and os.path.isfile(local) and not os.path.islink(local):
-            size = os.path.getsize(local)
-            with open(local, "r+b") as fh:
-                fh.write(b"\0" * size)
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.unlink(local)
+    def _parent(self, path: str) -> tuple[int, str] | None:
+        """A descriptor of `path`'s directory reached without following any symlink, and the
+        last name; None when a directory on the way does not exist."""
+        if not path.startswith("/") or "\0" in path:
+            raise ApplyError(f"refusing a path that is not absolute: {path!r}")
+        *dirs, name = path.split("/")[1:]
+        if not name or any(c in ("", ".", "..") for c in [*dirs, name]):
+            raise ApplyError(f"refusing {path}: not a plain path")
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        walked = ""
+        for c in dirs:
+            walked += "/" + c
+            try:
+                nfd = os.open(c, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except FileNotFoundError:
+                os.close(fd)
+                return None
+            except OSError as exc:
+                is_link = exc.errno in (errno.ELOOP, errno.ENOTDIR) and stat.S_ISLNK(
+                    os.stat(c, dir_fd=fd, follow_symlinks=False).st_mode
+                )
+                os.close(fd)
+                if is_link:
+                    raise ApplyError(f"refusing {path}: {walked} is a symlink") from exc
+                raise
+            os.close(fd)
+            fd = nfd
+        return fd, name
 
-    def _shadow(self, user: str, *, lock: bool, was_empty: bool) -> None:
+    def _delete(self, step: Step, owner: int | None = None) -> bool:
+        """Delete (and shred) `step.path` if it is still the file probed; False when refused
+        quietly (the history shred's "not this one")."""
+        opened = self._parent(step.path)
+        if opened is None:
+            return True
+        fd, name = opened
+        try:
+            try:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                return True
+            want = identity(step.expect)
+            if owner is not None:
+                want = (*want[:3], str(owner))
+            if stat.S_ISLNK(st.st_mode):
+                if want != ("-", "-", "-", "-"):
+                    raise ApplyError(f"refusing {step.path}: it is now a symlink")
+                os.unlink(name, dir_fd=fd)  # the link itself, never what it points to
+                return True
+            have = (str(st.st_dev), str(st.st_ino), str(st.st_size), str(st.st_uid))
+            if any(w not in ("-", h) for w, h in zip(want, have, strict=True)):
+                raise ApplyError(
+                    f"refusing {step.path}: it is not the file probed "
+                    f"(device inode size uid now: {' '.join(have)})"
+                )
+            if os.fstat(fd).st_mode & stat.S_IWOTH and want[3] == "-":
+                raise ApplyError(
+                    f"refusing {step.path}: its directory is world-writable and its owner is unknown"
+                )
+            if stat.S_ISDIR(st.st_mode):
+                if not step.recursive:
+                    raise ApplyError(f"{step.path} is a directory")
+                shutil.rmtree(name, dir_fd=fd)
+                return True
+            if step.shred and stat.S_ISREG(st.st_mode):
+                self._shred(fd, name, st)
+            os.unlink(name, dir_fd=fd)
+            return True
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _shred(dir_fd: int, name: str, st: os.stat_result) -> None:
+        """Overwrite through a descriptor proven to be the file checked; a file with another
+        hard link is left to that link (only this name goes)."""
+        ffd = os.open(name, os.O_WRONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
+        try:
+            now = os.fstat(ffd)
+            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+                raise ApplyError(f"refusing {name}: it changed while being shredded")
+            if now.st_nlink == 1:
+                os.write(ffd, b"\0" * now.st_size)
+                os.fsync(ffd)
+        finally:
+            os.close(ffd)
+
+    def _shadow(self, user: str, op: str, *, was_empty: bool) -> None:
         path = "/etc/shadow"
         state = self.read([path], [path])[path]
         if state.kind != "file":
@@ -556,14 +916,18 @@ class ImageBackend(Backend):
             if len(fields) < 2 or fields[0] != user.encode():
                 continue
             found = True
-            if lock and not fields[1].startswith(b"!"):
+            if op == "disable":
+                fields[1] = DISABLED_HASH
+            elif op == "lock" and not fields[1].startswith(b"!"):
                 fields[1] = b"!" + fields[1]
-            elif not lock and fields[1].startswith(b"!"):
+            elif op == "unlock" and fields[1].startswith(b"!"):
                 fields[1] = b"" if was_empty else fields[1][1:]
             lines[i] = b":".join(fields)
         if not found:
             raise ApplyError(f"no {user} in {path}")
         self._write(path, b"\n".join(lines), state.mode, state.uid, state.gid)
+        for backup in ACCOUNT_BACKUPS:
+            self._delete(Step("delete", backup, shred=True))
 
     def sshd_commit(self, steps: Sequence[Step], restore: Sequence[Step]) -> None:
         # Nothing runs in an image, so there is no sshd -t: the model is the only check.
@@ -574,26 +938,34 @@ class ImageBackend(Backend):
             raise
 
     def shred_histories(self, action: ShredHistories) -> list[str]:
-        paths = list(action.files)
-        homes = {"/root"}
+        listed = dict(zip(action.files, action.expect, strict=False))
+        for path, info in listed.items():
+            if probed(info):
+                with contextlib.suppress(OSError, WizardError):
+                    self._delete(Step("delete", path, shred=True, expect=info))
         passwd = self.read(["/etc/passwd"], ["/etc/passwd"])["/etc/passwd"]
-        for line in passwd.content.decode("utf-8", "surrogateescape").splitlines():
-            fields = line.split(":")
-            if len(fields) >= 6 and fields[5] not in ("", "/"):
-                homes.add(fields[5])
-        for home in sorted(homes):
-            paths += [posixpath.join(home, n) for n in action.names]
-        for path in paths:
-            try:
-                local = self.local(path)
-            except ApplyError:
-                continue
-            if os.path.isfile(local) and not os.path.islink(local):
-                self._delete(Step("delete", path, shred=True))
+        for home, uid in _homes(passwd.content):
+            for n in action.names:
+                # Found now, not probed: only a file the home's owner owns (a link to
+                # /etc/shadow or root's file planted in a home is left alone).
+                step = Step("delete", posixpath.join(home, n), shred=True)
+                with contextlib.suppress(OSError, WizardError):
+                    self._delete(step, owner=uid)
         return [p for p in action.files if os.path.lexists(self.local(p))]
 
     def run(self, argv: Sequence[str]) -> CommandResult:
         raise ApplyError(f"cannot run {argv[0]} on an image: nothing inside an image is executed")
+
+
+def _homes(passwd: bytes) -> list[tuple[str, int]]:
+    """(home, owner uid) of every account with a home, and root's /root."""
+    out = {("/root", 0)}
+    for line in passwd.decode("utf-8", "surrogateescape").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 6 and fields[5] not in ("", "/"):
+            with contextlib.suppress(ValueError):
+                out.add((fields[5].rstrip("/") or "/", int(fields[2])))
+    return sorted(out)
 
 
 def backend_for(target: Target) -> Backend:
@@ -633,6 +1005,27 @@ def resolve_sshd(
                 texts[d.path] = "\n".join(lines)
         config = SshdConfig.parse(texts, main, version)
     return texts
+
+
+# Files whose content (password hashes, private keys) must never reach the operator's
+# journal, whichever check would change them.
+_NEVER_JOURNALED = frozenset(
+    {
+        "/etc/shadow",
+        "/etc/shadow-",
+        "/etc/gshadow",
+        "/etc/gshadow-",
+        "/etc/security/opasswd",
+        "/etc/security/opasswd.old",
+    }
+)
+_NEVER_JOURNALED_UNDER = ("/etc/ssl/private/", "/etc/pki/tls/private/")
+
+
+def never_journaled(path: str) -> bool:
+    """True for files whose content may never be copied off the target."""
+    norm = "/" + posixpath.normpath(path).lstrip("/")
+    return norm in _NEVER_JOURNALED or norm.startswith(_NEVER_JOURNALED_UNDER)
 
 
 def _restore_step(record: FileRecord) -> Step:
@@ -694,6 +1087,21 @@ class Applier:
             self.journal.note(check_id, f"error: {exc}")
         return result
 
+    def _record(self, check_id: str, state: FileState, sshd: bool = False) -> Entry:
+        """Journal a file's state before it changes: the one door to the journal for file
+        contents, so that password hashes and private keys never pass it, whatever check
+        asks (the content was not even read: see `_read`)."""
+        if state.kind == "file" and never_journaled(state.path):
+            raise ApplyError(
+                f"{state.path} holds password hashes or private keys: it is never copied to "
+                "the journal, so it is not changed here"
+            )
+        return self.journal.record_file(check_id, state.record(), sshd=sshd)
+
+    def _read(self, paths: Sequence[str], content: Iterable[str] = ()) -> dict[str, FileState]:
+        """`backend.read`, never bringing the content of a never-journaled file over."""
+        return self.backend.read(paths, [p for p in content if not never_journaled(p)])
+
     def _apply_files(self, check_id: str, actions: Sequence[Action], result: CheckResult) -> None:
         need: list[str] = []
         content: list[str] = []
@@ -702,16 +1110,15 @@ class Applier:
                 need.append(a.path)
                 if a.reversible:
                     content.append(a.path)
-        states = self.backend.read(list(dict.fromkeys(need)), content)
+        states = self._read(list(dict.fromkeys(need)), content)
         batch: list[tuple[Step, object, str]] = []  # step, journal entry, description
         for a in actions:
             self.progress(f"{check_id}: {a.describe()}")
             if isinstance(a, WriteFile):
                 st = states[a.path]
-                rec = st.record()
-                if rec.kind == "link":
+                if st.kind == "link":
                     raise ApplyError(f"{a.path} is a symlink: not replaced (write it by hand)")
-                entry = self.journal.record_file(check_id, rec)
+                entry = self._record(check_id, st)
                 mode, uid, gid = (
                     (st.mode, st.uid, st.gid) if st.kind == "file" else (a.mode, a.uid, a.gid)
                 )
@@ -719,19 +1126,28 @@ class Applier:
                     (Step("write", a.path, a.content, mode, uid, gid), entry, a.describe())
                 )
             elif isinstance(a, Symlink):
-                entry = self.journal.record_file(check_id, states[a.path].record())
+                entry = self._record(check_id, states[a.path])
                 batch.append((Step("link", a.path, other=a.target), entry, a.describe()))
             elif isinstance(a, DeleteFile):
                 if a.reversible:
-                    entry = self.journal.record_file(check_id, states[a.path].record())
+                    entry = self._record(check_id, states[a.path])
                 else:
                     # Never journaled: its content must not leave the target.
                     entry = self.journal.record_irreversible(check_id, a.describe(), a.path)
-                step = Step("delete", a.path, shred=a.shred, recursive=a.recursive)
+                step = Step("delete", a.path, shred=a.shred, recursive=a.recursive, expect=a.expect)
                 batch.append((step, entry, a.describe()))
             elif isinstance(a, MoveFile):
+                if not self.backend.live:
+                    raise ApplyError(
+                        f"cannot move {a.path} on an image: every place in it is part of the image"
+                    )
                 entry = self.journal.record_move(check_id, a.path, a.destination)
-                batch.append((Step("move", a.path, other=a.destination), entry, a.describe()))
+                step = Step("move", a.path, other=a.destination, expect=a.expect)
+                batch.append((step, entry, a.describe()))
+            elif isinstance(a, DisablePassword):
+                # Only the fact: the hash is gone for good, and never copied anywhere.
+                entry = self.journal.record_irreversible(check_id, a.describe(), "/etc/shadow")
+                batch.append((Step("disable", a.user), entry, a.describe()))
             elif isinstance(a, LockPassword):
                 entry = self.journal.record_lock(check_id, a.user, a.was_empty)
                 batch.append((Step("lock", a.user, flag=a.was_empty), entry, a.describe()))
@@ -776,8 +1192,6 @@ class Applier:
         self._mark(batch[:done], result)
 
     def _mark(self, batch: list[tuple[Step, object, str]], result: CheckResult) -> None:
-        from wizard.journal import Entry
-
         for step, entry, text in batch:
             if isinstance(entry, Entry):
                 self.journal.done(entry, _written(step) if entry.op == "file" else None)
@@ -785,7 +1199,7 @@ class Applier:
 
     # -- sshd ------------------------------------------------------------------------
     def _apply_sshd(self, check_id: str, actions: Sequence[SetSshd], result: CheckResult) -> None:
-        states = self.backend.read(self.sshd_paths, self.sshd_paths)
+        states = self._read(self.sshd_paths, self.sshd_paths)
         texts = {
             p: s.content.decode("utf-8", "surrogateescape")
             for p, s in states.items()
@@ -798,7 +1212,7 @@ class Applier:
             return
         new_paths = [p for p in changed if p not in states]
         if new_paths:
-            states.update(self.backend.read(new_paths, new_paths))
+            states.update(self._read(new_paths, new_paths))
             present = [p for p in new_paths if states[p].kind == "file"]
             if present:
                 # A file we did not know of (e.g. our drop-in from an earlier apply): start
@@ -814,7 +1228,7 @@ class Applier:
             rec = st.record()
             if rec.kind == "link":
                 raise ApplyError(f"{path} is a symlink: not replaced (edit it by hand)")
-            entries.append(self.journal.record_file(check_id, rec, sshd=True))
+            entries.append(self._record(check_id, st, sshd=True))
             mode, uid, gid = (st.mode, st.uid, st.gid) if st.kind == "file" else (0o644, 0, 0)
             data = texts[path].encode("utf-8", "surrogateescape")
             steps.append(Step("write", path, data, mode, uid, gid))

@@ -19,8 +19,8 @@ OPTION_IDS = {
     "root-ssh-login": ["prohibit-password", "no", "forced-commands-only"],
     "ssh-password-auth": ["disable"],
     "ssh-use-dns": ["no", "yes"],
-    "root-password": ["lock", "lock-and-randomise-at-first-boot"],
-    "user-passwords": ["lock"],
+    "root-password": ["lock", "lock-and-randomise-at-first-boot", "disable"],
+    "user-passwords": ["lock", "disable"],
     "authorized-keys": ["clear", "keep-and-exclude"],
     "ssh-host-keys": ["delete-and-regenerate"],
     "launch-key": ["cloud-init", "imds-fetch-unit"],
@@ -40,6 +40,8 @@ IRREVERSIBLE = {
     ("shell-history", "shred"),
     ("bundle-credentials", "delete"),
     ("cloud-init-state", "clean"),
+    ("root-password", "disable"),
+    ("user-passwords", "disable"),
 }
 SEED = Path("/work/shared/seeds/001_8f3fe873523c5803.txt")
 

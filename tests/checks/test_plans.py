@@ -13,6 +13,7 @@ from checks import INSTANCE_CHECKS, _plans, module_name, run_one
 from checks.base import catalog
 from wizard.actions import (
     DeleteFile,
+    DisablePassword,
     ExportExcludeList,
     LockPassword,
     MoveFile,
@@ -145,11 +146,38 @@ def test_password_locks_and_first_boot_unit() -> None:
     assert users == (LockPassword(check_id="user-passwords", user="bob", was_empty=True),)
 
 
+def test_disable_replaces_every_hash_even_a_locked_one() -> None:
+    locked_hash = dataclasses.replace(
+        account("eve", 1002, PasswordState.LOCKED), password_scheme="6"
+    )
+    facts = Facts(
+        accounts=(
+            account("root", 0, PasswordState.USABLE),
+            account("bob", 1001, PasswordState.EMPTY),
+            locked_hash,
+            account("svc", 999, PasswordState.LOCKED),  # "*": no hash to remove
+        )
+    )
+    (root,) = plan("root-password", facts, "disable")
+    assert root == DisablePassword(check_id="root-password", user="root")
+    assert not root.reversible and "cannot be undone" in root.describe()
+    users = plan("user-passwords", facts, "disable")
+    assert users == tuple(
+        DisablePassword(check_id="user-passwords", user=u) for u in ("bob", "eve")
+    )
+    done = Facts(accounts=(account("root", 0, PasswordState.LOCKED),))
+    assert plan("root-password", done, "disable") == ()
+    assert plan("root-password", done, "lock") == ()
+
+
 def test_authorized_keys_clear_is_final_and_reversible_keep_changes_nothing() -> None:
-    ak = AuthorizedKeysFile(FileInfo("/root/.ssh/authorized_keys"), "root")
-    facts = Facts(authorized_keys=(ak,))
+    info = FileInfo("/root/.ssh/authorized_keys", size=81, mode=0o600, mtime=5, dev=3, ino=9)
+    ak = AuthorizedKeysFile(info, "root")
+    root = Account("root", 0, 0, "/root", "/bin/sh", PasswordState.LOCKED)
+    facts = Facts(accounts=(root,), authorized_keys=(ak,))
     (action,) = plan("authorized-keys", facts, "clear")
     assert isinstance(action, DeleteFile) and action.phase is Phase.FINAL and action.reversible
+    assert action.expect == info  # the step checks the file is still the one probed
     assert plan("authorized-keys", facts, "keep-and-exclude") == ()
 
 
@@ -205,14 +233,42 @@ def test_launch_key_refuses_an_endpoint_that_is_not_a_plain_url() -> None:
         plan("launch-key", Facts(), "imds-fetch-unit", PlanContext(imds_endpoint="http://x/$(id)"))
 
 
+def test_authorized_keys_outside_homes_and_etc_ssh_are_never_deleted() -> None:
+    accounts = (
+        Account("root", 0, 0, "/root", "/bin/sh", PasswordState.LOCKED),
+        Account("bob", 1000, 1000, "/home/bob", "/bin/sh", PasswordState.LOCKED),
+        Account("sys", 2, 2, "/etc", "/usr/sbin/nologin", PasswordState.LOCKED),
+    )
+    files = {
+        "/etc/shadow": "root",  # AuthorizedKeysFile /etc/shadow (or any absolute path)
+        "/etc/ssl/private/key.pem": "bob",
+        "/home/bobby/.ssh/authorized_keys": "bob",  # a prefix of bob's home, not in it
+        "/etc/gshadow": "sys",  # "inside" a home that is a system directory
+        "/home/bob/.ssh/authorized_keys": "bob",
+        "/etc/ssh/keys/bob": "bob",
+    }
+    facts = Facts(
+        accounts=accounts,
+        authorized_keys=tuple(AuthorizedKeysFile(FileInfo(p), u) for p, u in files.items()),
+    )
+    actions = plan("authorized-keys", facts, "clear")
+    assert [a.path for a in actions] == ["/home/bob/.ssh/authorized_keys", "/etc/ssh/keys/bob"]
+
+
 def test_credentials_delete_or_move_keeping_the_path() -> None:
-    cred = CredentialFile(FileInfo("/home/a/.aws/credentials"), "aws-credentials")
+    info = FileInfo("/home/a/.aws/credentials", size=10, mode=0o600, uid=1000, owner="a")
+    cred = CredentialFile(info, "aws-credentials")
     facts = Facts(credentials=(cred,))
     (delete,) = plan("bundle-credentials", facts, "delete")
     assert delete.shred and not delete.reversible and delete.phase is Phase.FINAL
+    assert delete.expect == info and "(owner a)" in delete.describe()
     (move,) = plan("bundle-credentials", facts, "move-outside-bundle")
     assert isinstance(move, MoveFile) and move.reversible
     assert move.destination == "/mnt/ami-wizard-moved/home/a/.aws/credentials"
+    assert move.expect == info
+    # an image has no place outside the image
+    with pytest.raises(PlanRefused, match="use delete"):
+        plan("bundle-credentials", dataclasses.replace(facts, live=False), "move-outside-bundle")
 
 
 def test_history_shred_is_last_and_planned_even_when_none_found() -> None:

@@ -12,7 +12,7 @@ def test_locked_root_passes() -> None:
     finding = check(facts_with_root(PasswordState.LOCKED))
     assert finding.status is Status.PASS
     assert finding.recommended == "lock"
-    assert finding.options == ("lock", "lock-and-randomise-at-first-boot")
+    assert finding.options == ("lock", "lock-and-randomise-at-first-boot", "disable")
 
 
 def test_usable_root_fails_and_names_the_scheme_not_the_hash() -> None:

@@ -174,6 +174,8 @@ def test_undo_restores_every_reversible_change_byte_for_byte(
 ) -> None:
     inst = seeded
     inst.useradd("carol", password="carol-password-1")
+    # /mnt as another file system, as the instance store is on EC2: the move needs one.
+    inst.exec(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/mnt"])
     original = snapshot(inst, WATCHED)
     session = Session(target)
     session.audit()
@@ -390,6 +392,8 @@ def test_every_option_applies_and_verifies(
     inst.useradd("opsuser", sudo=True)
     inst.authorize("opsuser", client_key.public_line)
     inst.write("/home/builder/cert-$(touch PWNED).pem", "-----BEGIN CERTIFICATE-----\n")
+    if option_id == "move-outside-bundle":  # /mnt on another file system (instance store)
+        inst.exec(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/mnt"])
     with connect(inst, ssh_options, user="opsuser") as t:
         session = Session(t)
         session.audit()
