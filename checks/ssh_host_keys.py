@@ -122,6 +122,7 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
                         shred=info is key.private,
                         phase=Phase.FINAL,
                         reversible=False,
+                        expect=info,  # refused if it is no longer the file the probe saw
                     )
                 )
     return tuple(actions)
