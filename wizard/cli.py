@@ -19,7 +19,7 @@ from wizard import __version__
 from wizard.errors import SignatureError, UsageError, WizardError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("audit", "apply", "undo", "report", "demo")
+COMMANDS = ("audit", "apply", "undo", "report", "demo", "test-boot")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     from wizard.cli_apply import add_parsers as add_apply_parsers
 
     add_apply_parsers(sub, _ssh_options, _sign_options)
+
+    from wizard.testboot import add_parser as add_test_boot_parser
+
+    add_test_boot_parser(sub)
 
     r = sub.add_parser("report", help="work with signed reports")
     rsub = r.add_subparsers(dest="report_command", parser_class=_Parser, required=True)
@@ -325,6 +329,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run = cli_apply.cmd_apply if args.command == "apply" else cli_apply.cmd_undo
             return run(args, _connect_options)
+        if args.command == "test-boot":
+            from wizard.testboot import cmd_test_boot
+
+            return cmd_test_boot(args)
         if args.command == "report" and args.report_command == "verify":
             return cmd_report_verify(args)
         parser.error("unknown command")
