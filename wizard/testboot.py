@@ -186,17 +186,19 @@ def require_systemd(root: Path) -> None:
         raise UsageError(f"the image has no systemd ({' or '.join(SYSTEMD)}): {NOT_PROVEN}")
 
 
-def stamps(root: Path) -> list[Evidence]:
-    """First-boot stamps of a builder's boots that came along in the image."""
-    found = []
+def stamps(root: Path) -> tuple[list[Evidence], list[Evidence]]:
+    """First-boot stamps of the builder's boots in the image: (ones that stop a unit on every
+    launch, ones keyed to the builder's machine-id or instance id, harmless to a launch)."""
+    blocking, keyed = [], []
     legacy = _plans.LEGACY_ROOT_PASSWORD_STAMP
     if resolve_inside(root, legacy):
-        found.append(Evidence(legacy, 0, "a first-boot stamp of the builder"))
+        blocking.append(Evidence(legacy, 0, "a bare stamp: the unit it guards never runs again"))
     state = resolve_inside(root, _plans.STATE_DIR)
     if state is not None and state.is_dir():
         for entry in sorted(state.iterdir()):
-            found.append(Evidence(f"{_plans.STATE_DIR}/{entry.name}", 0, "builder's boot state"))
-    return found
+            detail = "keyed to the builder; a new instance runs its unit anyway"
+            keyed.append(Evidence(f"{_plans.STATE_DIR}/{entry.name}", 0, detail))
+    return blocking, keyed
 
 
 def launch_user(facts: Facts) -> str:
@@ -274,11 +276,12 @@ def _write_seed(upper: Path, meta: LaunchMetadata) -> None:
 
 
 def _unit_run(box: Container, unit: str) -> UnitRun:
-    props = "LoadState,Result,ExecMainStartTimestampMonotonic,ConditionResult,ExecMainStatus"
+    props = "Id,LoadState,Result,ExecMainStartTimestampMonotonic,ConditionResult,ExecMainStatus"
     out = box.run(["systemctl", "show", unit, f"--property={props}"]).stdout
     values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     if values.get("LoadState") != "loaded":
         return UnitRun(unit, False, "not-found")
+    unit = values.get("Id") or unit  # sshd.service is an alias of ssh.service on Debian
     ran = values.get("ExecMainStartTimestampMonotonic", "0") not in ("", "0")
     result = values.get("Result", "")
     if values.get("ConditionResult") == "no":
@@ -399,7 +402,7 @@ def _observe(
         seconds=seconds,
         state=state,
         failed_units=tuple(line.split()[0] for line in failed if line.strip()),
-        units=tuple(_unit_run(box, u) for u in units),
+        units=tuple({r.unit: r for r in (_unit_run(box, u) for u in units)}.values()),
         sshd=banner,
         server_key=server_key,
         methods=methods,
@@ -812,18 +815,16 @@ def _image_findings(root: Path, facts: Facts) -> list[Finding]:
         replace(f, id=f"image/{f.id}", options=(), recommended=None)
         for f in run_checks(facts, IMAGE_CHECKS)
     ]
-    found = stamps(root)
-    out.append(
-        _finding(
-            "image/stamps",
-            "No first-boot stamp of the builder came along",
-            Status.FAIL if found else Status.PASS,
-            "a stamp from the builder's boots would stop first-boot units on every launch"
-            if found
-            else "no first-boot stamp in the image",
-            found,
-        )
-    )
+    blocking, keyed = stamps(root)
+    title = "No first-boot stamp of the builder came along"
+    if blocking:
+        summary = "a stamp from the builder's boots stops a first-boot unit on every launch"
+        out.append(_finding("image/stamps", title, Status.FAIL, summary, blocking + keyed))
+    elif keyed:
+        summary = "the builder's first-boot stamps are in the image (harmless: keyed to it)"
+        out.append(_finding("image/stamps", title, Status.WARN, summary, keyed, Severity.LOW))
+    else:
+        out.append(_finding("image/stamps", title, Status.PASS, "no first-boot stamp in the image"))
     return out
 
 

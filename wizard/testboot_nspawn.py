@@ -154,7 +154,7 @@ class Container:
             )
         deadline = start + BOOT_TIMEOUT
         while not self.leader:
-            self.leader = _child_of(self.process.pid)
+            self.leader = _init_of(self.process.pid)
             self._alive_or_raise()
             if time.monotonic() > deadline:
                 raise BootError("systemd-nspawn started no init process")
@@ -209,18 +209,22 @@ class Container:
         self.leader = 0
 
 
-def _child_of(pid: int) -> int:
-    """The first child process of `pid` (nspawn's container init), or 0."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
-    if children:
-        return int(children[0])
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = (entry / "stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                    return int(entry.name)
+def _init_of(pid: int) -> int:
+    """The container's init below nspawn process `pid`, or 0 while there is none yet.
+
+    nspawn forks helper children (still named systemd-nspawn) before one of them execs the
+    image's init; only a descendant that has exec'd something else is the init."""
+    frontier = [pid]
+    for _ in range(3):
+        found = []
+        for parent in frontier:
+            try:
+                found += Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+            except OSError:
+                continue
+        for child in found:
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{child}/comm").read_text().strip() != "systemd-nspawn":
+                    return int(child)
+        frontier = [int(c) for c in found]
     return 0
