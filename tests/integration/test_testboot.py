@@ -42,15 +42,6 @@ def requirements() -> str | None:
     return testimage.missing()
 
 
-@dataclass(frozen=True)
-class Prepared:
-    root: Path  # the builder's disk after preparation: the image to share
-    builder_host_keys: frozenset[str]
-    builder_machine_id: str
-    operator_key: ClientKey
-    env: dict[str, str]
-
-
 def _env(work: Path) -> dict[str, str]:
     return {
         **os.environ,
@@ -96,45 +87,101 @@ def _host_keys(root: Path) -> frozenset[str]:
     return frozenset(out)
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory, client_key: ClientKey) -> Prepared:
+@dataclass(frozen=True)
+class Variant:
+    """How the launch key reaches a launch: the IMDSv2 fetch unit, or cloud-init (NoCloud)."""
+
+    name: str
+    recipe: testimage.Recipe
+    user: str  # who logs in: the builder's operator, then each launch's key holder
+    plan: str  # choices applied before the builder's reboot
+
+
+VARIANTS = {
+    "imds": Variant(
+        "imds",
+        testimage.BASE,
+        USER,
+        "  root-password: lock-and-randomise-at-first-boot\n  launch-key: imds-fetch-unit\n",
+    ),
+    # cloud-init makes Debian's default user `debian` and gives it the launch key.
+    "cloud-init": Variant(
+        "cloud-init",
+        testimage.CLOUD_INIT,
+        "debian",
+        "  root-password: lock-and-randomise-at-first-boot\n",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    root: Path  # the builder's disk after preparation: the image to share
+    builder_host_keys: frozenset[str]
+    builder_machine_id: str
+    operator_key: ClientKey
+    env: dict[str, str]
+    variant: Variant
+
+
+def _seed(root: Path, instance_id: str, public_line: str) -> Path:
+    """The builder's own NoCloud seed (on EC2 this comes from outside the disk)."""
+    seed = root / "var/lib/cloud/seed/nocloud"
+    seed.mkdir(parents=True)
+    (seed / "meta-data").write_text(
+        f"instance-id: {instance_id}\npublic-keys:\n  - {public_line}\n"
+    )
+    (seed / "user-data").write_text("#cloud-config\n{}\n")
+    return seed
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def prepared(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, client_key: ClientKey
+) -> Prepared:
     require(requirements())
-    tar = testimage.image(testimage.BASE)
-    work = tmp_path_factory.mktemp("builder")
+    variant = VARIANTS[request.param]
+    tar = testimage.image(variant.recipe)
+    work = tmp_path_factory.mktemp(f"builder-{variant.name}")
     root = work / "root"
     root.mkdir()
     subprocess.run(["tar", "-xpf", str(tar), "--numeric-owner", "-C", str(root)], check=True)
-    home = f"/home/{USER}"
-    uid, gid = _owner(root, USER)
-    (root / home.lstrip("/") / ".ssh").mkdir(mode=0o700)
-    os.chown(root / home.lstrip("/") / ".ssh", uid, gid)
-    _plant(root, f"{home}/.ssh/authorized_keys", client_key.public_line + "\n", USER)
-    _plant(root, f"{home}/.bash_history", "aws configure\nsudo -i\n", USER)
+    builder_id = "i-0b0113de0000b0113"
+    seed = None
+    if variant.recipe is testimage.CLOUD_INIT:
+        seed = _seed(root, builder_id, client_key.public_line)
+    else:
+        home = root / f"home/{USER}"
+        uid, gid = _owner(root, USER)
+        (home / ".ssh").mkdir(mode=0o700)
+        os.chown(home / ".ssh", uid, gid)
+        _plant(root, f"/home/{USER}/.ssh/authorized_keys", client_key.public_line + "\n", USER)
+    _plant(root, f"/home/{USER}/.bash_history", "aws configure\nsudo -i\n", USER)
     _plant(root, "/root/.bash_history", "passwd\n")
     env = _env(work)
-    builder_keys = _host_keys(root)
+    builder_keys = set(_host_keys(root))
     known_hosts = work / "known_hosts"
-    ed25519 = (root / "etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2]
-    known_hosts.write_text(f"127.0.0.1 {' '.join(ed25519)}\n")
     plan = work / "plan.yaml"
-    plan.write_text(
-        "schema: ami-wizard/plan/v1\nchoices:\n  root-password: lock-and-randomise-at-first-boot\n"
-        "  launch-key: imds-fetch-unit\n"
-    )
+    plan.write_text("schema: ami-wizard/plan/v1\nchoices:\n" + variant.plan)
     ssh = ["-i", str(client_key.path), "--known-hosts", str(known_hosts)]
-    target = f"ssh://{USER}@127.0.0.1"
-    meta = LaunchMetadata("i-0b0113de0000b0113", "ami-0debian12base0", client_key.public_line)
+    target = f"ssh://{variant.user}@127.0.0.1"
+    meta = LaunchMetadata(builder_id, "ami-0debian12base0", client_key.public_line)
     with (
-        netns("amiwiz-e2e-builder") as ns,
+        netns(f"amiwiz-e2e-{variant.name}") as ns,
         MetadataStub(meta, lambda: listen(ns, "127.0.0.1", PORT)),
     ):
-        box = Container(root, ns, "amiwiz-e2e-builder", work / "console.log")
+        box = Container(root, ns, f"amiwiz-e2e-{variant.name}", work / "console.log")
         try:
             box.boot()
+            # cloud-init may have replaced the host keys on this first boot: trust what
+            # the builder serves now (read from its disk, which is ours).
+            builder_keys |= _host_keys(root)
+            ed25519 = (root / "etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2]
+            known_hosts.write_text(f"127.0.0.1 {' '.join(ed25519)}\n")
             first = wizard(
                 "apply", target, "--plan", str(plan), "--yes", *ssh, env=env, netns_name=ns
             )
-            assert first.returncode in (0, 1), first.stderr
+            assert first.returncode in (0, 1), first.stdout + first.stderr
             # The trap of seed 001: the builder reboots with the units installed, so they
             # run on the builder and leave their stamps in what becomes the image.
             box.poweroff()
@@ -144,7 +191,9 @@ def prepared(tmp_path_factory: pytest.TempPathFactory, client_key: ClientKey) ->
             assert "final phase" in final.stderr, final.stdout + final.stderr
         finally:
             box.poweroff()
-    return Prepared(root, builder_keys, machine_id, client_key, env)
+    if seed is not None:
+        shutil.rmtree(seed)  # EC2's metadata is not part of the image
+    return Prepared(root, frozenset(builder_keys), machine_id, client_key, env, variant)
 
 
 def run_test_boot(image: str, env: dict[str, str], *extra: str) -> tuple[int, dict[str, Any]]:
@@ -175,11 +224,13 @@ def test_two_launches_of_the_prepared_image_are_each_their_own(prepared: Prepare
             "sshd",
             "launch-key-login",
             "refused-logins",
-            "metadata",
             "reboot-launch-key",
             "reboot-identity",
         ):
             assert status[f"launch-{n}/{what}"] == "pass", (n, what)
+        # The fetch unit proves IMDSv2; cloud-init's NoCloud seed is only a stand-in for EC2.
+        imds = prepared.variant.name == "imds"
+        assert status[f"launch-{n}/metadata"] == ("pass" if imds else "info")
     for what in ("host-keys", "machine-id", "root-password"):
         assert status[f"launches/{what}"] == "pass"
     # The builder's stamps came along but are keyed to it: the units ran on both launches.
@@ -192,7 +243,7 @@ def test_two_launches_of_the_prepared_image_are_each_their_own(prepared: Prepare
     assert prepared.builder_machine_id not in (one["machine_id"], two["machine_id"])
     # Randomised per launch (then locked): the two root hashes differ.
     assert one["root_password"] != two["root_password"]
-    assert one["user"] == two["user"] == USER
+    assert one["user"] == two["user"] == prepared.variant.user
     # The image itself was never written by the boots.
     newer = subprocess.run(
         ["find", str(prepared.root), "-newer", str(marker)],
@@ -219,6 +270,7 @@ def planted(tmp_path: Path, prepared: Prepared) -> Iterator[Path]:
     ],
     ids=["root-password-stamp", "builder-history", "old-authorized-keys"],
 )
+@pytest.mark.parametrize("prepared", ["imds"], indirect=True)
 def test_a_builder_leftover_makes_test_boot_fail(
     planted: Path, prepared: Prepared, path: str, text: str | None, owner: str, failing: str
 ) -> None:

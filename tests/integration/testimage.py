@@ -32,6 +32,9 @@ _HOOKS = (
 _CLOUD_INIT_HOOKS = (
     'printf "%s\\n" "datasource_list: [ NoCloud, None ]" "network: {config: disabled}"'
     ' > "$1/etc/cloud/cloud.cfg.d/05-ami-wizard-test.cfg"',
+    # A system locale, as Debian's cloud images have: else cloud-init's locale module runs
+    # locale-gen for en_US.UTF-8, which a minimal system cannot build.
+    'echo LANG=C.UTF-8 > "$1/etc/default/locale"',
 )
 
 
@@ -47,7 +50,7 @@ class Recipe:
 
 
 BASE = Recipe("base", PACKAGES, _HOOKS)
-CLOUD_INIT = Recipe("cloud-init", (*PACKAGES, "cloud-init"), _HOOKS + _CLOUD_INIT_HOOKS)
+CLOUD_INIT = Recipe("cloud-init", (*PACKAGES, "cloud-init", "locales"), _HOOKS + _CLOUD_INIT_HOOKS)
 
 
 def cache_dir() -> Path:
