@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from checks import _plans
 from tests.integration import testimage
 from wizard.testboot import Options, test_boot
 
@@ -35,6 +36,17 @@ def _pad(root: Path, megabytes: int) -> None:
         (data / f"blob-{i:03}.bin").write_bytes(os.urandom(64 << 20))
 
 
+def _prepare(root: Path) -> None:
+    """What a prepared image costs at boot: no host keys, and the unit that makes them."""
+    for key in (root / "etc/ssh").glob("ssh_host_*"):
+        key.unlink()
+    unit = root / _plans.UNIT_DIR.lstrip("/") / _plans.KEYGEN_UNIT
+    unit.write_text(_plans.KEYGEN_TEXT)
+    wants = root / _plans.WANTS_DIR.lstrip("/")
+    wants.mkdir(parents=True, exist_ok=True)
+    (wants / _plans.KEYGEN_UNIT).symlink_to(f"{_plans.UNIT_DIR}/{_plans.KEYGEN_UNIT}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mb", type=int, default=1024)
@@ -49,6 +61,7 @@ def main() -> int:
         root = Path(tmp) / "root"
         root.mkdir()
         subprocess.run(["tar", "-xpf", str(tar), "--numeric-owner", "-C", str(root)], check=True)
+        _prepare(root)
         _pad(root, args.size_mb)
         size = subprocess.run(["du", "-sh", str(root)], capture_output=True, text=True).stdout
         start = time.monotonic()

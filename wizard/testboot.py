@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import paramiko
 
 from checks import _plans, run_checks
+from checks.bundle_excludes import exclusions
 from checks.launch_key import KEYS_PATH, cloud_config
 from wizard.config import Config, load_config
 from wizard.engine import AuditResult, TargetInfo
@@ -815,6 +816,18 @@ def _image_findings(root: Path, facts: Facts) -> list[Finding]:
         replace(f, id=f"image/{f.id}", options=(), recommended=None)
         for f in run_checks(facts, IMAGE_CHECKS)
     ]
+    found = [Evidence(x.path, 0, x.reason) for x in exclusions(facts) if x.found]
+    out.append(
+        _finding(
+            "image/excluded-paths",
+            "Nothing the bundle exclude list names came along",
+            Status.FAIL if found else Status.PASS,
+            f"{len(found)} path(s) that bundling would have to leave out are in the image"
+            if found
+            else "no path of the exclude list is in the image",
+            found,
+        )
+    )
     blocking, keyed = stamps(root)
     title = "No first-boot stamp of the builder came along"
     if blocking:
