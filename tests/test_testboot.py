@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from checks import _plans
 from wizard import testboot, testboot_nspawn
 from wizard.cli import main
 from wizard.errors import UsageError
@@ -144,3 +145,44 @@ def test_shared_host_keys_or_machine_ids_fail_side_by_side() -> None:
         for f in _compare([Launch(1, META, "a", _boot(root_state="usable")), usable], Facts())
     }
     assert shared["launches/root-password"].status is Status.FAIL
+
+
+def _directive(text: str, key: str) -> list[str]:
+    return [
+        w
+        for line in text.splitlines()
+        if line.startswith(f"{key}=")
+        for w in line[len(key) + 1 :].split()
+    ]
+
+
+def test_first_boot_units_run_before_sshd_on_debian_and_rhel_and_once_per_instance() -> None:
+    launch_key = _plans.launch_key_text("http://127.0.0.1:8775", "admin")
+    for text in (_plans.KEYGEN_TEXT, launch_key):
+        # Debian/Ubuntu call the unit ssh.service, Fedora/RHEL sshd.service.
+        assert {"ssh.service", "sshd.service"} <= set(_directive(text, "Before"))
+    # No bare "done" stamp: each remembers the instance it ran for.
+    assert _plans.LEGACY_ROOT_PASSWORD_STAMP not in _plans.ROOT_PASSWORD_TEXT
+    assert "Condition" not in _plans.ROOT_PASSWORD_TEXT
+    assert "/etc/machine-id" in _plans.ROOT_PASSWORD_TEXT
+    assert "meta-data/instance-id" in launch_key and _plans.LAUNCH_KEY_STAMP in launch_key
+
+
+@pytest.mark.parametrize("kind", ["missing", "no-systemd", "not-a-tarball"])
+def test_bad_targets_are_one_line_and_exit_2(
+    kind: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(testboot, "preflight", lambda: None)  # root and tools: not the point
+    target = tmp_path / "image"
+    if kind == "no-systemd":
+        (target / "etc").mkdir(parents=True)
+    elif kind == "not-a-tarball":
+        target.write_text("hello")
+    assert main(["test-boot", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    expected = {"missing": "does not exist", "no-systemd": "NOT proven", "not-a-tarball": "tarball"}
+    assert expected[kind] in err
