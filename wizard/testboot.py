@@ -121,6 +121,7 @@ class Options:
     launches: int = 2
     refuse_keys: tuple[str, ...] = ()  # private keys that must NOT log in (the builder's)
     reboot: bool = True
+    allow_imdsv1: bool = False  # the stub also answers token-less GETs (IMDSv1 "optional")
     config: Config = field(default_factory=Config)
 
 
@@ -465,7 +466,9 @@ def run_launch(
         stub = None
         if address is not None:
             host, port = address
-            stub = stack.enter_context(MetadataStub(meta, lambda: listen(ns, host, port)))
+            stub = stack.enter_context(
+                MetadataStub(meta, lambda: listen(ns, host, port), options.allow_imdsv1)
+            )
         merged, _ = stack.enter_context(overlay(lower, launch_dir))
         box = Container(merged, ns, name, launch_dir / "console.log")
         stack.callback(box.poweroff)
@@ -964,6 +967,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="a private key (e.g. the builder's) that must NOT log in (repeatable)",
     )
     p.add_argument("--no-reboot", action="store_true", help="skip the reboot of each launch")
+    p.add_argument(
+        "--allow-imdsv1",
+        action="store_true",
+        help="let the metadata stub answer IMDSv1 requests too (default: IMDSv2 only)",
+    )
 
 
 def cmd_test_boot(args: argparse.Namespace) -> int:
@@ -973,6 +981,7 @@ def cmd_test_boot(args: argparse.Namespace) -> int:
         launches=args.launches,
         refuse_keys=tuple(args.refuse_key),
         reboot=not args.no_reboot,
+        allow_imdsv1=args.allow_imdsv1,
         config=load_config(),
     )
     try:

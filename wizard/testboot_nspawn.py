@@ -94,7 +94,9 @@ def listen(netns: str, host: str, port: int) -> socket.socket:
 @contextlib.contextmanager
 def netns(name: str) -> Iterator[str]:
     """A network namespace with only loopback, up; removed on exit."""
-    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
+    made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if made.returncode != 0:
+        raise BootError(f"cannot create network namespace {name}: {made.stderr.strip()}")
     try:
         subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
         yield name

@@ -167,10 +167,10 @@ def prepared(
     target = f"ssh://{variant.user}@127.0.0.1"
     meta = LaunchMetadata(builder_id, "ami-0debian12base0", client_key.public_line)
     with (
-        netns(f"amiwiz-e2e-{variant.name}") as ns,
+        netns(f"amiwiz-e2e{os.getpid()}-{variant.name}") as ns,
         MetadataStub(meta, lambda: listen(ns, "127.0.0.1", PORT)),
     ):
-        box = Container(root, ns, f"amiwiz-e2e-{variant.name}", work / "console.log")
+        box = Container(root, ns, ns, work / "console.log")
         try:
             box.boot()
             # cloud-init may have replaced the host keys on this first boot: trust what
