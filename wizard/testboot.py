@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import secrets
+import stat
 import subprocess
 import tempfile
 import time
@@ -35,7 +36,7 @@ from checks.launch_key import KEYS_PATH, cloud_config
 from wizard.config import Config, load_config
 from wizard.engine import AuditResult, TargetInfo
 from wizard.errors import UsageError
-from wizard.facts import Facts
+from wizard.facts import Facts, PasswordState
 from wizard.formats import render
 from wizard.model import Evidence, Finding, Severity, Status, Summary
 from wizard.probe import parse_public_keys, run_probe
@@ -85,6 +86,7 @@ class Login:
     user: str
     accepted: bool
     detail: str = ""  # `id -un` after a login, or why it was refused
+    tried: bool = True  # False: the connection failed, so a refusal proves nothing
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class Boot:
     units: tuple[UnitRun, ...]
     sshd: str  # the banner, "" when nothing answered on port 22
     server_key: str  # fingerprint sshd presented
-    methods: tuple[str, ...]  # authentication methods sshd offers
+    methods: tuple[str, ...] | None  # authentication methods sshd offers (None: not learnt)
     logins: tuple[Login, ...]
     host_keys: dict[str, str]  # .pub path -> fingerprint
     machine_id: str
@@ -143,10 +145,10 @@ def resolve_inside(root: Path, path: str) -> Path | None:
             continue
         candidate = root / str(here / name).lstrip("/")
         try:
-            st = candidate.lstat()
+            mode = candidate.lstat().st_mode
         except OSError:
             return None
-        if os.path.islink(candidate):
+        if stat.S_ISLNK(mode):
             hops += 1
             if hops > 40:
                 return None
@@ -155,7 +157,6 @@ def resolve_inside(root: Path, path: str) -> Path | None:
                 here = PurePosixPath("/")
             parts = list(target.parts[1:] if target.is_absolute() else target.parts) + parts
             continue
-        del st
         here = here / name
     return root / str(here).lstrip("/")
 
@@ -302,6 +303,13 @@ def _transport(netns_name: str) -> paramiko.Transport:
 
 
 def _try_login(netns_name: str, label: str, user: str, key: paramiko.PKey) -> Login:
+    try:
+        return _login(netns_name, label, user, key)
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        return Login(label, user, False, f"connection failed: {exc}", tried=False)
+
+
+def _login(netns_name: str, label: str, user: str, key: paramiko.PKey) -> Login:
     transport = _transport(netns_name)
     try:
         try:
@@ -354,6 +362,17 @@ def _home(box: Container, user: str) -> str:
     return fields[5] if len(fields) > 5 else ""
 
 
+def _shadow_state(field_: str | None) -> str:
+    """What a shadow password field allows, in the probe's words (the hash stays here)."""
+    if field_ is None:
+        return PasswordState.NO_ENTRY.value
+    if field_ == "":
+        return PasswordState.EMPTY.value
+    if field_.startswith(("!", "*")):
+        return PasswordState.LOCKED.value
+    return PasswordState.USABLE.value
+
+
 def _observe(
     box: Container,
     netns_name: str,
@@ -375,15 +394,6 @@ def _observe(
             host_keys[pub] = key.fingerprint
     shadow = box.run(["getent", "shadow", "root"]).stdout.strip().split(":")
     field_ = shadow[1] if len(shadow) > 1 else None
-    root_state = (
-        "no-entry"
-        if field_ is None
-        else "empty"
-        if field_ == ""
-        else "locked"
-        if field_.startswith(("!", "*"))
-        else "usable"
-    )
     launch_blob = launch_key[1].split()[1]
     holders = []
     for name in accounts:
@@ -391,11 +401,12 @@ def _observe(
         if home and launch_blob in _read(box, f"{home}/.ssh/authorized_keys"):
             holders.append(name)
     who = user or (holders[0] if holders else "root")
-    methods: tuple[str, ...] = ()
+    methods: tuple[str, ...] | None = None
     server_key = ""
     logins: list[Login] = []
     if banner:
-        methods, server_key = _methods(netns_name, who)
+        with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
+            methods, server_key = _methods(netns_name, who)
         logins.append(_try_login(netns_name, "launch key", who, launch_key[0]))
         for label, bad_key in refuse:
             for name in dict.fromkeys((who, "root")):
@@ -411,7 +422,7 @@ def _observe(
         logins=tuple(logins),
         host_keys=host_keys,
         machine_id=_read(box, "/etc/machine-id").strip(),
-        root_state=root_state,
+        root_state=_shadow_state(field_),
         root_digest=hashlib.sha256((field_ or "").encode()).hexdigest(),
         key_holders=tuple(holders),
         imds=stub.log.snapshot() if stub else (),
@@ -574,9 +585,12 @@ def _login_findings(launch: Launch) -> list[Finding]:
             [holders],
         )
     )
-    evidence = [Evidence("sshd", 0, f"offers: {', '.join(boot.methods) or 'nothing'}")]
+    offered = "could not be asked" if boot.methods is None else ", ".join(boot.methods)
+    evidence = [Evidence("sshd", 0, f"offers: {offered or 'nothing'}")]
     bad = []
-    passwords = [m for m in boot.methods if m in ("password", "keyboard-interactive", "none")]
+    passwords = [m for m in boot.methods or () if m in ("password", "keyboard-interactive", "none")]
+    if boot.sshd and boot.methods is None:
+        bad.append("sshd's authentication methods could not be read")
     if passwords:
         bad.append(f"sshd offers {', '.join(passwords)} logins")
     for x in boot.logins:
@@ -587,6 +601,8 @@ def _login_findings(launch: Launch) -> list[Finding]:
         )
         if x.accepted:
             bad.append(f"{x.label} logs in as {x.user}")
+        elif not x.tried:
+            bad.append(f"{x.label} could not be tried as {x.user} ({x.detail})")
     out.append(
         _finding(
             f"launch-{n}/refused-logins",
