@@ -16,7 +16,7 @@ from wizard.cli import main
 from wizard.errors import UsageError
 from wizard.facts import Facts
 from wizard.model import Status
-from wizard.testboot import Boot, Launch, _compare, _reboot_findings, resolve_inside
+from wizard.testboot import Boot, Launch, Login, _compare, _reboot_findings, resolve_inside
 from wizard.testboot_imds import TOKEN_HEADER, TTL_HEADER, LaunchMetadata, MetadataStub
 
 META = LaunchMetadata("i-0123456789abcdef0", "ami-0123456789abcdef0", "ssh-ed25519 AAAA test")
@@ -186,3 +186,14 @@ def test_bad_targets_are_one_line_and_exit_2(
     assert err.count("\n") == 1 and "Traceback" not in err
     expected = {"missing": "does not exist", "no-systemd": "NOT proven", "not-a-tarball": "tarball"}
     assert expected[kind] in err
+
+
+def test_a_removed_key_must_be_refused_after_the_reboot_to_pass() -> None:
+    refused = Login("launch key", "admin", False, "Authentication failed.")
+    gone = Launch(1, META, "admin", _boot(), _boot(logins=(refused,)), key_removed=True)
+    assert _reboot_findings(gone)[0].status is Status.PASS
+    untried = Launch(1, META, "admin", _boot(), _boot(), key_removed=True)
+    assert _reboot_findings(untried)[0].status is Status.ERROR  # no proof, no pass
+    accepted = Login("launch key", "admin", True, "admin")
+    back = Launch(1, META, "admin", _boot(), _boot(logins=(accepted,)), key_removed=True)
+    assert _reboot_findings(back)[0].status is Status.FAIL

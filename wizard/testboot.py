@@ -519,8 +519,8 @@ def _unit_findings(launch: Launch) -> Finding:
     again = {u.unit: u for u in launch.reboot.units} if launch.reboot else {}
     evidence, bad = [], []
     for run in launch.first.units:
-        if run.result == "not-found":
-            continue
+        if run.result == "not-found" and run.unit in SSHD_UNITS + CLOUD_INIT_UNITS:
+            continue  # the other distribution's name (the sshd finding says if it is up)
         later = again.get(run.unit)
         text = f"first boot: {'ran' if run.ran else 'did not run'}, {run.result}"
         if later is not None:
@@ -693,12 +693,18 @@ def _reboot_findings(launch: Launch) -> list[Finding]:
         key = _finding(
             fid, title, Status.ERROR, "the launch key could not be removed before the reboot"
         )
-    elif launch.user in again.key_holders:
+    elif launch.user in again.key_holders or any(
+        x.label == "launch key" and x.accepted for x in again.logins
+    ):
         key = _finding(
             fid,
             title,
             Status.FAIL,
             f"the launch key is back in {launch.user}'s authorized_keys after a reboot: a removed key returns",
+        )
+    elif not any(x.label == "launch key" and x.tried for x in again.logins):
+        key = _finding(
+            fid, title, Status.ERROR, "after the reboot the launch key could not be tried"
         )
     else:
         key = _finding(fid, title, Status.PASS, f"the removed key stayed removed for {launch.user}")
