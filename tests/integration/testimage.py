@@ -73,7 +73,7 @@ def image(recipe: Recipe = BASE) -> Path:
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".tar.partial")
+    partial = path.with_suffix(f".tar.{os.getpid()}.partial")  # two builders never share one
     argv = [
         "mmdebstrap",
         "--quiet",
@@ -84,7 +84,11 @@ def image(recipe: Recipe = BASE) -> Path:
         SUITE,
         str(partial),
     ]
-    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+    try:
+        subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     partial.rename(path)
     return path
 
