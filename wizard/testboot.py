@@ -549,6 +549,14 @@ def _unit_findings(launch: Launch) -> Finding:
     )
 
 
+def _refusal_summary(boot: Boot) -> str:
+    if not boot.sshd:
+        return "not tried: sshd did not answer"
+    if any(x.label != "launch key" for x in boot.logins):
+        return "sshd offers no password method, and every key given is refused"
+    return "sshd offers no password method (no --refuse-key given: no builder key tried)"
+
+
 def _login_findings(launch: Launch) -> list[Finding]:
     n, boot = launch.index, launch.first
     out = [
@@ -608,13 +616,7 @@ def _login_findings(launch: Launch) -> list[Finding]:
             f"launch-{n}/refused-logins",
             "The builder's keys and any password are refused",
             Status.FAIL if bad or not boot.sshd else Status.PASS,
-            "; ".join(bad)
-            if bad
-            else (
-                "not tried: sshd did not answer"
-                if not boot.sshd
-                else "only the launch key is accepted: no password method, no builder key"
-            ),
+            "; ".join(bad) or _refusal_summary(boot),
             evidence,
         )
     )
