@@ -16,8 +16,9 @@ from wizard.cli import main
 from wizard.errors import UsageError
 from wizard.facts import Facts
 from wizard.model import Status
-from wizard.testboot import Boot, Launch, Login, _compare, _reboot_findings, resolve_inside
+from wizard.testboot import resolve_inside
 from wizard.testboot_imds import TOKEN_HEADER, TTL_HEADER, LaunchMetadata, MetadataStub
+from wizard.testboot_judge import Boot, Launch, Login, _compare, _reboot_findings
 
 META = LaunchMetadata("i-0123456789abcdef0", "ami-0123456789abcdef0", "ssh-ed25519 AAAA test")
 
