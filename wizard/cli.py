@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from wizard.testboot import add_parser as add_test_boot_parser
 
-    add_test_boot_parser(sub)
+    add_test_boot_parser(sub, _sign_options)
 
     r = sub.add_parser("report", help="work with signed reports")
     rsub = r.add_subparsers(dest="report_command", parser_class=_Parser, required=True)

@@ -22,7 +22,7 @@ import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -529,7 +529,11 @@ def to_text(result: TestBootResult, fmt: str) -> str:
     return text + "\n".join(lines) + "\n"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(
+    sub: argparse._SubParsersAction,
+    sign_options: Callable[[argparse.ArgumentParser, str], None],
+) -> None:
+    """Register `test-boot` on the main parser's subcommands."""
     p = sub.add_parser(
         "test-boot", help="boot throw-away copies of an image under systemd-nspawn and prove them"
     )
@@ -556,10 +560,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="let the metadata stub answer IMDSv1 requests too (default: IMDSv2 only)",
     )
+    sign_options(p, "the -o file (FILE.sig beside it)")
+    p.set_defaults(report=None)  # the signing helper also serves audit's --report
 
 
 def cmd_test_boot(args: argparse.Namespace) -> int:
-    from wizard.cli import _emit
+    from wizard.cli import _emit, _sign
 
     options = Options(
         launches=args.launches,
@@ -573,4 +579,5 @@ def cmd_test_boot(args: argparse.Namespace) -> int:
     except BootError as exc:
         raise UsageError(f"test-boot: {exc}") from exc
     _emit(to_text(result, args.format), args.output)
+    _sign(args)
     return 1 if Summary.of(result.audit.findings).failed else 0

@@ -196,11 +196,11 @@ def prepared(
     return Prepared(root, frozenset(builder_keys), machine_id, client_key, env, variant)
 
 
-def run_test_boot(image: str, env: dict[str, str], *extra: str) -> tuple[int, dict[str, Any]]:
+def run_test_boot(image: str, env: dict[str, str], *extra: str) -> tuple[int, dict[str, Any], Path]:
     out = Path(env["XDG_STATE_HOME"]).parent / f"test-boot-{time.monotonic_ns()}.json"
     result = wizard("test-boot", image, "--format", "json", "-o", str(out), *extra, env=env)
     assert result.returncode in (0, 1), result.stderr
-    return result.returncode, json.loads(out.read_text())
+    return result.returncode, json.loads(out.read_text()), out
 
 
 def statuses(report: dict[str, Any]) -> dict[str, str]:
@@ -210,9 +210,34 @@ def statuses(report: dict[str, Any]) -> dict[str, str]:
 def test_two_launches_of_the_prepared_image_are_each_their_own(prepared: Prepared) -> None:
     marker = prepared.root.parent / "marker"
     marker.write_text("")
-    code, report = run_test_boot(
-        f"image:{prepared.root}", prepared.env, "--refuse-key", str(prepared.operator_key.path)
+    key = str(prepared.operator_key.path)
+    code, report, out = run_test_boot(
+        f"image:{prepared.root}", prepared.env, "--refuse-key", key, "--sign-key", key
     )
+    # The report is signed when asked: ssh-keygen accepts the signature.
+    signers = out.parent / "allowed_signers"
+    signers.write_text(f"operator {prepared.operator_key.public_line}\n")
+    with out.open("rb") as fh:
+        verify = subprocess.run(
+            [
+                "ssh-keygen",
+                "-Y",
+                "verify",
+                "-f",
+                str(signers),
+                "-I",
+                "operator",
+                "-n",
+                "ami-wizard",
+                "-s",
+                f"{out}.sig",
+            ],
+            stdin=fh,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert verify.returncode == 0, verify.stderr
     status = statuses(report)
     bad = {k: v for k, v in status.items() if v in ("fail", "error")}
     assert code == 0 and not bad, json.dumps(
@@ -282,7 +307,7 @@ def test_a_builder_leftover_makes_test_boot_fail(
     _plant(
         planted, path, text if text is not None else prepared.operator_key.public_line + "\n", owner
     )
-    code, report = run_test_boot(
+    code, report, _ = run_test_boot(
         f"image:{planted}",
         prepared.env,
         "--launches",
