@@ -91,47 +91,65 @@ ExecStart=/usr/bin/ssh-keygen -A
 WantedBy=multi-user.target
 """
 
-# Each launch gets a root password nobody knows, then it is locked again: no two instances
-# share a hash and nobody can log in with it. The stamp keeps it to the first boot.
-ROOT_PASSWORD_TEXT = """\
-# Installed by ami-wizard: give root a random, unknown and locked password on first boot.
+# Where the first-boot units remember what they did. Each stamp holds the id of the instance
+# it was written on (machine-id, or the instance id from metadata), never a bare "done": an
+# image whose builder booted with the units still runs them on every new instance.
+STATE_DIR = "/var/lib/ami-wizard"
+ROOT_PASSWORD_STAMP = f"{STATE_DIR}/root-password.machine-id"
+LAUNCH_KEY_STAMP = f"{STATE_DIR}/launch-key.instance-id"
+# The stamp of the first version of the root-password unit: present in an image, it stopped
+# the unit on every launch (see checks/root_password.py).
+LEGACY_ROOT_PASSWORD_STAMP = "/var/lib/root-password-firstboot.done"  # noqa: S105 - a path
+
+# Each instance gets a root password nobody knows, then it is locked again: no two instances
+# share a hash and nobody can log in with it. The stamp keys it to this instance's machine-id
+# (emptied in the image, so new on every launch).
+ROOT_PASSWORD_TEXT = f"""\
+# Installed by ami-wizard: give root a random, unknown and locked password once per instance.
+# {ROOT_PASSWORD_STAMP} holds the machine-id it was done for.
 [Unit]
-Description=Randomise and lock root's password on the first boot of this image
-ConditionPathExists=!/var/lib/root-password-firstboot.done
+Description=Randomise and lock root's password on the first boot of each instance
 
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'printf "root:%%s\\\\n" "$$(head -c 48 /dev/urandom | base64 | tr -d /+=)" | chpasswd'
-ExecStart=/usr/sbin/usermod -L root
-ExecStart=/usr/bin/touch /var/lib/root-password-firstboot.done
+ExecStart=/bin/sh -c 'id=$$(cat /etc/machine-id); s={ROOT_PASSWORD_STAMP}; \
+[ -n "$$id" ] || exit 1; [ "$$(cat "$$s" 2>/dev/null)" = "$$id" ] && exit 0; \
+printf "root:%%s\\\\n" "$$(head -c 48 /dev/urandom | base64 | tr -d /+=)" | chpasswd && \
+usermod -L root && mkdir -p {STATE_DIR} && printf "%%s\\\\n" "$$id" > "$$s"'
 
 [Install]
 WantedBy=multi-user.target
-"""  # noqa: S105 - a unit file, not a password
+"""
 
 
 def launch_key_text(endpoint: str, user: str) -> str:
     """A unit that fetches the launch key over IMDSv2 (token PUT, then GET) into `user`'s
-    authorized_keys at boot. The whole script sits in the unit so that it can be audited
-    from the unit file alone; `$$` and `%%` are systemd's escapes for `$` and `%`."""
+    authorized_keys, once per instance: the stamp holds the instance id it was done for, so a
+    reboot never re-adds a key the user removed, and a new instance always gets its key. The
+    whole script sits in the unit so that it can be audited from the unit file alone; `$$`
+    and `%%` are systemd's escapes for `$` and `%`."""
     if not _SAFE_USER.match(user):
         raise UsageError(f"cannot install a launch-key unit for user {user!r}")
     if not re.fullmatch(r"https?://[A-Za-z0-9.\[\]:-]+", endpoint):
         raise UsageError(f"metadata endpoint {endpoint!r} is not a plain http(s) base URL")
     script = (
-        f"base={endpoint}/latest; u={user}; "
+        f"base={endpoint}/latest; u={user}; s={LAUNCH_KEY_STAMP}; "
         'tok=$$(curl -fsS -m 5 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" '
         '"$$base/api/token") || exit 1; '
+        'id=$$(curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $$tok" '
+        '"$$base/meta-data/instance-id") || exit 1; '
+        '[ "$$(cat "$$s" 2>/dev/null)" = "$$id" ] && exit 0; '
         'key=$$(curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $$tok" '
         '"$$base/meta-data/public-keys/0/openssh-key") || exit 1; '
         'home=$$(getent passwd "$$u" | cut -d: -f6); [ -n "$$home" ] || exit 1; '
         'install -d -m 700 -o "$$u" -g "$$(id -g "$$u")" "$$home/.ssh"; '
         'f="$$home/.ssh/authorized_keys"; touch "$$f"; '
         'grep -qxF "$$key" "$$f" || printf "%%s\\\\n" "$$key" >> "$$f"; '
-        'chown "$$u:" "$$f"; chmod 600 "$$f"'
+        'chown "$$u:" "$$f"; chmod 600 "$$f"; '
+        f'mkdir -p {STATE_DIR}; printf "%%s\\\\n" "$$id" > "$$s"'
     )
     return (
-        "# Installed by ami-wizard: install the launch key pair's public key at boot.\n"
+        "# Installed by ami-wizard: install the launch key pair's public key, once per instance.\n"
         "# IMDSv2: a session token (x-aws-ec2-metadata-token) first, then\n"
         "# meta-data/public-keys/0/openssh-key, appended to the user's authorized_keys.\n"
         "[Unit]\n"

@@ -34,11 +34,32 @@ def scheme_name(scheme: str) -> str:
     return SCHEMES.get(scheme, f"${scheme}$ scheme")
 
 
+def _stamp_keyed_unit(facts: Facts) -> Evidence | None:
+    """A root-password unit that a bare stamp file stops: if the builder booted with it, the
+    stamp is in the image and the unit never runs on any launch."""
+    needle = f"ConditionPathExists=!{_plans.LEGACY_ROOT_PASSWORD_STAMP}"
+    for unit in facts.units:
+        for number, line in enumerate(unit.text.splitlines(), 1):
+            if line.strip() == needle and unit.enabled:
+                return Evidence(
+                    unit.path, number, "stopped for good by a stamp the image can carry"
+                )
+    return None
+
+
 def check(facts: Facts) -> Finding:
     entry = catalog()[ID]
     root = facts.account("root")
     if root is None:
         return entry.finding(Status.ERROR, "no root account in /etc/passwd: the probe saw none")
+    stamped = _stamp_keyed_unit(facts)
+    if stamped is not None:
+        return entry.finding(
+            Status.FAIL,
+            "the first-boot root-password unit keys on a stamp file that rides into the image: "
+            "launches would keep the builder's root password state (reinstall it)",
+            [stamped, Evidence("/etc/shadow", 0, f"root: password {root.password}")],
+        )
     where = Evidence("/etc/shadow", 0, f"root: password {root.password}")
     match root.password:
         case PasswordState.LOCKED:
@@ -73,8 +94,11 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
     chosen = _plans.option(ID, option_id)
     root = facts.account("root")
     actions: list[Action] = _plans.password_actions(ID, [root] if root else [], chosen)
-    if chosen == "lock-and-randomise-at-first-boot" and not _plans.unit_installed(
-        facts, _plans.ROOT_PASSWORD_UNIT
+    # A unit of the old, stamp-keyed kind is replaced whatever the option: left as it is,
+    # it keeps the check failing.
+    if _stamp_keyed_unit(facts) is not None or (
+        chosen == "lock-and-randomise-at-first-boot"
+        and not _plans.unit_installed(facts, _plans.ROOT_PASSWORD_UNIT)
     ):
         actions += _plans.unit_actions(ID, _plans.ROOT_PASSWORD_UNIT, _plans.ROOT_PASSWORD_TEXT)
     return tuple(actions)

@@ -15,6 +15,10 @@ command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v sudo >/dev/null 2>&1 || need+=(sudo)  # the non-root operator tests log in as a sudo user
 command -v curl >/dev/null 2>&1 || need+=(curl)  # the probe reads instance metadata with curl
+# test-boot boots images under systemd-nspawn; its tests build a Debian image with mmdebstrap
+command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}"

@@ -17,7 +17,7 @@ from wizard import __version__
 from wizard.errors import SignatureError, UsageError, WizardError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("audit", "apply", "undo", "report", "demo", "sessions")
+COMMANDS = ("audit", "apply", "undo", "report", "demo", "sessions", "test-boot")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wizard.cli_sessions import add_parsers as add_sessions_parsers
 
     add_sessions_parsers(sub)
+    from wizard.testboot import add_parser as add_test_boot_parser
+
+    add_test_boot_parser(sub, _sign_options)
 
     r = sub.add_parser(
         "report",
@@ -347,6 +350,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run = cli_apply.cmd_apply if args.command == "apply" else cli_apply.cmd_undo
             return run(args, _connect_options)
+        if args.command == "test-boot":
+            from wizard.testboot import cmd_test_boot
+
+            return cmd_test_boot(args)
         if args.command == "report" and args.report_command == "verify":
             return cmd_report_verify(args)
         parser.error("unknown command")

@@ -1,6 +1,10 @@
-from checks.root_password import check
+from dataclasses import replace
+
+from checks import _plans
+from checks.root_password import check, plan
 from tests.checks import account
-from wizard.facts import Facts, PasswordState
+from wizard.actions import WriteFile
+from wizard.facts import Facts, PasswordState, Unit
 from wizard.model import Severity, Status
 
 
@@ -42,3 +46,37 @@ def test_unreadable_shadow_is_an_error() -> None:
 
 def test_missing_root_account_is_an_error() -> None:
     assert check(Facts(accounts=(account("bob", 1000),))).status is Status.ERROR
+
+
+LEGACY_UNIT = """\
+[Unit]
+ConditionPathExists=!/var/lib/root-password-firstboot.done
+
+[Service]
+Type=oneshot
+ExecStart=/usr/sbin/usermod -L root
+ExecStart=/usr/bin/touch /var/lib/root-password-firstboot.done
+"""
+
+
+def test_a_stamp_keyed_first_boot_unit_fails_even_with_root_locked() -> None:
+    # The builder's boot leaves the stamp in the image, and then no launch ever runs the unit.
+    unit = Unit("/etc/systemd/system/root-password-firstboot.service", LEGACY_UNIT, True)
+    facts = replace(facts_with_root(PasswordState.LOCKED), units=(unit,))
+    finding = check(facts)
+    assert finding.status is Status.FAIL
+    assert finding.evidence[0].path == unit.path and finding.evidence[0].line == 2
+    # The plan replaces it with the machine-id keyed unit, even for plain "lock".
+    actions = plan(facts, "lock")
+    written = [a for a in actions if isinstance(a, WriteFile)]
+    assert written and written[0].content == _plans.ROOT_PASSWORD_TEXT.encode()
+    assert b"firstboot.done" not in written[0].content
+
+
+def test_the_current_unit_passes() -> None:
+    unit = Unit(
+        "/etc/systemd/system/root-password-firstboot.service", _plans.ROOT_PASSWORD_TEXT, True
+    )
+    facts = replace(facts_with_root(PasswordState.LOCKED), units=(unit,))
+    assert check(facts).status is Status.PASS
+    assert plan(facts, "lock-and-randomise-at-first-boot") == ()
