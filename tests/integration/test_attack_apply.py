@@ -8,10 +8,13 @@ journal for content that must never reach it (issue 10, items 2, 3, 6, 10 and 17
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from pathlib import Path
 
+import checks
 from tests.integration.instance import Instance
+from wizard.facts import AuthorizedKeysFile, FileInfo
 from wizard.model import Status
 from wizard.session import Session
 from wizard.targets import Target
@@ -146,8 +149,23 @@ def test_authorized_keys_file_outside_homes_is_never_deleted_or_journaled(
         "mkdir -p ~/.ssh && echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA x' >> ~/.ssh/authorized_keys",
     )
     session = Session(ssh_target)
-    paths = {f.file.path for f in session.audit().facts.authorized_keys}
-    assert {"/etc/shadow", "/etc/ssl/private/server.key"} <= paths
+    before_result = session.audit()
+    facts = before_result.facts
+    # First line of defence: the probe never lists (or reads) such a file as authorized_keys.
+    paths = {f.file.path for f in facts.authorized_keys}
+    assert not {"/etc/shadow", "/etc/ssl/private/server.key"} & paths
+    refused = {r.resolved for r in facts.authorized_keys_refused}
+    assert {"/etc/shadow", "/etc/ssl/private/server.key"} <= refused
+    # Second line: even facts that did list them (an older probe, a hand-made plan) never make
+    # the applier delete or journal them.
+    planted = tuple(
+        AuthorizedKeysFile(file=FileInfo(path=p), user="root")
+        for p in ("/etc/shadow", "/etc/ssl/private/server.key")
+    )
+    facts = dataclasses.replace(facts, authorized_keys=facts.authorized_keys + planted)
+    session.before = dataclasses.replace(
+        before_result, facts=facts, findings=tuple(checks.run_checks(facts))
+    )
     outcome = session.apply({"authorized-keys": "clear"}, include_final=True)
     assert outcome.checks[0].error is None, outcome.checks[0].error
     assert hashes(inst) == before
