@@ -132,9 +132,26 @@ def image_root(spec: str, work: Path) -> Iterator[tuple[Path, str]]:
     yield unpacked, f"tar:{path}"
 
 
+def has_systemd(root: Path) -> bool:
+    return any(resolve_inside(root, p) for p in SYSTEMD)
+
+
 def require_systemd(root: Path) -> None:
-    if not any(resolve_inside(root, p) for p in SYSTEMD):
+    if not has_systemd(root):
         raise UsageError(f"the image has no systemd ({' or '.join(SYSTEMD)}): {NOT_PROVEN}")
+
+
+def cannot_boot(root: Path) -> str:
+    """Why the image rooted at `root` cannot be booted here, and what that leaves unproven;
+    "" when it can. Boots nothing (the wizard asks this before it offers a boot)."""
+    reasons = []
+    try:
+        preflight()
+    except UsageError as exc:
+        reasons.append(str(exc))
+    if not has_systemd(root):
+        reasons.append(f"the image has no systemd ({' or '.join(SYSTEMD)})")
+    return f"{'; '.join(reasons)}: {NOT_PROVEN}" if reasons else ""
 
 
 def stamps(root: Path) -> tuple[list[Evidence], list[Evidence]]:
