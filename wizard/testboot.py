@@ -577,8 +577,13 @@ def add_parser(
         action="store_true",
         help="let the metadata stub answer IMDSv1 requests too (default: IMDSv2 only)",
     )
-    sign_options(p, "the -o file (FILE.sig beside it)")
-    p.set_defaults(report=None)  # the signing helper also serves audit's --report
+    p.add_argument(
+        "--report",
+        metavar="STEM",
+        help="also write the checklist report of the image, with a test_boot section, as "
+        "STEM.json, STEM.md and STEM.html (each signed with --sign-key/--sign-agent)",
+    )
+    sign_options(p, "the -o file (FILE.sig beside it) and the --report files")
 
 
 def cmd_test_boot(args: argparse.Namespace) -> int:
@@ -597,4 +602,10 @@ def cmd_test_boot(args: argparse.Namespace) -> int:
         raise UsageError(f"test-boot: {exc}") from exc
     _emit(to_text(result, args.format), args.output)
     _sign(args)
+    if args.report:
+        from wizard.cli import write_checklist
+        from wizard.report import build_report
+        from wizard.report_testboot import checklist_input
+
+        write_checklist(args, build_report(checklist_input(result, options.config)))
     return 1 if Summary.of(result.audit.findings).failed else 0
