@@ -5,6 +5,8 @@ prove instead of pretending to boot it."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 from rich.text import Text
@@ -12,7 +14,10 @@ from textual.widgets import Button, Static
 
 from screens.app import make_app
 from screens.finale import FinaleScreen
+from tests.integration import testimage
+from tests.integration.conftest import require
 from tests.tui.conftest import settle
+from wizard.config import Config
 from wizard.driver import TEST_BOOT_HOW, Driver
 from wizard.targets import LocalTarget
 
@@ -79,3 +84,46 @@ def test_a_live_target_is_explained_not_booted() -> None:
     assert offer.spec == "" and offer.how == TEST_BOOT_HOW
     for step in ("stop the instance", "mount", "ami-wizard test-boot image:/mnt/image"):
         assert step in offer.how
+
+
+async def test_an_image_with_systemd_is_booted_from_the_finale(tmp_path: Path) -> None:
+    """The real thing, kept short: the cached Debian test image (not prepared, so its own
+    leftovers fail) booted twice from the finale; a second press meanwhile is refused."""
+    tools = [t for t in ("systemd-nspawn", "ip", "nsenter") if shutil.which(t) is None]
+    require(f"{tools[0]} is not installed" if tools else testimage.missing())
+    root = tmp_path / "root"
+    root.mkdir()
+    tar = testimage.image(testimage.BASE)
+    subprocess.run(["tar", "-xpf", str(tar), "--numeric-owner", "-C", str(root)], check=True)
+    marker = tmp_path / "marker"
+    marker.write_text("")
+    app = make_app(f"image:{root}", config=Config(), save_recent=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        finale = app.screen
+        assert isinstance(finale, FinaleScreen)
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.gate.busy and app.gate.doing == "test-booting the image"
+        await pilot.press("t")  # pressed again while it boots
+        await pilot.pause()
+        assert any("busy: test-booting the image" in n.message for n in app._notifications)
+        await settle(pilot)
+        shown = static_text(finale.query_one("#testboot", Static))
+        assert "Side by side" in shown and "machine-id" in shown
+        for finding in ("launch-1/sshd", "launch-2/sshd", "launches/machine-id"):
+            assert finding in shown
+        run = app.driver.test_boot_run if app.driver else None
+        assert run is not None and run.booted and len(run.launches) == 2
+        ids = [row["machine_id"] for row in run.launches]
+        assert ids[0] and ids[1] and ids[0] != ids[1]
+        status = {f.id: str(f.status) for f in run.findings}
+        assert status["launch-1/sshd"] == "pass" and status["launches/machine-id"] == "pass"
+        # The unprepared image still holds what a builder would leave: judged, not hidden.
+        assert status["image/ssh-host-keys"] == "fail"
+    newer = subprocess.run(
+        ["find", str(root), "-newer", str(marker)], capture_output=True, text=True, check=True
+    )
+    assert newer.stdout == ""  # the boots never wrote the image
