@@ -154,18 +154,17 @@ def cannot_boot(root: Path) -> str:
     return f"{'; '.join(reasons)}: {NOT_PROVEN}" if reasons else ""
 
 
-def stamps(root: Path) -> tuple[list[Evidence], list[Evidence]]:
-    """First-boot stamps of the builder's boots in the image: (ones that stop a unit on every
-    launch, ones keyed to the builder's machine-id or instance id, harmless to a launch)."""
+def stamps(facts: Facts) -> tuple[list[Evidence], list[Evidence]]:
+    """First-boot stamps of the builder's boots in the image, as the probe found them: (ones
+    that stop a unit on every launch, ones keyed to the builder's machine-id or instance id,
+    harmless to a launch)."""
     blocking, keyed = [], []
-    legacy = _plans.LEGACY_ROOT_PASSWORD_STAMP
-    if resolve_inside(root, legacy):
-        blocking.append(Evidence(legacy, 0, "a bare stamp: the unit it guards never runs again"))
-    state = resolve_inside(root, _plans.STATE_DIR)
-    if state is not None and state.is_dir():
-        for entry in sorted(state.iterdir()):
+    for path in facts.stamps:
+        if path == _plans.LEGACY_ROOT_PASSWORD_STAMP:
+            blocking.append(Evidence(path, 0, "a bare stamp: the unit it guards never runs again"))
+        else:
             detail = "keyed to the builder; a new instance runs its unit anyway"
-            keyed.append(Evidence(f"{_plans.STATE_DIR}/{entry.name}", 0, detail))
+            keyed.append(Evidence(path, 0, detail))
     return blocking, keyed
 
 
@@ -483,7 +482,7 @@ def test_boot(spec: str, options: Options) -> TestBootResult:
                 for i in range(1, options.launches + 1)
             )
             served = stub_address(facts, options.config) is not None
-            findings = tuple(judge(facts, launches, served, stamps(root)))
+            findings = tuple(judge(facts, launches, served, stamps(facts)))
     os_name = facts.os_pretty or " ".join(x for x in (facts.os_id, facts.os_version) if x)
     info = TargetInfo(uri, facts.hostname, os_name, facts.kernel, "", ami_id)
     audit = AuditResult(info, facts, findings, started, time.monotonic() - t0)
