@@ -1,5 +1,6 @@
 """Finale: the final phase in order (host keys, authorized_keys, credentials, then the
-history shred as the very last command), the bundle exclude list, and the report export."""
+history shred as the very last command), the bundle exclude list, a test-boot of the image
+(where the target is one we can boot: see Driver.test_boot_offer), and the report export."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ TEST_BOOT_OFFER = (
 )
 
 
-def test_boot_text(run: TestBootInput) -> Text:
+def boot_outcome_text(run: TestBootInput) -> Text:
     """A test-boot's outcome: what is not proven, or the launches side by side and each
     finding (the image's, per launch, then compared)."""
     text = Text()
@@ -295,7 +296,9 @@ class FinaleScreen(WizardScreen):
     @on(EngineFailed)
     def _failed(self, message: EngineFailed) -> None:
         self.notify(message.message, title=f"{message.action} failed", severity="error")
-        self.query_one("#test-boot-run", Button).disabled = False
+        if message.action == "test-boot":
+            self.query_one("#test-boot-run", Button).disabled = False
+            self.show_test_boot_offer()  # not "Booting…" any more
         self.query_one("#run", Button).disabled = self.last_preview is None or self.done
 
     # --- test-boot: two throw-away launches of the image (wizard/testboot.py) -----------
@@ -354,7 +357,7 @@ class FinaleScreen(WizardScreen):
             )
 
     def show_test_boot(self, run: TestBootInput) -> None:
-        self.query_one("#testboot", Static).update(test_boot_text(run))
+        self.query_one("#testboot", Static).update(boot_outcome_text(run))
 
     @on(Button.Pressed, "#export")
     def _export(self) -> None:
