@@ -52,7 +52,16 @@ def booted() -> TestBootInput:
         AuditResult(target, None, findings, STAMP, 9.0),
         (
             Launch(1, META, "admin", _boot(machine_id="m1")),
-            Launch(2, META, "admin", _boot(machine_id="m2", root_digest="d2")),
+            Launch(
+                2,
+                META,
+                "admin",
+                _boot(
+                    machine_id="m2",
+                    root_digest="d2",
+                    host_keys={"/etc/ssh/ssh_host_ed25519_key.pub": "SHA256:b"},
+                ),
+            ),
         ),
     )
     return from_result(result)
@@ -78,6 +87,7 @@ def test_a_test_boot_is_in_every_format_escaped_and_masked(before: AuditResult) 
     assert EXAMPLE_KEY_ID not in text  # masked like every report
     md, page = to_markdown(report), to_html(report)
     assert "| machine-id | `m1` | `m2` |" in md
+    assert "| ssh\\_host\\_ed25519\\_key.pub | `SHA256:a` | `SHA256:b` |" in md
     assert f"`{SCRIPT}.service`" in md  # a code span: shown, never markup
     assert "<script>" not in page
     assert "&lt;script&gt;" in page

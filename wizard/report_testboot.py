@@ -116,8 +116,13 @@ def _cell(value: object) -> str:
 
 
 def side_by_side(launches: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[str]]]:
-    """(row label, one cell per launch) for the table of launches (the finale shows it too)."""
-    return [(label, [_cell(row.get(key)) for row in launches]) for key, label in ROWS]
+    """(row label, one cell per launch) for the table of launches (the finale shows it too):
+    the ROWS, then each host key's fingerprint, which must differ from launch to launch."""
+    rows = [(label, [_cell(row.get(key)) for row in launches]) for key, label in ROWS]
+    keys = [row.get("host_keys") or {} for row in launches]
+    for path in sorted({p for k in keys for p in k}):
+        rows.append((path.rsplit("/", 1)[-1], [_cell(k.get(path, "absent")) for k in keys]))
+    return rows
 
 
 def markdown(sec: Mapping[str, Any]) -> list[str]:
@@ -138,7 +143,7 @@ def markdown(sec: Mapping[str, Any]) -> list[str]:
             "|---" * (len(rows) + 1) + "|",
         ]
         out += [
-            f"| {label} | " + " | ".join(_md_code(v) for v in values) + " |"
+            f"| {_md(label)} | " + " | ".join(_md_code(v) for v in values) + " |"
             for label, values in side_by_side(rows)
         ]
     out.append("")
