@@ -100,6 +100,8 @@ LAUNCH_KEY_STAMP = f"{STATE_DIR}/launch-key.instance-id"
 # The stamp of the first version of the root-password unit: present in an image, it stopped
 # the unit on every launch (see checks/root_password.py).
 LEGACY_ROOT_PASSWORD_STAMP = "/var/lib/root-password-firstboot.done"  # noqa: S105 - a path
+# Every stamp above: the probe reports which of them exist (Facts.stamps).
+FIRST_BOOT_STAMPS = (LEGACY_ROOT_PASSWORD_STAMP, ROOT_PASSWORD_STAMP, LAUNCH_KEY_STAMP)
 
 # Each instance gets a root password nobody knows, then it is locked again: no two instances
 # share a hash and nobody can log in with it. The stamp keys it to this instance's machine-id

@@ -102,6 +102,21 @@ def _line(text: str, needle: str) -> int:
 
 
 def check(facts: Facts) -> Finding:
+    finding = _check(facts)
+    if _plans.LAUNCH_KEY_STAMP not in facts.stamps:
+        return finding
+    # Keyed to the instance id from metadata, which no other instance has: a launch always
+    # runs the unit. Said, not judged: the status stays what the unit itself earns.
+    stamp = Evidence(
+        _plans.LAUNCH_KEY_STAMP,
+        0,
+        "the builder's stamp: it holds the builder's instance id, so a new instance still "
+        "fetches its own launch key (harmless for that reason only)",
+    )
+    return dataclasses.replace(finding, evidence=(*finding.evidence, stamp))
+
+
+def _check(facts: Facts) -> Finding:
     entry = catalog()[ID]
     ci = facts.cloud_init
     evidence: list[Evidence] = []

@@ -19,16 +19,17 @@ DBUS = "/var/lib/dbus/machine-id"
 UNINITIALIZED = "uninitialized"
 
 
-def _has_id(content: str | None) -> bool:
+def has_machine_id(content: str | None) -> bool:
+    """True when a machine-id file holds an id (empty or "uninitialized" does not)."""
     return content is not None and content.strip() not in ("", UNINITIALIZED)
 
 
 def check(facts: Facts) -> Finding:
     entry = catalog()[ID]
     evidence = []
-    if _has_id(facts.machine_id):
+    if has_machine_id(facts.machine_id):
         evidence.append(Evidence(ETC, 1, f"holds an id: {mask((facts.machine_id or '').strip())}"))
-    if _has_id(facts.dbus_machine_id):
+    if has_machine_id(facts.dbus_machine_id):
         evidence.append(
             Evidence(
                 DBUS, 1, f"separate copy with an id: {mask((facts.dbus_machine_id or '').strip())}"
@@ -53,9 +54,9 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
     """Empty /etc/machine-id (keeping its mode) and point the dbus copy at it, as Debian does."""
     option(ID, option_id)
     actions: list[Action] = []
-    if facts.machine_id is None or _has_id(facts.machine_id):
+    if facts.machine_id is None or has_machine_id(facts.machine_id):
         actions.append(WriteFile(check_id=ID, path=ETC, content=b"", mode=0o444))
-    if _has_id(facts.dbus_machine_id):
+    if has_machine_id(facts.dbus_machine_id):
         actions.append(DeleteFile(check_id=ID, path=DBUS))
         actions.append(Symlink(check_id=ID, path=DBUS, target=ETC))
     return tuple(actions)

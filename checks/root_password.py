@@ -5,9 +5,12 @@ Reads only the password *state* the probe derived (locked, usable, empty...), ne
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from checks import _plans
 from checks.base import catalog
-from wizard.actions import Action, PlanContext
+from checks.machine_id import has_machine_id
+from wizard.actions import Action, DeleteFile, PlanContext
 from wizard.facts import Facts, PasswordState
 from wizard.model import Evidence, Finding, Severity, Status
 
@@ -47,20 +50,66 @@ def _stamp_keyed_unit(facts: Facts) -> Evidence | None:
     return None
 
 
+def _keyed_stamp(facts: Facts) -> Evidence | None:
+    """The per-instance stamp of the current unit, left by a boot of the builder: it holds the
+    builder's machine-id, so it only stops the unit on a launch with that same machine-id."""
+    if _plans.ROOT_PASSWORD_STAMP not in facts.stamps:
+        return None
+    if has_machine_id(facts.machine_id):
+        detail = (
+            "written on the builder for its machine-id, which the image still carries: every "
+            "launch has that id, so the unit would skip (empty /etc/machine-id, then delete it)"
+        )
+    else:
+        detail = (
+            "written on the builder for its machine-id: harmless only because the unit runs "
+            "again on an instance whose machine-id differs, and /etc/machine-id is empty here; "
+            "delete it so that no trace of the builder ships"
+        )
+    return Evidence(_plans.ROOT_PASSWORD_STAMP, 0, detail)
+
+
 def check(facts: Facts) -> Finding:
+    finding = _check(facts)
+    stamp = _keyed_stamp(facts)
+    if stamp is None or finding.status in (Status.FAIL, Status.ERROR):
+        return finding if stamp is None else replace(finding, evidence=(*finding.evidence, stamp))
+    return replace(
+        finding,
+        status=Status.WARN,
+        summary=f"{finding.summary}; but the builder's first-boot stamp is in the image",
+        evidence=(*finding.evidence, stamp),
+    )
+
+
+def _check(facts: Facts) -> Finding:
     entry = catalog()[ID]
     root = facts.account("root")
     if root is None:
         return entry.finding(Status.ERROR, "no root account in /etc/passwd: the probe saw none")
+    where = Evidence("/etc/shadow", 0, f"root: password {root.password}")
     stamped = _stamp_keyed_unit(facts)
     if stamped is not None:
         return entry.finding(
             Status.FAIL,
             "the first-boot root-password unit keys on a stamp file that rides into the image: "
             "launches would keep the builder's root password state (reinstall it)",
-            [stamped, Evidence("/etc/shadow", 0, f"root: password {root.password}")],
+            [stamped, where],
         )
-    where = Evidence("/etc/shadow", 0, f"root: password {root.password}")
+    if _plans.LEGACY_ROOT_PASSWORD_STAMP in facts.stamps:
+        return entry.finding(
+            Status.FAIL,
+            "a bare first-boot stamp of the builder is in the image: a root-password unit "
+            "that checks it never runs on any launch (delete it)",
+            [
+                Evidence(
+                    _plans.LEGACY_ROOT_PASSWORD_STAMP,
+                    0,
+                    "a plain 'done' marker, not keyed to any instance: it rides into every launch",
+                ),
+                where,
+            ],
+        )
     match root.password:
         case PasswordState.LOCKED:
             return entry.finding(Status.PASS, "root's password is locked", [where])
@@ -101,4 +150,9 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
         and not _plans.unit_installed(facts, _plans.ROOT_PASSWORD_UNIT)
     ):
         actions += _plans.unit_actions(ID, _plans.ROOT_PASSWORD_UNIT, _plans.ROOT_PASSWORD_TEXT)
+    # The builder's stamps go whatever the option: the bare one stops a unit on every launch,
+    # the keyed one is a trace of the builder (journaled, so undo brings them back).
+    for stamp in (_plans.LEGACY_ROOT_PASSWORD_STAMP, _plans.ROOT_PASSWORD_STAMP):
+        if stamp in facts.stamps:
+            actions.append(DeleteFile(check_id=ID, path=stamp))
     return tuple(actions)

@@ -1,5 +1,6 @@
 """Finale: the final phase in order (host keys, authorized_keys, credentials, then the
-history shred as the very last command), the bundle exclude list, and the report export."""
+history shred as the very last command), the bundle exclude list, a test-boot of the image
+(where the target is one we can boot: see Driver.test_boot_offer), and the report export."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from screens.base import WizardScreen, letter
 from screens.confirm_dialog import TypedConfirmDialog
 from screens.guideline import preview_text
 from screens.input_dialog import InputDialog
-from screens.messages import Applied, Audited, EngineFailed, Saved
+from screens.messages import Applied, Audited, EngineFailed, Saved, TestBooted
 from wizard.engine import AuditResult
 from wizard.errors import WizardError
+from wizard.report_testboot import TestBootInput, side_by_side
 from wizard.session import Preview
 
 if TYPE_CHECKING:
@@ -39,6 +41,36 @@ WARNING = (
 )
 
 
+TEST_BOOT_OFFER = (
+    "Boot two throw-away copies of the image under systemd-nspawn, the way EC2 would launch "
+    "it, and check each launch: first-boot units, sshd and the launch key, fresh host keys, "
+    "machine-id and root password, and a reboot. The image itself is never written. Needs "
+    "root and systemd-nspawn here, and systemd in the image."
+)
+
+
+def boot_outcome_text(run: TestBootInput) -> Text:
+    """A test-boot's outcome: what is not proven, or the launches side by side and each
+    finding (the image's, per launch, then compared)."""
+    text = Text()
+    if not run.booted:
+        text.append("Not proven. ", style="bold yellow")
+        text.append(run.not_proven)
+        text.append("\nThe audit above still judged the image's files.", style="italic")
+        return text
+    rows = side_by_side(run.launches)
+    if rows:
+        text.append("Side by side\n", style="bold")
+        width = max(len(label) for label, _ in rows)
+        for label, values in rows:
+            text.append(f"  {label:<{width}}  " + "  |  ".join(values) + "\n")
+    for finding in run.findings:
+        text.append_text(badge(finding.status))
+        text.append(f" {finding.id}: ", style="bold")
+        text.append(f"{finding.summary}\n")
+    return text
+
+
 @dataclass
 class FinaleLoaded(Message):
     last_preview: Preview | None
@@ -52,6 +84,7 @@ class FinaleScreen(WizardScreen):
         letter("y", "copy_excludes", "Copy excludes", id="copy-excludes"),
         letter("s", "save_excludes", "Save excludes", id="save-excludes"),
         letter("x", "run_last", "Run last command", id="run-last"),
+        letter("t", "test_boot", "Test-boot", id="test-boot"),
         letter("e", "app.export", "Export report", id="finale-export"),
     ]
 
@@ -75,6 +108,10 @@ class FinaleScreen(WizardScreen):
             yield Label("The last command", classes="section")
             yield Static(Text("Working it out…"), id="last")
             yield Static(id="final-result")
+            yield Label("Test-boot the image", classes="section")
+            yield Static(id="testboot")
+            with Horizontal(classes="row"):
+                yield Button("Test-boot…", id="test-boot-run")
         with Horizontal(id="finale-actions"):
             yield Button("Run final phase…", id="run", variant="error", disabled=True)
             yield Button("Export report…", id="export", variant="primary")
@@ -85,6 +122,7 @@ class FinaleScreen(WizardScreen):
     def on_mount(self) -> None:
         if self.wizard.result is not None:
             self.show_result(self.wizard.result)
+        self.show_test_boot_offer()
         self.load()
 
     def choice(self, check_id: str) -> str | None:
@@ -258,7 +296,68 @@ class FinaleScreen(WizardScreen):
     @on(EngineFailed)
     def _failed(self, message: EngineFailed) -> None:
         self.notify(message.message, title=f"{message.action} failed", severity="error")
+        if message.action == "test-boot":
+            self.query_one("#test-boot-run", Button).disabled = False
+            self.show_test_boot_offer()  # not "Booting…" any more
         self.query_one("#run", Button).disabled = self.last_preview is None or self.done
+
+    # --- test-boot: two throw-away launches of the image (wizard/testboot.py) -----------
+
+    def show_test_boot_offer(self) -> None:
+        """Offer the boot where the target is an image we can overlay; else say how."""
+        driver = self.wizard.driver
+        offer = driver.test_boot_offer() if driver is not None else None
+        button = self.query_one("#test-boot-run", Button)
+        if driver is not None and driver.test_boot_run is not None:
+            self.show_test_boot(driver.test_boot_run)
+        elif offer is not None and offer.spec:
+            self.query_one("#testboot", Static).update(Text(TEST_BOOT_OFFER))
+        else:
+            self.query_one("#testboot", Static).update(Text(offer.how if offer else ""))
+        button.display = offer is not None and bool(offer.spec)
+
+    @on(Button.Pressed, "#test-boot-run")
+    def action_test_boot(self) -> None:
+        driver = self.wizard.driver
+        if driver is None or not driver.test_boot_offer().spec:
+            self.notify("this target cannot be test-booted from here", severity="warning")
+            return
+        if self.wizard.run_on_target("test-booting the image", self.run_test_boot):
+            self.query_one("#test-boot-run", Button).disabled = True
+            self.query_one("#testboot", Static).update(
+                Text("Booting two throw-away launches of the image…")
+            )
+
+    def run_test_boot(self) -> None:
+        """The test-boot, run by `run_on_target` in a thread (it holds the target: an apply
+        must not change the image while it boots)."""
+        driver = self.wizard.driver
+        if driver is None:
+            return
+        try:
+            run = driver.test_boot()
+        except WizardError as exc:
+            self.post_message(EngineFailed("test-boot", str(exc)))
+            return
+        self.post_message(TestBooted(run))
+
+    @on(TestBooted)
+    def _test_booted(self, message: TestBooted) -> None:
+        self.wizard.report_stale = True  # the report now has a test_boot section to carry
+        self.show_test_boot(message.run)
+        self.query_one("#test-boot-run", Button).disabled = False
+        failed = any(str(f.status) in ("fail", "error") for f in message.run.findings)
+        if not message.run.booted:
+            self.notify("nothing was booted: see what is not proven", severity="warning")
+        else:
+            self.notify(
+                "test-boot found problems" if failed else "test-boot passed",
+                title="test-boot",
+                severity="error" if failed else "information",
+            )
+
+    def show_test_boot(self, run: TestBootInput) -> None:
+        self.query_one("#testboot", Static).update(boot_outcome_text(run))
 
     @on(Button.Pressed, "#export")
     def _export(self) -> None:

@@ -12,6 +12,7 @@ from textual.message import Message
 
 from checks.runbook import RunbookView
 from wizard.engine import AuditResult
+from wizard.report_testboot import TestBootInput
 from wizard.session import ApplyOutcome, Preview, UndoOutcome
 
 
@@ -106,6 +107,15 @@ class RunbookLoaded(Message):
 
     views: list[RunbookView]
     error: str = ""
+
+
+@dataclass
+class TestBooted(Message):
+    """A test-boot of the image finished (or said why nothing could be booted)."""
+
+    __test__ = False  # not a pytest test class
+
+    run: TestBootInput
 
 
 @dataclass

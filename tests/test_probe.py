@@ -527,3 +527,34 @@ def test_config_keeps_depth_and_reads_max_files(tmp_path: Path) -> None:
     cfg.write_text("probe:\n  max_files: 0\n")
     with pytest.raises(UsageError, match="max_files"):
         load_config(cfg)
+
+
+@pytest.mark.parametrize("shell", SHELLS, ids=lambda s: s[0])
+def test_first_boot_stamps_are_reported_by_path(tmp_path: Path, shell: list[str]) -> None:
+    """The builder's stamps in the image are named (paths only, never their text); one reached
+    through an absolute symlink is resolved inside the image (on the host it leads nowhere)."""
+    if not _have(shell):
+        pytest.fail(f"{shell[0]} is needed for this test (install it)")
+    from checks import _plans
+
+    root = mini_root(tmp_path)
+    (root / "var" / "lib" / "ami-wizard").mkdir(parents=True)
+    (root / "var" / "lib" / "root-password-firstboot.done").write_text("")
+    (root / "var" / "lib" / "ami-wizard" / "launch-key.instance-id").write_text("i-0builder\n")
+    out, proc = run(root, shell)
+    assert proc.returncode == 0, proc.stderr
+    facts = probe.parse(out, root=str(root), live=False, target_kind="image")
+    assert facts.stamps == (_plans.LEGACY_ROOT_PASSWORD_STAMP, _plans.LAUNCH_KEY_STAMP)
+    assert b"i-0builder" not in out
+
+    # /var/lib as an absolute link inside the image: the stamps are found where it points.
+    os.rename(root / "var" / "lib", root / "var" / "lib.real")
+    (root / "var" / "lib").symlink_to("/var/lib.real")
+    (root / "var" / "lib.real" / "ami-wizard" / "root-password.machine-id").write_text("x\n")
+    _, facts = probe_bytes(root)
+    assert set(facts.stamps) == set(_plans.FIRST_BOOT_STAMPS)
+
+
+def test_no_stamps_in_a_clean_image(image: Path) -> None:
+    _, facts = probe_bytes(image)
+    assert facts.stamps == ()

@@ -27,11 +27,33 @@ from wizard.targets.base import ConnectOptions, Target
 if TYPE_CHECKING:
     from checks.runbook import RunbookView
     from wizard.report import AccountInput, ReportInput
+    from wizard.report_testboot import TestBootInput
 
 log = logging.getLogger(__name__)
 
 # What the Finale runs last: named here so the screen can show it before it runs.
 LAST_COMMAND_CHECK = "shell-history"
+
+
+# How to test-boot what a live target becomes: it cannot be booted from here while it runs.
+TEST_BOOT_HOW = (
+    "A running machine cannot be test-booted from here. After the final phase: stop the "
+    "instance; detach its root volume (or create a volume from a snapshot of it) and attach "
+    "it to another Linux machine with systemd-nspawn; mount it, e.g. `sudo mount /dev/nvme1n1p1 "
+    "/mnt/image`; then run `sudo ami-wizard test-boot image:/mnt/image` there. It boots two "
+    "throw-away copies and never writes the volume; unmount it and attach it back before "
+    "creating the image."
+)
+
+
+@dataclass(frozen=True)
+class TestBootOffer:
+    """What the finale can offer: boot `spec` (an image: target), or say `how` by hand."""
+
+    __test__ = False  # not a pytest test class
+
+    spec: str = ""  # image:/path to boot; "" when this target cannot be booted from here
+    how: str = ""  # for a live target: how to test-boot its volume
 
 
 @dataclass
@@ -59,6 +81,8 @@ class Driver:
     account_error: str = ""
     runbook_views: list[RunbookView] = field(default_factory=list)
     runbook_ticked: dict[str, bool] = field(default_factory=dict)
+    # The latest test-boot of the image in this session (the report's test_boot section).
+    test_boot_run: TestBootInput | None = None
 
     @property
     def is_practice(self) -> bool:
@@ -170,6 +194,40 @@ class Driver:
         final = self.final
         return list(final.exclude_list) if final is not None else []
 
+    def test_boot_offer(self) -> TestBootOffer:
+        """Whether this target can be test-booted from here (an image or the practice image:
+        a directory we can overlay), else how to do it by hand. Looks at nothing remote."""
+        target = self.target
+        if target is None:
+            return TestBootOffer(how="not connected")
+        if target.live:
+            return TestBootOffer(how=TEST_BOOT_HOW)
+        return TestBootOffer(spec=f"image:{target.root}")
+
+    def test_boot(self) -> TestBootInput:
+        """Boot throw-away launches of the image (wizard/testboot.py) and keep the outcome for
+        the report. When this machine or the image cannot boot it, nothing is booted and the
+        outcome says what is therefore not proven. The image itself is never written."""
+        from wizard.report import utc_now
+        from wizard.report_testboot import TestBootInput, from_result
+        from wizard.testboot import Options, cannot_boot, test_boot
+        from wizard.testboot_nspawn import BootError
+
+        offer = self.test_boot_offer()
+        if not offer.spec:
+            raise UsageError(offer.how)
+        why = cannot_boot(Path(offer.spec.removeprefix("image:")))
+        if why:
+            run = TestBootInput(offer.spec, utc_now(), not_proven=why)
+        else:
+            try:
+                run = from_result(test_boot(offer.spec, Options(config=self.config)))
+            except BootError as exc:
+                why = f"a launch did not boot ({exc}): nothing about the launches is proven"
+                run = TestBootInput(offer.spec, utc_now(), not_proven=why)
+        self.test_boot_run = run
+        return run
+
     def report_input(self) -> ReportInput:
         """Everything the checklist report says, from the session's final state."""
         from wizard.report import ReportInput, from_session
@@ -182,7 +240,7 @@ class Driver:
             inp = ReportInput(before=self.before, notes=dict(self.notes))
         else:
             raise UsageError("nothing to report yet: the target has not been audited")
-        return dataclasses.replace(inp, account=self.account_input())
+        return dataclasses.replace(inp, account=self.account_input(), test_boot=self.test_boot_run)
 
     def export_report(self, folder: str, sign_key: str | None, sign_agent: bool) -> list[str]:
         """Write the checklist report (JSON, Markdown, HTML), each signed when a key is given."""

@@ -185,6 +185,8 @@ class Facts:
     rc_local: str | None = None
     machine_id: str | None = None  # content of /etc/machine-id (None: absent)
     dbus_machine_id: str | None = None  # /var/lib/dbus/machine-id, when a regular file
+    # first-boot stamps (checks/_plans.py FIRST_BOOT_STAMPS) that exist, as paths inside the root
+    stamps: tuple[str, ...] = ()
     # packages and tools
     package_manager: str = ""  # "apt" | "dnf" | "yum" | "apk" | "zypper" | ""
     pending_updates: int | None = None  # from the local package cache; None when unknown

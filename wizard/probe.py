@@ -65,6 +65,9 @@ def script() -> bytes:
 
 
 def probe_args(root: str, live: bool, config: ProbeConfig) -> list[str]:
+    # The stamps come from the checks that write the units (imported here: checks import us).
+    from checks._plans import FIRST_BOOT_STAMPS
+
     return [
         root,
         "1" if live else "0",
@@ -73,6 +76,7 @@ def probe_args(root: str, live: bool, config: ProbeConfig) -> list[str]:
         str(config.max_files),
         str(config.timeout),
         str(config.max_size),
+        *FIRST_BOOT_STAMPS,
     ]
 
 
@@ -349,6 +353,7 @@ def parse(
     secrets_text: str | None = None
     cloud: list[str] = []
     pkg: list[str] = []
+    stamps: list[str] = []
     wants: list[str] = []
     symlinks: set[str] = set()
     sshd_t: list[str] | None = None
@@ -378,6 +383,8 @@ def parse(
             cloud = args
         elif kind == "pkg":
             pkg = args
+        elif kind == "stamps":
+            stamps = args
         elif kind == "wants" and args:
             wants.append(args[0])
         elif kind == "symlink" and args:
@@ -590,6 +597,7 @@ def parse(
         rc_local=sysfiles.get("/etc/rc.local", sysfiles.get("/etc/rc.d/rc.local")),
         machine_id=machine_id,
         dbus_machine_id=dbus_id,
+        stamps=tuple(stamps),
         package_manager=pkg[0] if pkg else "",
         pending_updates=_pending_updates(updates) if updates else None,
         ami_tools=tuple(FileInfo(path=x) for x in pkg[1:]),

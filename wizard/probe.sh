@@ -7,6 +7,7 @@
 #   $5 MAXF      files listed at most by one file search (homes are walked to the bottom)
 #   $6 TMO       seconds allowed for each file search
 #   $7 MAXSIZE   bytes read at most from one file
+#   $8...        stamp files of the first-boot units (checks/_plans.py), reported when present
 # Output: records of NUL-terminated fields; a field of a single 0x1e byte ends a record, and a
 # field that starts with 0x1e gets one more in front (the parser drops it). Text made by awk
 # is escaped: every byte outside printable ASCII, the space and the backslash become \xHH.
@@ -136,6 +137,16 @@ STAT_SH='for p do s=$(stat -c "%s %a %u %g %Y %d %i" -- "$p" 2>/dev/null) || con
 
 # ---- system identity -------------------------------------------------------------
 rec probe 1 "$R" "$LIVE" "$(id -u 2>/dev/null)" "$MAXF" "$TMO"
+# The first-boot units' stamps that exist in ROOT (paths only, as given): a stamp the builder
+# left in the image can stop a unit on every launch. Read before anything resets "$@".
+f stamps
+if [ "$#" -gt 7 ]; then
+  shift 7
+  for p do
+    rp "$p" && [ -e "$R$RP" ] && f "$p"
+  done
+fi
+end
 if [ "$LIVE" = 1 ]; then
   rec uname "$(uname -r 2>/dev/null)" "$(cat /proc/sys/kernel/hostname 2>/dev/null || hostname 2>/dev/null)"
 fi

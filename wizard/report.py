@@ -31,6 +31,7 @@ from wizard.signing import PassphraseCallback, canonical_json
 
 if TYPE_CHECKING:
     from wizard.driver import Driver
+    from wizard.report_testboot import TestBootInput
     from wizard.session import ApplyOutcome, Preview, Session
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class ReportInput:
     warnings: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     account: AccountInput | None = None  # None: the report has no "account" key
+    test_boot: TestBootInput | None = None  # None: no "test_boot" key (wizard/report_testboot.py)
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,10 @@ def build_report(inp: ReportInput) -> dict[str, Any]:
     }
     if inp.account is not None:
         report["account"] = _account(inp.account, inp.notes)
+    if inp.test_boot is not None:
+        from wizard.report_testboot import section
+
+        report["test_boot"] = section(inp.test_boot)
     cleaned: dict[str, Any] = _clean(report)
     return cleaned
 
@@ -522,6 +528,10 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         out.append("(none)")
     if report.get("account") is not None:
         out += _account_md(report["account"])
+    if report.get("test_boot") is not None:
+        from wizard.report_testboot import markdown
+
+        out += markdown(report["test_boot"])
     out += ["", _VERIFY_TEXT, ""]
     return scrub("\n".join(out))
 
@@ -766,6 +776,10 @@ def to_html(report: Mapping[str, Any]) -> str:
     )
     details = "".join(_html_check(c) for c in report["checks"])
     account = _account_html(report["account"]) if report.get("account") is not None else ""
+    if report.get("test_boot") is not None:
+        from wizard.report_testboot import html_section
+
+        account += html_section(report["test_boot"])
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -132,23 +132,39 @@ def image_root(spec: str, work: Path) -> Iterator[tuple[Path, str]]:
     yield unpacked, f"tar:{path}"
 
 
+def has_systemd(root: Path) -> bool:
+    return any(resolve_inside(root, p) for p in SYSTEMD)
+
+
 def require_systemd(root: Path) -> None:
-    if not any(resolve_inside(root, p) for p in SYSTEMD):
+    if not has_systemd(root):
         raise UsageError(f"the image has no systemd ({' or '.join(SYSTEMD)}): {NOT_PROVEN}")
 
 
-def stamps(root: Path) -> tuple[list[Evidence], list[Evidence]]:
-    """First-boot stamps of the builder's boots in the image: (ones that stop a unit on every
-    launch, ones keyed to the builder's machine-id or instance id, harmless to a launch)."""
+def cannot_boot(root: Path) -> str:
+    """Why the image rooted at `root` cannot be booted here, and what that leaves unproven;
+    "" when it can. Boots nothing (the wizard asks this before it offers a boot)."""
+    reasons = []
+    try:
+        preflight()
+    except UsageError as exc:
+        reasons.append(str(exc))
+    if not has_systemd(root):
+        reasons.append(f"the image has no systemd ({' or '.join(SYSTEMD)})")
+    return f"{'; '.join(reasons)}: {NOT_PROVEN}" if reasons else ""
+
+
+def stamps(facts: Facts) -> tuple[list[Evidence], list[Evidence]]:
+    """First-boot stamps of the builder's boots in the image, as the probe found them: (ones
+    that stop a unit on every launch, ones keyed to the builder's machine-id or instance id,
+    harmless to a launch)."""
     blocking, keyed = [], []
-    legacy = _plans.LEGACY_ROOT_PASSWORD_STAMP
-    if resolve_inside(root, legacy):
-        blocking.append(Evidence(legacy, 0, "a bare stamp: the unit it guards never runs again"))
-    state = resolve_inside(root, _plans.STATE_DIR)
-    if state is not None and state.is_dir():
-        for entry in sorted(state.iterdir()):
+    for path in facts.stamps:
+        if path == _plans.LEGACY_ROOT_PASSWORD_STAMP:
+            blocking.append(Evidence(path, 0, "a bare stamp: the unit it guards never runs again"))
+        else:
             detail = "keyed to the builder; a new instance runs its unit anyway"
-            keyed.append(Evidence(f"{_plans.STATE_DIR}/{entry.name}", 0, detail))
+            keyed.append(Evidence(path, 0, detail))
     return blocking, keyed
 
 
@@ -466,7 +482,7 @@ def test_boot(spec: str, options: Options) -> TestBootResult:
                 for i in range(1, options.launches + 1)
             )
             served = stub_address(facts, options.config) is not None
-            findings = tuple(judge(facts, launches, served, stamps(root)))
+            findings = tuple(judge(facts, launches, served, stamps(facts)))
     os_name = facts.os_pretty or " ".join(x for x in (facts.os_id, facts.os_version) if x)
     info = TargetInfo(uri, facts.hostname, os_name, facts.kernel, "", ami_id)
     audit = AuditResult(info, facts, findings, started, time.monotonic() - t0)
@@ -560,8 +576,13 @@ def add_parser(
         action="store_true",
         help="let the metadata stub answer IMDSv1 requests too (default: IMDSv2 only)",
     )
-    sign_options(p, "the -o file (FILE.sig beside it)")
-    p.set_defaults(report=None)  # the signing helper also serves audit's --report
+    p.add_argument(
+        "--report",
+        metavar="STEM",
+        help="also write the checklist report of the image, with a test_boot section, as "
+        "STEM.json, STEM.md and STEM.html (each signed with --sign-key/--sign-agent)",
+    )
+    sign_options(p, "the -o file (FILE.sig beside it) and the --report files")
 
 
 def cmd_test_boot(args: argparse.Namespace) -> int:
@@ -580,4 +601,10 @@ def cmd_test_boot(args: argparse.Namespace) -> int:
         raise UsageError(f"test-boot: {exc}") from exc
     _emit(to_text(result, args.format), args.output)
     _sign(args)
+    if args.report:
+        from wizard.cli import write_checklist
+        from wizard.report import build_report
+        from wizard.report_testboot import checklist_input
+
+        write_checklist(args, build_report(checklist_input(result, options.config)))
     return 1 if Summary.of(result.audit.findings).failed else 0

@@ -104,3 +104,15 @@ def test_unreadable_cloud_init_config_warns() -> None:
     finding = check(Facts(cloud_init=CloudInit(installed=True, enabled=True)))
     assert finding.status is Status.WARN
     assert "could not be read" in finding.summary
+
+
+def test_the_builders_instance_keyed_stamp_is_named_and_explained() -> None:
+    from checks._plans import LAUNCH_KEY_STAMP
+
+    unit = Unit("/etc/systemd/system/launch-key.service", FETCH_V2, enabled=True)
+    finding = check(Facts(units=(unit,), stamps=(LAUNCH_KEY_STAMP,)))
+    assert finding.status is Status.PASS  # a new instance has a new id: the unit runs
+    assert finding.evidence[-1].path == LAUNCH_KEY_STAMP
+    assert "builder's instance id" in finding.evidence[-1].detail
+    # and it never turns a missing fetcher into anything better
+    assert check(Facts(stamps=(LAUNCH_KEY_STAMP,))).status is Status.FAIL

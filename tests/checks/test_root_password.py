@@ -3,7 +3,7 @@ from dataclasses import replace
 from checks import _plans
 from checks.root_password import check, plan
 from tests.checks import account
-from wizard.actions import WriteFile
+from wizard.actions import DeleteFile, WriteFile
 from wizard.facts import Facts, PasswordState, Unit
 from wizard.model import Severity, Status
 
@@ -80,3 +80,50 @@ def test_the_current_unit_passes() -> None:
     facts = replace(facts_with_root(PasswordState.LOCKED), units=(unit,))
     assert check(facts).status is Status.PASS
     assert plan(facts, "lock-and-randomise-at-first-boot") == ()
+
+
+def test_the_builders_bare_stamp_in_the_image_fails_and_is_deleted() -> None:
+    # Even with root locked and no old unit left: a unit that checks the bare stamp (the
+    # first version's, or a copy of it) would never run on a launch.
+    facts = replace(
+        facts_with_root(PasswordState.LOCKED), stamps=(_plans.LEGACY_ROOT_PASSWORD_STAMP,)
+    )
+    finding = check(facts)
+    assert finding.status is Status.FAIL
+    assert finding.evidence[0].path == _plans.LEGACY_ROOT_PASSWORD_STAMP
+    deletes = [a for a in plan(facts, "lock") if isinstance(a, DeleteFile)]
+    assert [(a.path, a.reversible) for a in deletes] == [(_plans.LEGACY_ROOT_PASSWORD_STAMP, True)]
+
+
+def test_a_keyed_stamp_of_the_builder_warns_and_says_why_it_is_harmless() -> None:
+    unit = Unit(
+        "/etc/systemd/system/root-password-firstboot.service", _plans.ROOT_PASSWORD_TEXT, True
+    )
+    facts = replace(
+        facts_with_root(PasswordState.LOCKED),
+        units=(unit,),
+        stamps=(_plans.ROOT_PASSWORD_STAMP,),
+        machine_id="",
+    )
+    finding = check(facts)
+    assert finding.status is Status.WARN
+    stamp = finding.evidence[-1]
+    assert stamp.path == _plans.ROOT_PASSWORD_STAMP
+    assert "harmless only because the unit runs again" in stamp.detail
+    assert [a.path for a in plan(facts, "lock") if isinstance(a, DeleteFile)] == [
+        _plans.ROOT_PASSWORD_STAMP
+    ]
+    # With the builder's machine-id still in the image every launch has that id: the unit
+    # would skip, and the evidence says so.
+    kept = check(replace(facts, machine_id="0123456789abcdef0123456789abcdef\n"))
+    assert kept.status is Status.WARN
+    assert "the unit would skip" in kept.evidence[-1].detail
+
+
+def test_a_stamp_never_hides_a_failing_root_password() -> None:
+    facts = replace(
+        facts_with_root(PasswordState.USABLE, "6"), stamps=(_plans.ROOT_PASSWORD_STAMP,)
+    )
+    finding = check(facts)
+    assert finding.status is Status.FAIL
+    assert finding.evidence[-1].path == _plans.ROOT_PASSWORD_STAMP

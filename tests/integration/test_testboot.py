@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from checks import _plans
 from tests.integration import testimage
 from tests.integration.conftest import ClientKey, require
 from wizard.probe import parse_public_keys
@@ -211,8 +212,16 @@ def test_two_launches_of_the_prepared_image_are_each_their_own(prepared: Prepare
     marker = prepared.root.parent / "marker"
     marker.write_text("")
     key = str(prepared.operator_key.path)
+    stem = prepared.root.parent / f"checklist-{time.monotonic_ns()}"
     code, report, out = run_test_boot(
-        f"image:{prepared.root}", prepared.env, "--refuse-key", key, "--sign-key", key
+        f"image:{prepared.root}",
+        prepared.env,
+        "--refuse-key",
+        key,
+        "--sign-key",
+        key,
+        "--report",
+        str(stem),
     )
     # The report is signed when asked: ssh-keygen accepts the signature.
     signers = out.parent / "allowed_signers"
@@ -238,6 +247,16 @@ def test_two_launches_of_the_prepared_image_are_each_their_own(prepared: Prepare
             check=False,
         )
     assert verify.returncode == 0, verify.stderr
+    # --report: the checklist of the image as shipped, with the same test-boot in it (signed).
+    checklist = json.loads(stem.with_suffix(".json").read_text())
+    assert checklist["schema"] == "ami-wizard/report/v1"
+    assert checklist["test_boot"]["booted"] is True
+    assert [f["id"] for f in checklist["test_boot"]["findings"]] == [
+        c["id"] for c in report["checks"]
+    ]
+    assert len(checklist["test_boot"]["launches"]) == 2
+    assert "## Test-boot" in stem.with_suffix(".md").read_text()
+    assert all(Path(f"{stem}.{fmt}.sig").exists() for fmt in ("json", "md", "html"))
     status = statuses(report)
     bad = {k: v for k, v in status.items() if v in ("fail", "error")}
     assert code == 0 and not bad, json.dumps(
@@ -258,8 +277,13 @@ def test_two_launches_of_the_prepared_image_are_each_their_own(prepared: Prepare
         assert status[f"launch-{n}/metadata"] == ("pass" if imds else "info")
     for what in ("host-keys", "machine-id", "root-password"):
         assert status[f"launches/{what}"] == "pass"
-    # The builder's stamps came along but are keyed to it: the units ran on both launches.
-    assert status["image/stamps"] == "warn"
+    # The builder's reboot left the root-password stamp: the audit warned and the wizard's
+    # plan deleted it. The launch-key stamp is keyed to the builder's instance id and stays
+    # (named, harmless): the units ran on both launches.
+    assert not (prepared.root / _plans.ROOT_PASSWORD_STAMP.lstrip("/")).exists()
+    imds = prepared.variant.name == "imds"
+    assert (prepared.root / _plans.LAUNCH_KEY_STAMP.lstrip("/")).exists() == imds
+    assert status["image/stamps"] == ("warn" if imds else "pass")
     one, two = report["launches"]
     keys_one, keys_two = set(one["host_keys"].values()), set(two["host_keys"].values())
     assert keys_one and keys_two and not keys_one & keys_two

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
 from screens.app import make_app
 from screens.finale import FinaleScreen
@@ -18,6 +18,7 @@ from tests.integration.instance import Instance
 from tests.integration.test_audit import seed_unprepared
 from tests.tui.conftest import settle
 from tests.tui.test_pilot import static_text
+from wizard.driver import TEST_BOOT_HOW
 from wizard.targets.base import ConnectOptions
 
 pytestmark = pytest.mark.sshd
@@ -65,6 +66,13 @@ async def test_whole_flow_on_the_real_instance(
         await settle(pilot)
         finale = app.screen
         assert isinstance(finale, FinaleScreen)
+        # A live instance is not booted from here: the finale says how to test-boot its volume.
+        assert not finale.query_one("#test-boot-run", Button).display
+        assert static_text(finale.query_one("#testboot", Static)) == TEST_BOOT_HOW
+        await pilot.press("t")
+        await pilot.pause()
+        assert any("cannot be test-booted from here" in n.message for n in app._notifications)
+        assert app.driver is not None and app.driver.test_boot_run is None
         await pilot.press("x")
         await pilot.pause()
         await pilot.press(*"shred", "enter")
