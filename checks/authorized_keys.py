@@ -9,11 +9,20 @@ from dataclasses import replace
 
 from checks._plans import option
 from checks.base import catalog, unless_complete
+from checks.registry import CheckMeta
 from wizard.actions import Action, DeleteFile, Phase, PlanContext
 from wizard.facts import Facts, PublicKey
 from wizard.model import Evidence, Finding, Status
 
 ID = "authorized-keys"
+META = CheckMeta(
+    id=ID,
+    order=60,
+    phase="final",
+    final_order=2,
+    needs=("authorized_keys", "authorized_keys_refused", "incomplete"),
+    actions=(DeleteFile,),
+)
 
 
 def key_detail(key: PublicKey) -> str:

@@ -16,13 +16,20 @@ import yaml
 
 from checks import _plans
 from checks.base import catalog
-from wizard.actions import Action, DeleteFile, PlanContext, PlanRefused
+from checks.registry import CheckMeta
+from wizard.actions import Action, DeleteFile, PlanContext, PlanRefused, Symlink, WriteFile
 from wizard.facts import Facts, Unit
 from wizard.model import Evidence, Finding, Status
 
 log = logging.getLogger(__name__)
 
 ID = "launch-key"
+META = CheckMeta(
+    id=ID,
+    order=80,
+    needs=("accounts", "cloud_init", "rc_local", "sudoers", "units"),
+    actions=(WriteFile, Symlink, DeleteFile),
+)
 KEYS_PATH = "meta-data/public-keys"
 TOKEN_HEADER = "x-aws-ec2-metadata-token"  # noqa: S105 (a header name, not a secret)
 

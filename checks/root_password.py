@@ -7,11 +7,18 @@ from __future__ import annotations
 
 from checks import _plans
 from checks.base import catalog
-from wizard.actions import Action, LockPassword, PlanContext
+from checks.registry import CheckMeta
+from wizard.actions import Action, LockPassword, PlanContext, Symlink, WriteFile
 from wizard.facts import Facts, PasswordState
 from wizard.model import Evidence, Finding, Severity, Status
 
 ID = "root-password"
+META = CheckMeta(
+    id=ID,
+    order=40,
+    needs=("accounts", "units"),
+    actions=(LockPassword, WriteFile, Symlink),
+)
 
 # crypt(3) scheme ids, so the evidence can say what kind of hash is there without showing it.
 SCHEMES = {

@@ -9,11 +9,27 @@ from __future__ import annotations
 from checks import _sshd
 from checks._plans import option
 from checks.base import catalog
+from checks.registry import CheckMeta
 from wizard.actions import Action, PlanContext, SetSshd
 from wizard.facts import Facts
 from wizard.model import Finding, Status
 
 ID = "root-ssh-login"
+META = CheckMeta(
+    id=ID,
+    order=10,
+    needs=(
+        "accounts",
+        "live",
+        "sshd_files",
+        "sshd_main",
+        "sshd_t",
+        "sshd_t_conn",
+        "sshd_t_error",
+        "sshd_version",
+    ),
+    actions=(SetSshd,),
+)
 SAFE = ("prohibit-password", "forced-commands-only", "no")
 RULE = _sshd.Rule("permitrootlogin", frozenset({"yes"}), root_only=True)
 

@@ -8,11 +8,26 @@ from __future__ import annotations
 from checks import _sshd
 from checks._plans import option
 from checks.base import catalog
+from checks.registry import CheckMeta
 from wizard.actions import Action, PlanContext, SetSshd
 from wizard.facts import Facts
 from wizard.model import Finding, Status
 
 ID = "ssh-use-dns"
+META = CheckMeta(
+    id=ID,
+    order=30,
+    needs=(
+        "live",
+        "sshd_files",
+        "sshd_main",
+        "sshd_t",
+        "sshd_t_conn",
+        "sshd_t_error",
+        "sshd_version",
+    ),
+    actions=(SetSshd,),
+)
 RULE = _sshd.Rule("usedns", frozenset({"yes"}))
 
 

@@ -7,12 +7,19 @@ from __future__ import annotations
 
 from checks._plans import option
 from checks.base import catalog
+from checks.registry import CheckMeta
 from checks.root_password import scheme_name
 from wizard.actions import Action, LockPassword, PlanContext
 from wizard.facts import Account, Facts, PasswordState
 from wizard.model import Evidence, Finding, Severity, Status
 
 ID = "user-passwords"
+META = CheckMeta(
+    id=ID,
+    order=50,
+    needs=("accounts",),
+    actions=(LockPassword,),
+)
 
 
 def _detail(account: Account) -> str:
