@@ -87,4 +87,17 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
     return (SetSshd(check_id=ID, keyword="PermitRootLogin", args=(value,), clear_in_match=clear),)
 
 
+def refusal(
+    facts: Facts, option_id: str, actions: tuple[Action, ...], ctx: PlanContext
+) -> str | None:
+    """The session's lock-out rule: never close root logins under a root login."""
+    locks_root = option_id in ("no", "forced-commands-only")
+    if ctx.login_user == "root" and actions and locks_root:
+        return (
+            f"refused: PermitRootLogin {option_id} would lock out this root login, the "
+            "only way in proven to work — log in as a sudo user and run it from there"
+        )
+    return None
+
+
 unchanged = _sshd.unchanged  # the preview's reason when the plan is empty (sshd -T failed)

@@ -73,3 +73,18 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
         LockPassword(check_id=ID, user=a.name, was_empty=a.password is PasswordState.EMPTY)
         for a in bad
     )
+
+
+def refusal(
+    facts: Facts, option_id: str, actions: tuple[Action, ...], ctx: PlanContext
+) -> str | None:
+    """The session's lock-out rule: never lock the password the session's sudo asks for."""
+    user = ctx.login_user
+    if user and user != "root" and ctx.sudo_uses_password:
+        locked = {getattr(a, "user", "") for a in actions}
+        if user in locked:
+            return (
+                f"refused: locking {user}'s password would break the sudo this session "
+                "uses (it asks for that password) — lock it from another account"
+            )
+    return None

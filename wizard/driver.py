@@ -30,9 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# What the Finale runs last: named here so the screen can show it before it runs.
-LAST_COMMAND_CHECK = "shell-history"
-
 
 @dataclass
 class Driver:
