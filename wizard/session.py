@@ -503,7 +503,7 @@ class Session:
         """After the shred nothing more is sent: the histories still there are what the shred
         itself reported. Every check is judged again on those final facts (checks are pure),
         so findings derived from the histories — the bundle exclude list above all — say the
-        same as shell-history: one truth per report."""
+        same as the history check: one truth per report."""
         probe = self.after
         if probe is None:
             return None
