@@ -13,12 +13,7 @@ from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
 ID = "cloud-init-state"
-META = CheckMeta(
-    id=ID,
-    order=120,
-    needs=("cloud_init", "live"),
-    actions=(DeleteFile, RunCommand),
-)
+META = CheckMeta(id=ID, order=120, needs=("cloud_init", "live"), actions=(DeleteFile, RunCommand))
 STATE_DIR = "/var/lib/cloud"
 
 

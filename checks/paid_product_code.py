@@ -13,11 +13,7 @@ from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
 ID = "paid-product-code"
-META = CheckMeta(
-    id=ID,
-    order=160,
-    needs=("is_ec2", "product_codes"),
-)
+META = CheckMeta(id=ID, order=160, needs=("is_ec2", "product_codes"))
 NEEDLE = "meta-data/product-codes"
 
 

@@ -14,10 +14,7 @@ from wizard.model import Evidence, Finding, Severity, Status
 
 ID = "root-password"
 META = CheckMeta(
-    id=ID,
-    order=40,
-    needs=("accounts", "units"),
-    actions=(LockPassword, WriteFile, Symlink),
+    id=ID, order=40, needs=("accounts", "units"), actions=(LockPassword, WriteFile, Symlink)
 )
 
 # crypt(3) scheme ids, so the evidence can say what kind of hash is there without showing it.
