@@ -17,7 +17,7 @@ META = CheckMeta(
     id=ID,
     order=130,
     needs=("ami_tools", "ami_tools_version", "package_manager", "pending_updates", "live"),
-    actions=(RunCommand),
+    actions=(RunCommand,),
 )
 
 

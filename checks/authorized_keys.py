@@ -21,7 +21,7 @@ META = CheckMeta(
     phase="final",
     final_order=2,
     needs=("authorized_keys", "authorized_keys_refused", "incomplete"),
-    actions=(DeleteFile),
+    actions=(DeleteFile,),
 )
 
 

@@ -31,7 +31,7 @@ META = CheckMeta(
         "incomplete",
         "machine_id",
     ),
-    actions=(ExportExcludeList),
+    actions=(ExportExcludeList,),
 )
 
 

@@ -13,7 +13,7 @@ from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
 ID = "identify"
-META = CheckMeta(id=ID, order=150, needs=("identity"))
+META = CheckMeta(id=ID, order=150, needs=("identity",))
 
 
 def check(facts: Facts) -> Finding:

@@ -97,6 +97,9 @@ def _validate(module: ModuleType, meta: Any) -> Check:
         raise RegistryError(f"{where}: META.id: {meta.id!r} is not the module's name")
     if meta.id not in _catalog.catalog():
         raise RegistryError(f"{where}: META.id: no catalog/{meta.id}.yaml")
+    for name in ("needs", "actions"):
+        if not isinstance(getattr(meta, name), tuple):
+            raise RegistryError(f"{where}: META.{name}: not a tuple")
     unknown = sorted(set(meta.needs) - _facts_fields())
     if unknown:
         raise RegistryError(f"{where}: META.needs: {unknown[0]!r} is not a Facts field")

@@ -20,7 +20,7 @@ META = CheckMeta(
     final_order=4,
     last_command=True,
     needs=("histories", "incomplete"),
-    actions=(ShredHistories),
+    actions=(ShredHistories,),
 )
 
 

@@ -14,7 +14,7 @@ from wizard.facts import Account, Facts, PasswordState
 from wizard.model import Evidence, Finding, Severity, Status
 
 ID = "user-passwords"
-META = CheckMeta(id=ID, order=50, needs=("accounts"), actions=(LockPassword))
+META = CheckMeta(id=ID, order=50, needs=("accounts",), actions=(LockPassword,))
 
 
 def _detail(account: Account) -> str:

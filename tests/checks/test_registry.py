@@ -184,6 +184,11 @@ def _module(name: str, meta: object, **functions: object) -> ModuleType:
         ),
         (
             "identify",
+            CheckMeta("identify", 1, needs="identity"),  # type: ignore[arg-type]
+            "checks.identify: META.needs: not a tuple",
+        ),
+        (
+            "identify",
             CheckMeta("identify", 1, phase="final"),
             "checks.identify: META.final_order: set it exactly for the final phase",
         ),
