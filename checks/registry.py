@@ -36,6 +36,7 @@ CheckFn = Callable[[Any], Finding]
 PlanFn = Callable[..., tuple[Action, ...]]
 UnchangedFn = Callable[[Any, str], Any]
 RefusalFn = Callable[[Any, str, tuple[Action, ...], PlanContext], "str | None"]
+ExcludeFn = Callable[[Any], list[str]]
 
 _PACKAGES: list[str] = ["checks"]
 
@@ -55,19 +56,16 @@ class CheckMeta:
     last_command: bool = False  # its action is the very last command sent to the target
     needs: tuple[str, ...] = ()  # the Facts fields it reads
     actions: tuple[type[Action], ...] = ()  # the kinds of action its options can plan
-    exclude_list: bool = False  # its finding's evidence paths are the bundle exclude list
+    exclude_list: bool = False  # it derives the bundle exclude list: `exclude_list(facts)`
 
 
 @dataclass(frozen=True)
 class Check:
-    """One registered check: its declaration, its catalog entry and its functions."""
+    """One registered check: its declaration, its catalog entry and its functions (looked up
+    on the module at each use, so a test that patches the module is what runs)."""
 
     meta: CheckMeta
     module: ModuleType
-    check: CheckFn
-    plan: PlanFn
-    unchanged: UnchangedFn | None
-    refusal: RefusalFn | None
 
     @property
     def id(self) -> str:
@@ -76,6 +74,29 @@ class Check:
     @property
     def entry(self) -> CatalogEntry:
         return _catalog.catalog()[self.meta.id]
+
+    @property
+    def check(self) -> CheckFn:
+        fn: CheckFn = self.module.check
+        return fn
+
+    @property
+    def plan(self) -> PlanFn:
+        fn: PlanFn = self.module.plan
+        return fn
+
+    @property
+    def unchanged(self) -> UnchangedFn | None:
+        return getattr(self.module, "unchanged", None)  # optional: most checks need none
+
+    @property
+    def refusal(self) -> RefusalFn | None:
+        return getattr(self.module, "refusal", None)  # optional: a session lock-out rule
+
+    @property
+    def exclude_list(self) -> ExcludeFn | None:
+        """`exclude_list(facts)` of the check that declares META.exclude_list, else None."""
+        return self.module.exclude_list if self.meta.exclude_list else None
 
 
 def _facts_fields() -> frozenset[str]:
@@ -110,16 +131,14 @@ def _validate(module: ModuleType, meta: Any) -> Check:
     bad = [a for a in meta.actions if not (isinstance(a, type) and issubclass(a, Action))]
     if bad:
         raise RegistryError(f"{where}: META.actions: {bad[0]!r} is not an Action type")
-    functions: dict[str, Any] = {}
-    for name in ("check", "plan", "unchanged", "refusal"):
+    for name in ("check", "plan", "unchanged", "refusal", "exclude_list"):
         fn = getattr(module, name, None)
         if fn is not None and not callable(fn):
             raise RegistryError(f"{where}: {name}: not a function")
-        functions[name] = fn
-    for name in ("check", "plan"):
-        if functions[name] is None:
+    for name in ("check", "plan", *(("exclude_list",) if meta.exclude_list else ())):
+        if getattr(module, name, None) is None:
             raise RegistryError(f"{where}: {name}: missing")
-    return Check(meta=meta, module=module, **functions)
+    return Check(meta=meta, module=module)
 
 
 @cache
@@ -191,6 +210,13 @@ def last_command() -> str | None:
 def exclude_list_check() -> str | None:
     """The check whose finding lists the bundle exclude list as its evidence."""
     return next((c.id for c in checks() if c.meta.exclude_list), None)
+
+
+def exclude_list(facts: Facts) -> list[str]:
+    """The bundle exclude list (ec2-bundle-vol --exclude) the facts call for, as derived by
+    the check that declares it; empty when none does."""
+    check = next((c for c in checks() if c.exclude_list is not None), None)
+    return list(check.exclude_list(facts)) if check and check.exclude_list else []
 
 
 # --- extension --------------------------------------------------------------------------

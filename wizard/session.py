@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 import checks
 from checks import registry
 from checks.base import catalog
-from checks.bundle_excludes import exclude_list as facts_exclude_list
 from wizard.actions import (
     Action,
     ExportExcludeList,
@@ -196,7 +195,7 @@ class Session:
         return FinalState(
             before=self.before,
             after=self.after,
-            exclude_list=tuple(facts_exclude_list(latest.facts)),
+            exclude_list=tuple(registry.exclude_list(latest.facts)),
             events=self.events,
         )
 

@@ -95,6 +95,24 @@ def test_no_module_outside_checks_names_a_check_id() -> None:
     assert hits == []
 
 
+def test_no_module_outside_checks_imports_a_check_module() -> None:
+    """The engine and the screens reach a check through the registry, never its module."""
+    modules = {c.module.__name__ for c in registry.checks()}
+    hits = []
+    for folder in ("wizard", "screens"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names: list[str] = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                hits += [
+                    f"{path.relative_to(ROOT)}:{node.lineno}: {n}" for n in names if n in modules
+                ]
+    assert hits == []
+
+
 def test_the_grep_would_see_a_check_id(tmp_path: Path) -> None:
     # the search itself works: the old screens/finale.py line is found
     sample = tmp_path / "sample.py"
@@ -218,3 +236,6 @@ def test_a_check_without_plan_is_refused() -> None:
     module = _module("identify", meta, plan=None)
     with pytest.raises(RegistryError, match=r"^checks.identify: plan: missing$"):
         registry._validate(module, meta)
+    meta = CheckMeta("identify", 1, exclude_list=True)
+    with pytest.raises(RegistryError, match=r"^checks.identify: exclude_list: missing$"):
+        registry._validate(_module("identify", meta), meta)
