@@ -160,6 +160,8 @@ def _registered() -> dict[str, Check]:
     last = [c.id for c in ordered if c.meta.last_command]
     if len(last) > 1:
         raise RegistryError(f"checks: META.last_command: more than one ({', '.join(last)})")
+    if last and max(finals, key=lambda c: c.meta.final_order).id != last[0]:
+        raise RegistryError(f"checks.{last[0].replace('-', '_')}: META.final_order: not last")
     return {c.id: c for c in ordered}
 
 

@@ -16,7 +16,7 @@ from checks import registry
 from checks.account import ACCOUNT_CHECKS
 from checks.base import catalog
 from checks.registry import CheckMeta, RegistryError
-from wizard.actions import PlanContext, PlanRefused
+from wizard.actions import Phase, PlanContext, PlanRefused
 from wizard.errors import WizardError
 from wizard.facts import Facts
 
@@ -152,9 +152,10 @@ def fact_sets() -> list[Facts]:
     return _practice_facts()
 
 
-def _fields_read(check: registry.Check, facts: Facts) -> tuple[set[str], set[type]]:
+def _fields_read(check: registry.Check, facts: Facts) -> tuple[set[str], set[type], set[Phase]]:
     seen: set[str] = set()
     kinds: set[type] = set()
+    phases: set[Phase] = set()
     check.check(_Recorder(facts, seen))
     for option in check.entry.options:
         try:
@@ -162,7 +163,8 @@ def _fields_read(check: registry.Check, facts: Facts) -> tuple[set[str], set[typ
         except (PlanRefused, WizardError):
             continue
         kinds |= {type(a) for a in actions}
-    return seen, kinds
+        phases |= {a.phase for a in actions}
+    return seen, kinds, phases
 
 
 @pytest.mark.parametrize("check_id", ORDER)
@@ -172,10 +174,13 @@ def test_meta_needs_and_actions_cover_what_the_check_does(
     check = registry.get(check_id)
     fields = {f.name for f in dataclasses.fields(Facts)}
     for facts in fact_sets:
-        seen, kinds = _fields_read(check, facts)
+        seen, kinds, phases = _fields_read(check, facts)
         read = {"accounts" if n == "account" else n for n in seen}  # Facts.account() reads it
         assert read & fields <= set(check.meta.needs), sorted(read - set(check.meta.needs))
         assert kinds <= set(check.meta.actions), kinds - set(check.meta.actions)
+        # only a final-phase check plans steps for the finale; only the last command, last
+        later = {Phase.LAST} if check.meta.last_command else {Phase.FINAL}
+        assert phases - {Phase.NORMAL} <= (later if check.meta.phase == "final" else set())
 
 
 # --- validation -------------------------------------------------------------------------
