@@ -296,10 +296,6 @@ def raw(entry_id: str, lang: str = ENGLISH) -> dict[str, Any]:
     return out
 
 
-def packages() -> tuple[str, ...]:
-    return tuple(_packages)
-
-
 def add_package(package: str) -> None:
     """Also read `<package>/catalog/` (the registry's extra check packages)."""
     if package not in _packages:
