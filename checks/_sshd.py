@@ -9,11 +9,14 @@ every Match block that can give some connection an unsafe value, confirmed on li
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from checks.base import Unchanged
+from checks._plans import option
+from checks.base import Unchanged, catalog
+from wizard.actions import Action, PlanContext, SetSshd
 from wizard.facts import Facts
-from wizard.model import Evidence
+from wizard.model import Evidence, Finding, Status
 from wizard.sshd_config import (
     Directive,
     Setting,
@@ -34,6 +37,9 @@ NAMES = {
 }
 # sshd -T prints the old spelling of some values; compare them in the model's spelling.
 _SSHD_T_SPELLINGS = {"without-password": "prohibit-password"}
+NO_SSHD = "no sshd configuration found: no SSH server to check"
+# The Facts fields every sshd guideline reads (META.needs).
+NEEDS = ("live", "sshd_files", "sshd_main", "sshd_t", "sshd_t_conn", "sshd_t_error", "sshd_version")
 
 
 def name(keyword: str) -> str:
@@ -63,6 +69,19 @@ class Effective:
         """The value as written in the winning line (e.g. the deprecated `without-password`)."""
         src = self.setting.source
         return src.args[0] if src is not None and src.args else self.value
+
+    @property
+    def deprecated(self) -> bool:
+        """True when the winning line uses a deprecated spelling of its value."""
+        return self.spelled.lower() in _SSHD_T_SPELLINGS
+
+    @property
+    def shown(self) -> str:
+        """The value for a summary, naming a deprecated spelling for what it is."""
+        if self.deprecated:
+            old = self.spelled.lower()
+            return f"{old} (the deprecated spelling of {_SSHD_T_SPELLINGS[old]})"
+        return self.value
 
     def origin(self, facts: Facts) -> str:
         """A short phrase for summaries: `from /etc/ssh/sshd_config:32`, `default of ...`."""
@@ -265,3 +284,92 @@ def unchanged(facts: Facts, option_id: str) -> Unchanged | None:
             unknown=True,
         )
     return None
+
+
+# --- the template: one sshd guideline from data ------------------------------------------
+
+
+def _summary(facts: Facts, judged: list[Judgement], *, shown: bool) -> str:
+    """`Keyword is value (origin)` for each keyword; `shown` names a deprecated spelling."""
+    return "; ".join(
+        f"{j.eff.name} is {j.eff.shown if shown else j.eff.value} ({j.eff.origin(facts)})"
+        for j in judged
+    )
+
+
+@dataclass(frozen=True)
+class Guideline:
+    """One sshd guideline as data: "the effective value of each keyword must not be unsafe,
+    for any connection (every Match block that can apply counts)".
+
+    Summaries are templates: `{summary}` is "Keyword is value (origin)" for every keyword
+    judged, joined by "; ", `{where}` the Match block (or connection) that reopens it. The
+    fix sets each keyword that is unsafe somewhere to the chosen option's value (`value`
+    None) or to `value`, and comments out the unsafe values in Match blocks.
+    """
+
+    check_id: str
+    rules: tuple[Rule, ...] | Callable[[Facts, SshdConfig], list[Rule]]
+    unsafe_status: Status = Status.FAIL  # the status when some connection gets an unsafe value
+    unsafe: str = "{summary}"  # when the global value is unsafe
+    reopened: str = "{summary}"  # when only Match blocks (or sshd per connection) are unsafe
+    allowed: frozenset[str] | None = None  # values known to be safe; any other one warns
+    also_if_unsafe: tuple[Rule, ...] = ()  # judged and fixed only when unsafe somewhere
+    value: str | None = None  # what the fix sets (None: the chosen option's id)
+
+    def judged(self, facts: Facts) -> list[Judgement] | None:
+        """Every keyword judged (the conditional ones only when unsafe); None without sshd."""
+        config = load(facts)
+        if config is None:
+            return None
+        rules = self.rules if isinstance(self.rules, tuple) else self.rules(facts, config)
+        judged = [judge(facts, config, rule) for rule in rules]
+        extra = [judge(facts, config, rule) for rule in self.also_if_unsafe]
+        return judged + [j for j in extra if j.unsafe]
+
+    def check(self, facts: Facts) -> Finding:
+        entry = catalog()[self.check_id]
+        judged = self.judged(facts)
+        if judged is None:
+            return entry.finding(Status.SKIP, NO_SSHD)
+        evidence = [
+            *(e for j in judged for e in j.eff.evidence),
+            *(e for j in judged for e in (*j.reopened, *j.live)),
+            *(e for j in judged for e in j.harmless),
+        ]
+        if any(j.eff.value in j.rule.unsafe for j in judged):
+            text = self.unsafe.format(summary=_summary(facts, judged, shown=False))
+            return entry.finding(self.unsafe_status, text, evidence)
+        summary = _summary(facts, judged, shown=True)
+        odd = next((j for j in judged if self.allowed and j.eff.value not in self.allowed), None)
+        if odd is not None:
+            return entry.finding(
+                Status.WARN,
+                f"{odd.eff.name} has an unexpected value {odd.eff.value!r} "
+                f"({odd.eff.origin(facts)})",
+                evidence,
+            )
+        first = next((j for j in judged if j.reopens), None)
+        if first is not None:
+            text = self.reopened.format(summary=summary, where=first.where_reopened())
+            return entry.finding(self.unsafe_status, text, evidence)
+        return entry.finding(Status.PASS, summary, evidence)
+
+    def plan(
+        self, facts: Facts, option_id: str, ctx: PlanContext | None = None
+    ) -> tuple[Action, ...]:
+        """Set every keyword that is not yet the fix's value (or is written in a deprecated
+        spelling, or reopened by a Match block) where it takes effect; empty when nothing
+        needs to change (see `unchanged`)."""
+        chosen = option(self.check_id, option_id)
+        value = self.value or chosen
+        return tuple(
+            SetSshd(
+                check_id=self.check_id,
+                keyword=j.eff.name,
+                args=(value,),
+                clear_in_match=clear_in_match(j),
+            )
+            for j in self.judged(facts) or []
+            if j.eff.value != value or j.eff.deprecated or j.reopens
+        )

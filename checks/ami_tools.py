@@ -7,11 +7,18 @@ from __future__ import annotations
 
 from checks._plans import option
 from checks.base import Unchanged, catalog
+from checks.registry import CheckMeta
 from wizard.actions import Action, PlanContext, PlanRefused, RunCommand
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
 ID = "ami-tools"
+META = CheckMeta(
+    id=ID,
+    order=130,
+    needs=("ami_tools", "ami_tools_version", "package_manager", "pending_updates", "live"),
+    actions=(RunCommand,),
+)
 
 
 def check(facts: Facts) -> Finding:

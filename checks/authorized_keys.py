@@ -9,11 +9,21 @@ from dataclasses import replace
 
 from checks._plans import option
 from checks.base import catalog, unless_complete
+from checks.registry import CheckMeta
 from wizard.actions import Action, DeleteFile, Phase, PlanContext
 from wizard.facts import AuthorizedKeysFile, Facts, PublicKey
 from wizard.model import Evidence, Finding, Status
 
 ID = "authorized-keys"
+META = CheckMeta(
+    id=ID,
+    order=60,
+    phase="final",
+    final_order=2,
+    needs=("authorized_keys", "authorized_keys_refused", "incomplete", "accounts"),
+    actions=(DeleteFile,),
+    launch_trace=True,
+)
 
 
 def key_detail(key: PublicKey) -> str:

@@ -10,12 +10,22 @@ import posixpath
 
 from checks._plans import option
 from checks.base import catalog, unless_complete
+from checks.registry import CheckMeta
 from wizard.actions import Action, DeleteFile, MoveFile, Phase, PlanContext, PlanRefused
 from wizard.facts import CredentialFile, Facts
 from wizard.model import Evidence, Finding, Status
 from wizard.secrets import mask
 
 ID = "bundle-credentials"
+META = CheckMeta(
+    id=ID,
+    order=90,
+    phase="final",
+    final_order=3,
+    needs=("credentials", "incomplete", "live"),
+    actions=(DeleteFile, MoveFile),
+    launch_trace=True,
+)
 
 FILE_KINDS = {
     "aws-credentials": "AWS credentials file",

@@ -10,11 +10,29 @@ import posixpath
 from dataclasses import dataclass
 
 from checks.base import catalog, unless_complete
+from checks.registry import CheckMeta
 from wizard.actions import Action, ExportExcludeList, PlanContext
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
 ID = "bundle-excludes"
+META = CheckMeta(
+    id=ID,
+    order=140,
+    exclude_list=True,
+    needs=(
+        "accounts",
+        "authorized_keys",
+        "cloud_init",
+        "credentials",
+        "dbus_machine_id",
+        "histories",
+        "host_keys",
+        "incomplete",
+        "machine_id",
+    ),
+    actions=(ExportExcludeList,),
+)
 
 
 @dataclass(frozen=True)

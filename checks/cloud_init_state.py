@@ -7,11 +7,19 @@ from __future__ import annotations
 
 from checks._plans import option
 from checks.base import catalog
+from checks.registry import CheckMeta
 from wizard.actions import Action, DeleteFile, PlanContext, RunCommand
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
 ID = "cloud-init-state"
+META = CheckMeta(
+    id=ID,
+    order=120,
+    needs=("cloud_init", "live"),
+    actions=(DeleteFile, RunCommand),
+    launch_trace=True,
+)
 STATE_DIR = "/var/lib/cloud"
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from checks._plans import option
 from checks.base import Unchanged, catalog
+from checks.registry import CheckMeta
 from wizard.actions import Action, PlanContext
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
 ID = "identify"
+META = CheckMeta(id=ID, order=150, needs=("identity",))
 
 
 def check(facts: Facts) -> Finding:

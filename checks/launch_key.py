@@ -8,73 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
-from dataclasses import dataclass
-from typing import Any
-
-import yaml
 
 from checks import _plans
+from checks._cloudinit import KEYS_PATH, cloud_config
 from checks.base import catalog
-from wizard.actions import Action, DeleteFile, PlanContext, PlanRefused
+from checks.registry import CheckMeta
+from wizard.actions import Action, DeleteFile, PlanContext, PlanRefused, Symlink, WriteFile
 from wizard.facts import Facts, Unit
 from wizard.model import Evidence, Finding, Status
 
 log = logging.getLogger(__name__)
 
 ID = "launch-key"
-KEYS_PATH = "meta-data/public-keys"
+META = CheckMeta(
+    id=ID,
+    order=80,
+    needs=("accounts", "cloud_init", "rc_local", "sudoers", "units", "stamps"),
+    actions=(WriteFile, Symlink, DeleteFile),
+)
 TOKEN_HEADER = "x-aws-ec2-metadata-token"  # noqa: S105 (a header name, not a secret)
-
-
-@dataclass(frozen=True)
-class CloudConfig:
-    """cloud.cfg and cloud.cfg.d/*.cfg merged the way cloud-init does (later files win)."""
-
-    values: dict[str, Any]
-    source: dict[str, str]  # top-level key -> the file that set it last
-    texts: dict[str, str]
-    broken: tuple[str, ...] = ()  # files that are not valid YAML (cloud-init skips them too)
-
-    def line_of(self, key: str, pattern: str) -> Evidence | None:
-        """Evidence for the first line matching `pattern` in the file that set `key`."""
-        path = self.source.get(key)
-        if path is None:
-            return None
-        regex = re.compile(pattern)
-        for number, line in enumerate(self.texts[path].splitlines(), 1):
-            if regex.search(line):
-                return Evidence(path, number, line.strip())
-        return Evidence(path, 0, f"{key} set here")
-
-    def modules(self, stage: str = "cloud_init_modules") -> list[str]:
-        """Module names of a stage, without the optional `cc_` prefix or frequency."""
-        names = []
-        for item in self.values.get(stage) or []:
-            name = item[0] if isinstance(item, list) and item else item
-            if isinstance(name, str):
-                names.append(name.strip().removeprefix("cc_"))
-        return names
-
-
-def cloud_config(facts: Facts) -> CloudConfig:
-    config = facts.cloud_init.config
-    main = sorted(p for p in config if p.endswith("/cloud.cfg"))
-    rest = sorted(p for p in config if p not in main)
-    values: dict[str, Any] = {}
-    source: dict[str, str] = {}
-    broken = []
-    for path in main + rest:
-        try:
-            data = yaml.safe_load(config[path])
-        except yaml.YAMLError:
-            log.warning("cloud-init config %s is not valid YAML", path)
-            broken.append(path)
-            continue
-        if isinstance(data, dict):
-            values.update(data)
-            source.update({key: path for key in data})
-    return CloudConfig(values, source, dict(config), tuple(broken))
 
 
 def cloud_init_ssh(facts: Facts) -> Evidence | None:

@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from checks._plans import option
 from checks.base import catalog
+from checks.registry import CheckMeta
 from wizard.actions import Action, DeleteFile, PlanContext, Symlink, WriteFile
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 from wizard.secrets import mask
 
 ID = "machine-id"
+META = CheckMeta(
+    id=ID,
+    order=110,
+    needs=("machine_id", "dbus_machine_id"),
+    actions=(WriteFile, DeleteFile, Symlink),
+    launch_trace=True,
+)
 ETC = "/etc/machine-id"
 DBUS = "/var/lib/dbus/machine-id"
 # systemd writes this during a first boot that has not committed yet: the image is still fresh.

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from checks.base import catalog
 from checks.launch_key import boot_sources
+from checks.registry import CheckMeta
 from wizard.actions import Action, PlanContext
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
 
 ID = "paid-product-code"
+META = CheckMeta(id=ID, order=160, needs=("is_ec2", "product_codes"))
 NEEDLE = "meta-data/product-codes"
 
 

@@ -10,11 +10,27 @@ from dataclasses import replace
 from checks import _plans
 from checks.base import catalog
 from checks.machine_id import has_machine_id
-from wizard.actions import Action, DeleteFile, PlanContext
+from checks.registry import CheckMeta
+from wizard.actions import (
+    Action,
+    DeleteFile,
+    DisablePassword,
+    LockPassword,
+    PlanContext,
+    Symlink,
+    WriteFile,
+)
 from wizard.facts import Facts, PasswordState
 from wizard.model import Evidence, Finding, Severity, Status
 
 ID = "root-password"
+META = CheckMeta(
+    id=ID,
+    order=40,
+    needs=("accounts", "units", "stamps", "machine_id"),
+    actions=(LockPassword, DisablePassword, DeleteFile, WriteFile, Symlink),
+    launch_trace=True,
+)
 
 # crypt(3) scheme ids, so the evidence can say what kind of hash is there without showing it.
 SCHEMES = {

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from checks.base import load_yaml
+from checks._catalog import raw
 from wizard.aws import CONTACT_TYPES, RunbookFacts
 from wizard.model import Evidence
+
+RUNBOOK_ID = "account-runbook"  # its catalog entry: checks/catalog/runbook.yaml
 
 # live-data key -> the RunbookFacts error areas that feed it ("events" covers events:NAME)
 LIVE_AREAS: dict[str, tuple[str, ...]] = {
@@ -46,8 +47,7 @@ class RunbookView:
 
 @cache
 def runbook_steps() -> tuple[RunbookStep, ...]:
-    text = resources.files("checks").joinpath("catalog", "runbook.yaml").read_text("utf-8")
-    data: dict[str, Any] = load_yaml(text)
+    data: dict[str, Any] = raw(RUNBOOK_ID)  # validated against the catalog schema
     return tuple(
         RunbookStep(
             number=n,

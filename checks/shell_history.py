@@ -7,11 +7,22 @@ from __future__ import annotations
 
 from checks._plans import option
 from checks.base import catalog, unless_complete
+from checks.registry import CheckMeta
 from wizard.actions import Action, Phase, PlanContext, ShredHistories
 from wizard.facts import Facts, FileInfo
 from wizard.model import Evidence, Finding, Status
 
 ID = "shell-history"
+META = CheckMeta(
+    id=ID,
+    order=100,
+    phase="final",
+    final_order=4,
+    last_command=True,
+    needs=("histories", "incomplete"),
+    actions=(ShredHistories,),
+    launch_trace=True,
+)
 
 
 def _detail(info: FileInfo) -> str:

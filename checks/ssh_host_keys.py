@@ -10,11 +10,21 @@ import posixpath
 from checks import _plans
 from checks.base import catalog
 from checks.launch_key import boot_sources, cloud_config, cloud_init_ssh
-from wizard.actions import Action, DeleteFile, Phase, PlanContext
+from checks.registry import CheckMeta
+from wizard.actions import Action, DeleteFile, Phase, PlanContext, Symlink, WriteFile
 from wizard.facts import Facts, HostKey, Unit
 from wizard.model import Evidence, Finding, Status
 
 ID = "ssh-host-keys"
+META = CheckMeta(
+    id=ID,
+    order=70,
+    phase="final",
+    final_order=1,
+    needs=("host_keys", "cloud_init", "rc_local", "units"),
+    actions=(DeleteFile, WriteFile, Symlink),
+    launch_trace=True,
+)
 KEYGEN = "ssh-keygen -A"
 
 

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from checks._plans import option, password_actions
 from checks.base import catalog
+from checks.registry import CheckMeta
 from checks.root_password import scheme_name
-from wizard.actions import Action, PlanContext
+from wizard.actions import Action, DeleteFile, DisablePassword, LockPassword, PlanContext
 from wizard.facts import Account, Facts, PasswordState
 from wizard.model import Evidence, Finding, Severity, Status
 
 ID = "user-passwords"
+META = CheckMeta(
+    id=ID, order=50, needs=("accounts",), actions=(LockPassword, DisablePassword, DeleteFile)
+)
 
 
 def _detail(account: Account) -> str:
@@ -59,3 +63,18 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
     remove the account files' backup copies."""
     chosen = option(ID, option_id)
     return tuple(password_actions(ID, [a for a in facts.accounts if a.uid != 0], chosen))
+
+
+def refusal(
+    facts: Facts, option_id: str, actions: tuple[Action, ...], ctx: PlanContext
+) -> str | None:
+    """The session's lock-out rule: never lock the password the session's sudo asks for."""
+    user = ctx.login_user
+    if user and user != "root" and ctx.sudo_uses_password:
+        locked = {getattr(a, "user", "") for a in actions}
+        if user in locked:
+            return (
+                f"refused: locking {user}'s password would break the sudo this session "
+                "uses (it asks for that password) — lock it from another account"
+            )
+    return None

@@ -7,7 +7,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from checks import INSTANCE_CHECKS
+from checks import registry
 from checks.account import ACCOUNT_CHECKS
 from checks.base import catalog
 
@@ -28,7 +28,7 @@ class WizardCommands(Provider):
         entries = catalog()
         out = [(title, action, help_text) for title, action, help_text in ACTIONS]
         out += [
-            (f"Guideline: {entries[i].title}", f"open_guideline('{i}')", i) for i in INSTANCE_CHECKS
+            (f"Guideline: {entries[i].title}", f"open_guideline('{i}')", i) for i in registry.ids()
         ]
         out += [
             (f"AWS account: {entries[i].title}", f"open_account_check('{i}')", i)

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Footer, Header, Label, Static
 
+from checks import registry
 from checks.base import catalog
 from screens.badges import badge
 from screens.base import WizardScreen, letter
@@ -30,9 +31,6 @@ from wizard.session import Preview
 if TYPE_CHECKING:
     pass
 
-# The order of the final phase; the history shred is the last command of the session.
-FINAL_ORDER = ("ssh-host-keys", "authorized-keys", "bundle-credentials", "shell-history")
-LAST_CHECK = "shell-history"
 
 WARNING = (
     "From here on, new SSH logins to this machine fail until the image boots again: its "
@@ -131,14 +129,14 @@ class FinaleScreen(WizardScreen):
     def show_result(self, result: AuditResult) -> None:
         findings = {f.id: f for f in result.findings}
         text = Text()
-        for n, check_id in enumerate(FINAL_ORDER, 1):
+        for n, check_id in enumerate(registry.final_ids(), 1):
             entry = catalog()[check_id]
             finding = findings.get(check_id)
             text.append(f"{n}. ")
             text.append_text(badge(finding.status if finding else None))
             text.append(f" {entry.title}")
             text.append(f"  → {self.choice(check_id)}", style="bold")
-            if check_id == LAST_CHECK:
+            if check_id == registry.last_command():
                 text.append("  (the very last command)", style="italic")
             text.append("\n")
         self.query_one("#phase", Static).update(text)
@@ -162,9 +160,12 @@ class FinaleScreen(WizardScreen):
             if not got:
                 return
             try:
-                last = self.choice(LAST_CHECK)
+                last_check = registry.last_command()
+                last = self.choice(last_check) if last_check else None
                 done = driver.finished
-                preview = driver.preview(LAST_CHECK, last) if last and not done else None
+                preview = (
+                    driver.preview(last_check, last) if last_check and last and not done else None
+                )
                 others = driver.other_sessions()
             except WizardError as exc:
                 self.post_message(EngineFailed("finale", str(exc)))
@@ -235,7 +236,7 @@ class FinaleScreen(WizardScreen):
         body = (
             WARNING
             + "\n\nIt runs, in order: "
-            + ", ".join(f"{c} ({self.choice(c)})" for c in FINAL_ORDER)
+            + ", ".join(f"{c} ({self.choice(c)})" for c in registry.final_ids())
         )
 
         def confirmed(ok: bool | None) -> None:
@@ -253,7 +254,7 @@ class FinaleScreen(WizardScreen):
         driver = self.wizard.driver
         if driver is None:
             return
-        choices = {c: o for c in FINAL_ORDER if (o := self.choice(c))}
+        choices = {c: o for c in registry.final_ids() if (o := self.choice(c))}
         try:
             outcome, result = driver.apply(choices, final=True, confirm_irreversible=True)
         except WizardError as exc:
@@ -278,7 +279,7 @@ class FinaleScreen(WizardScreen):
             text.append(f"  {error}\n", style="red")
         for warning in outcome.warnings:
             text.append(f"  {warning}\n", style="yellow")
-        for check_id in FINAL_ORDER:
+        for check_id in registry.final_ids():
             f = after.get(check_id)
             text.append(f"  {check_id}: ")
             text.append_text(badge(f.status if f else None))

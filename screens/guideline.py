@@ -234,9 +234,9 @@ class GuidelineScreen(WizardScreen):
         self.choose(ids[(current + step) % len(ids)])
 
     def action_next_guideline(self) -> None:
-        from checks import INSTANCE_CHECKS
+        from checks import registry
 
-        ids = list(INSTANCE_CHECKS)
+        ids = list(registry.ids())
         if self.check_id in ids and ids.index(self.check_id) + 1 < len(ids):
             nxt = ids[ids.index(self.check_id) + 1]
             self.app.pop_screen()

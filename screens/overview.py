@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
-from checks import INSTANCE_CHECKS
+from checks import registry
 from checks.account import ACCOUNT_CHECKS
 from checks.base import GROUPS, catalog
 from screens.badges import DONE, GROUP_TITLES, badge
@@ -52,7 +52,7 @@ class OverviewScreen(WizardScreen):
             yield Static(Text(self._target_line(None)), id="target-line")
             with Horizontal(id="progress-row"):
                 yield Label("Progress", id="progress-label")
-                yield ProgressBar(total=len(INSTANCE_CHECKS), show_eta=False, id="progress")
+                yield ProgressBar(total=len(registry.ids()), show_eta=False, id="progress")
             yield OptionList(id="guidelines")
             yield Static("", id="detail")
         yield Footer()
@@ -148,7 +148,7 @@ class OverviewScreen(WizardScreen):
         guidelines.clear_options()
         items: list[Option] = []
         for group in GROUPS:
-            ids = [i for i in INSTANCE_CHECKS if entries[i].group == group]
+            ids = registry.by_group(group)
             if not ids:
                 continue
             items.append(

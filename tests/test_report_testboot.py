@@ -86,7 +86,7 @@ def test_a_test_boot_is_in_every_format_escaped_and_masked(before: AuditResult) 
     text = json.dumps(report) + to_markdown(report) + to_html(report)
     assert EXAMPLE_KEY_ID not in text  # masked like every report
     md, page = to_markdown(report), to_html(report)
-    assert "| machine-id | `m1` | `m2` |" in md
+    assert "| /etc/machine-id | `m1` | `m2` |" in md
     assert "| ssh\\_host\\_ed25519\\_key.pub | `SHA256:a` | `SHA256:b` |" in md
     assert f"`{SCRIPT}.service`" in md  # a code span: shown, never markup
     assert "<script>" not in page

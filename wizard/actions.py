@@ -45,6 +45,7 @@ class PlanContext:
 
     imds_endpoint: str = ""  # metadata base URL for first-boot units (config.probe.imds_endpoint)
     login_user: str = ""  # the account the wizard is logged in as ("" when not over SSH)
+    sudo_uses_password: bool = False  # that login's sudo asks for its password
     launch_key_user: str = ""  # who receives the launch key in the IMDS fetch unit ("" = pick)
     move_dir: str = "/mnt/ami-wizard-moved"  # where move-outside-bundle puts credentials
 

@@ -63,7 +63,7 @@ def add_parsers(
 
 def load_plan(path: str) -> dict[str, str]:
     """Read and check a plan file; every problem is a one-line UsageError."""
-    from checks import INSTANCE_CHECKS
+    from checks import registry
     from checks.base import catalog
     from wizard.config import load_yaml
 
@@ -78,7 +78,7 @@ def load_plan(path: str) -> dict[str, str]:
     out: dict[str, str] = {}
     entries = catalog()
     for check_id, option_id in choices.items():
-        if check_id not in INSTANCE_CHECKS:
+        if not registry.is_check(check_id):
             raise UsageError(f"plan {path}: unknown check id {check_id!r}")
         if not isinstance(option_id, str | bool) or isinstance(option_id, bool):
             # YAML turns a bare `no` into False: ask for quotes instead of guessing.

@@ -31,9 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# What the Finale runs last: named here so the screen can show it before it runs.
-LAST_COMMAND_CHECK = "shell-history"
-
 
 # How to test-boot what a live target becomes: it cannot be booted from here while it runs.
 TEST_BOOT_HOW = (

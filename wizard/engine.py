@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from checks import INSTANCE_CHECKS, run_checks
+from checks import registry, run_checks
 from wizard import __version__
 from wizard.config import Config
 from wizard.errors import UsageError
@@ -75,9 +75,9 @@ def validate_ids(ids: Iterable[str] | None) -> list[str] | None:
     if ids is None:
         return None
     wanted = list(ids)
-    unknown = [i for i in wanted if i not in INSTANCE_CHECKS]
+    unknown = [i for i in wanted if not registry.is_check(i)]
     if unknown:
-        raise UsageError(f"unknown check id {unknown[0]!r} (known: {', '.join(INSTANCE_CHECKS)})")
+        raise UsageError(f"unknown check id {unknown[0]!r} (known: {', '.join(registry.ids())})")
     return wanted
 
 

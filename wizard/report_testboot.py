@@ -29,7 +29,7 @@ ROWS = (
     ("user", "Launch key user"),
     ("boot_seconds", "Boot (s)"),
     ("state", "systemd state"),
-    ("machine_id", "machine-id"),
+    ("machine_id", "/etc/machine-id"),
     ("root_password", "Root password"),
     ("launch_key_login", "Launch key login"),
     ("reboot_seconds", "Reboot (s)"),

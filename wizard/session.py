@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import checks
-from checks import INSTANCE_CHECKS
+from checks import registry
 from checks.base import catalog
-from checks.bundle_excludes import exclude_list as facts_exclude_list
 from wizard.actions import (
     Action,
     ExportExcludeList,
@@ -132,14 +131,6 @@ class UndoOutcome:
         return not self.errors
 
 
-def _plan_module(check_id: str) -> Callable[..., tuple[Action, ...]]:
-    import importlib
-
-    module = importlib.import_module(checks.module_name(check_id))
-    plan: Callable[..., tuple[Action, ...]] = module.plan
-    return plan
-
-
 def _diff(path: str, old: bytes | None, new: bytes) -> str:
     a = (old or b"").decode("utf-8", "replace").splitlines(keepends=True)
     b = new.decode("utf-8", "replace").splitlines(keepends=True)
@@ -183,6 +174,7 @@ class Session:
         return PlanContext(
             imds_endpoint=self.config.probe.imds_endpoint,
             login_user=str(getattr(self.target, "login_user", "") or ""),
+            sudo_uses_password=bool(getattr(self.target, "sudo_uses_password", False)),
         )
 
     @property
@@ -203,7 +195,7 @@ class Session:
         return FinalState(
             before=self.before,
             after=self.after,
-            exclude_list=tuple(facts_exclude_list(latest.facts)),
+            exclude_list=tuple(registry.exclude_list(latest.facts)),
             events=self.events,
         )
 
@@ -215,32 +207,19 @@ class Session:
 
     # -- planning ---------------------------------------------------------------------
     def _refusal(self, check_id: str, option_id: str, actions: tuple[Action, ...]) -> str | None:
-        """The session's lock-out rules, on top of what the check's own plan refuses."""
-        user = self.context().login_user
-        locks_root = option_id in ("no", "forced-commands-only")
-        if check_id == "root-ssh-login" and user == "root" and actions and locks_root:
-            return (
-                f"refused: PermitRootLogin {option_id} would lock out this root login, the "
-                "only way in proven to work — log in as a sudo user and run it from there"
-            )
-        if check_id == "user-passwords" and user and user != "root":
-            sudo_password = bool(getattr(self.target, "sudo_uses_password", False))
-            locked = {getattr(a, "user", "") for a in actions}
-            if user in locked and sudo_password:
-                return (
-                    f"refused: locking {user}'s password would break the sudo this session "
-                    "uses (it asks for that password) — lock it from another account"
-                )
-        return None
+        """The lock-out rules of the check (its optional `refusal`) for this session's login,
+        on top of what the check's own plan refuses."""
+        hook = registry.get(check_id).refusal
+        return hook(self.latest.facts, option_id, actions, self.context()) if hook else None
 
     def preview(self, check_id: str, option_id: str) -> Preview:
         """The exact changes of one choice (diffs and commands) and whether it is refused."""
-        if check_id not in INSTANCE_CHECKS:
+        if not registry.is_check(check_id):
             raise UsageError(f"unknown check id {check_id!r}")
         facts = self.latest.facts
         refusal: str | None = None
         try:
-            actions = _plan_module(check_id)(facts, option_id, self.context())
+            actions = registry.get(check_id).plan(facts, option_id, self.context())
         except PlanRefused as exc:
             actions, refusal = (), str(exc)
         refusal = refusal or self._refusal(check_id, option_id, actions)
@@ -376,14 +355,14 @@ class Session:
         # Before = the latest state: a second apply (the TUI applies one check at a time)
         # must start from what the first one left, its sshd drop-in included.
         before = self.after or self.before or self.audit()
-        unknown = [c for c in choices if c not in INSTANCE_CHECKS]
+        unknown = [c for c in choices if not registry.is_check(c)]
         if unknown:
             raise UsageError(f"unknown check id {unknown[0]!r}")
         errors: list[str] = []
         warnings: list[str] = []
         results: dict[str, CheckResult] = {}
         planned: dict[str, tuple[Action, ...]] = {}
-        for check_id in INSTANCE_CHECKS:
+        for check_id in registry.ids():
             if check_id not in choices:
                 continue
             pv = self.preview(check_id, choices[check_id])
@@ -477,9 +456,17 @@ class Session:
         self.after = after
         exclude = self.final().exclude_list
         exclude_file: str | None = None
-        if "bundle-excludes" in planned:
+        exporter = next(
+            (
+                c
+                for c, acts in planned.items()
+                if any(isinstance(a, ExportExcludeList) for a in acts)
+            ),
+            None,
+        )
+        if exporter is not None:
             exclude_file = str(journal.write_text(EXCLUDE_FILE, "\n".join(exclude) + "\n"))
-            results.setdefault("bundle-excludes", CheckResult("bundle-excludes")).done.append(
+            results.setdefault(exporter, CheckResult(exporter)).done.append(
                 f"wrote the exclude list ({len(exclude)} paths) to {exclude_file}"
             )
         outcomes = self._outcomes(choices, before, after, results)
@@ -515,11 +502,12 @@ class Session:
         """After the shred nothing more is sent: the histories still there are what the shred
         itself reported. Every check is judged again on those final facts (checks are pure),
         so findings derived from the histories — the bundle exclude list above all — say the
-        same as shell-history: one truth per report."""
+        same as the history check: one truth per report."""
         probe = self.after
         if probe is None:
             return None
-        left = set(results["shell-history"].left) if "shell-history" in results else set()
+        last = registry.last_command()  # its result lists the histories the shred left
+        left = set(results[last].left) if last is not None and last in results else set()
         facts = dataclasses.replace(
             probe.facts, histories=tuple(h for h in probe.facts.histories if h.path in left)
         )
@@ -536,7 +524,7 @@ class Session:
         b: dict[str, Finding] = {f.id: f for f in before.findings}
         a: dict[str, Finding] = {f.id: f for f in after.findings} if after else {}
         out = []
-        for check_id in INSTANCE_CHECKS:
+        for check_id in registry.ids():
             if check_id not in choices:
                 continue
             r = results.get(check_id, CheckResult(check_id))

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import paramiko
 
 from checks import _plans
-from checks.launch_key import KEYS_PATH, cloud_config
+from checks._cloudinit import KEYS_PATH, cloud_config
 from wizard.config import Config, load_config
 from wizard.engine import AuditResult, TargetInfo
 from wizard.errors import UsageError

@@ -39,7 +39,7 @@ class LaunchMetadata:
             f"{base}/ami-id": self.ami_id,
             f"{base}/hostname": self.hostname,
             f"{base}/local-hostname": self.hostname,
-            f"{base}/public-keys/": "0=launch-key",
+            f"{base}/public-keys/": "0=test-boot-launch",
             f"{base}/public-keys/0/": "openssh-key",
             f"{base}/public-keys/0/openssh-key": self.public_key + "\n",
         }

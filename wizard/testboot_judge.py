@@ -10,23 +10,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from checks import run_checks
-from checks.bundle_excludes import exclusions
-from checks.launch_key import KEYS_PATH
+from checks import registry, run_checks
+from checks._cloudinit import KEYS_PATH
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Severity, Status
 from wizard.testboot_imds import LaunchMetadata, Request
 
-# What the image carries from the builder is judged by these checks, on the image as shipped.
-IMAGE_CHECKS = (
-    "root-password",
-    "authorized-keys",
-    "ssh-host-keys",
-    "shell-history",
-    "bundle-credentials",
-    "machine-id",
-    "cloud-init-state",
-)
 CLOUD_INIT_UNITS = ("cloud-init-local.service", "cloud-init.service", "cloud-config.service")
 SSHD_UNITS = ("ssh.service", "sshd.service")
 SEED_DIR = "var/lib/cloud/seed/nocloud"
@@ -305,7 +294,7 @@ def _reboot_findings(launch: Launch) -> list[Finding]:
     if first.host_keys != again.host_keys:
         changed.append("host keys")
     if first.machine_id != again.machine_id:
-        changed.append("machine-id")
+        changed.append("/etc/machine-id")
     if first.root_digest != again.root_digest:
         changed.append("root password")
     ident = _finding(
@@ -432,9 +421,9 @@ def _compare(launches: Sequence[Launch], facts: Facts) -> list[Finding]:
 def _image_findings(facts: Facts, stamped: tuple[list[Evidence], list[Evidence]]) -> list[Finding]:
     out = [
         replace(f, id=f"image/{f.id}", options=(), recommended=None)
-        for f in run_checks(facts, IMAGE_CHECKS)
+        for f in run_checks(facts, registry.launch_trace_ids())
     ]
-    found = [Evidence(x.path, 0, x.reason) for x in exclusions(facts) if x.found]
+    found = [Evidence(x.path, 0, x.reason) for x in registry.exclusions(facts) if x.found]
     out.append(
         _finding(
             "image/excluded-paths",
