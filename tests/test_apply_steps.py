@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from wizard.actions import DeleteFile, ShredHistories
-from wizard.apply import _FUNCTIONS, ImageBackend, Step, StepsFailed, _step_script, history_script
+from wizard.backend import StepsFailed
+from wizard.backend_image import ImageBackend
 from wizard.facts import FileInfo
+from wizard.shell_steps import FUNCTIONS, Step, history_script, step_script
 
 SHELLS = [
     pytest.param(["dash"], id="dash"),
@@ -34,7 +36,7 @@ def run(
 ) -> subprocess.CompletedProcess[bytes]:
     if shutil.which(shell[0]) is None:
         pytest.fail(f"{shell[0]} is not installed (Debian: dash, bash, busybox)")
-    script = (_FUNCTIONS + _step_script(steps)).encode()
+    script = (FUNCTIONS + step_script(steps)).encode()
     return subprocess.run([*shell, "-s"], input=script, capture_output=True, env=env, timeout=60)
 
 
@@ -127,7 +129,7 @@ def test_a_killed_write_leaves_no_temp_file(shell: list[str], tmp_path: Path) ->
         start_new_session=True,
     )
     assert proc.stdin is not None
-    proc.stdin.write((_FUNCTIONS + _step_script([step])).encode())
+    proc.stdin.write((FUNCTIONS + step_script([step])).encode())
     proc.stdin.close()
     for _ in range(100):
         if list(out.glob(".ami-wizard.*")):
