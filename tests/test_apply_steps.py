@@ -1,6 +1,7 @@
 """The rendered step scripts (wizard/shell_steps.py) under dash, bash and busybox sh, and the
-image backend, on temp trees: every op runs, a symlinked component or a file that is not the one probed is refused, a killed step
-leaves no temp file, and image paths resolve inside the image like chroot would.
+image backend, on temp trees: every op runs, a symlinked component or a file that is not the
+one probed is refused, a killed step leaves no temp file, and image paths resolve inside the
+image like chroot would.
 
 These run as any user (nothing here needs root); the real-instance attacks are in
 tests/integration/test_attack_apply.py.
