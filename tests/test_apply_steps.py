@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from wizard.actions import DeleteFile, ShredHistories
+from wizard.actions import ACCOUNT_BACKUPS, DeleteFile, ShredHistories
 from wizard.backend import StepsFailed
 from wizard.backend_image import ImageBackend
 from wizard.facts import FileInfo
-from wizard.shell_steps import FUNCTIONS, Step, history_script, step_script
+from wizard.shell_steps import FUNCTIONS, READ, RELOAD, Step, history_script, step_script
 
 SHELLS = [
     pytest.param(["dash"], id="dash"),
@@ -156,6 +156,16 @@ def test_stale_temp_files_are_swept_where_we_write(shell: list[str], tmp_path: P
     for name, kept in names.items():
         assert (tmp_path / name).exists() is kept, name
     assert (tmp_path / ".ami-wizard.Fresh1").exists()
+
+
+def test_the_shell_library_loads_as_three_sections() -> None:
+    """shell_steps.sh is read as package data: its sections, with no loader marker or
+    placeholder left in the text sent to a target."""
+    assert FUNCTIONS.startswith("\nset -u\n") and "aw_disable()" in FUNCTIONS
+    assert " ".join(ACCOUNT_BACKUPS) in FUNCTIONS and "ACCOUNT_BACKUPS" not in FUNCTIONS
+    assert RELOAD.lstrip().startswith("aw_reload()") and "SSHD=" in RELOAD
+    assert READ.lstrip().startswith("while [ $# -ge 2 ]")
+    assert not any("#@" in text for text in (FUNCTIONS, RELOAD, READ))
 
 
 # Every op a Step can have (see Step.op); each is rendered and run under every shell below.
