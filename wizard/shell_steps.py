@@ -44,7 +44,7 @@ _LIBRARY = _library()
 FUNCTIONS = _LIBRARY["functions"].replace("ACCOUNT_BACKUPS", " ".join(ACCOUNT_BACKUPS))
 # `aw_reload` and $SSHD: reload sshd the way this system does it.
 RELOAD = _LIBRARY["reload"]
-# Read files: "PATH WANT" pairs in, one line per path out (content only when asked).
+# Read files: "WANT PATH" pairs in (WANT c: with content), one line per path out.
 READ = _LIBRARY["read"]
 
 
