@@ -1,6 +1,7 @@
-"""The rendered step scripts under dash, bash and busybox sh, and the image backend, on temp
-trees: a symlinked component or a file that is not the one probed is refused, a killed step
-leaves no temp file, and image paths resolve inside the image like chroot would.
+"""The rendered step scripts (wizard/shell_steps.py) under dash, bash and busybox sh, and the
+image backend, on temp trees: every op runs, a symlinked component or a file that is not the
+one probed is refused, a killed step leaves no temp file, and image paths resolve inside the
+image like chroot would.
 
 These run as any user (nothing here needs root); the real-instance attacks are in
 tests/integration/test_attack_apply.py.
@@ -13,14 +14,17 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from wizard.actions import DeleteFile, ShredHistories
-from wizard.apply import _FUNCTIONS, ImageBackend, Step, StepsFailed, _step_script, history_script
+from wizard.actions import ACCOUNT_BACKUPS, DeleteFile, ShredHistories
+from wizard.backend import StepsFailed
+from wizard.backend_image import ImageBackend
 from wizard.facts import FileInfo
+from wizard.shell_steps import FUNCTIONS, READ, RELOAD, Step, history_script, step_script
 
 SHELLS = [
     pytest.param(["dash"], id="dash"),
@@ -34,7 +38,7 @@ def run(
 ) -> subprocess.CompletedProcess[bytes]:
     if shutil.which(shell[0]) is None:
         pytest.fail(f"{shell[0]} is not installed (Debian: dash, bash, busybox)")
-    script = (_FUNCTIONS + _step_script(steps)).encode()
+    script = (FUNCTIONS + step_script(steps)).encode()
     return subprocess.run([*shell, "-s"], input=script, capture_output=True, env=env, timeout=60)
 
 
@@ -127,7 +131,7 @@ def test_a_killed_write_leaves_no_temp_file(shell: list[str], tmp_path: Path) ->
         start_new_session=True,
     )
     assert proc.stdin is not None
-    proc.stdin.write((_FUNCTIONS + _step_script([step])).encode())
+    proc.stdin.write((FUNCTIONS + step_script([step])).encode())
     proc.stdin.close()
     for _ in range(100):
         if list(out.glob(".ami-wizard.*")):
@@ -152,6 +156,133 @@ def test_stale_temp_files_are_swept_where_we_write(shell: list[str], tmp_path: P
     for name, kept in names.items():
         assert (tmp_path / name).exists() is kept, name
     assert (tmp_path / ".ami-wizard.Fresh1").exists()
+
+
+def test_the_shell_library_loads_as_three_sections() -> None:
+    """shell_steps.sh is read as package data: its sections, with no loader marker or
+    placeholder left in the text sent to a target."""
+    assert FUNCTIONS.startswith("\nset -u\n") and "aw_disable()" in FUNCTIONS
+    assert " ".join(ACCOUNT_BACKUPS) in FUNCTIONS and "ACCOUNT_BACKUPS" not in FUNCTIONS
+    assert RELOAD.lstrip().startswith("aw_reload()") and "SSHD=" in RELOAD
+    assert READ.lstrip().startswith("while [ $# -ge 2 ]")
+    assert not any("#@" in text for text in (FUNCTIONS, RELOAD, READ))
+
+
+# Every op a Step can have (see Step.op); each is rendered and run under every shell below.
+OPS = ("write", "link", "delete", "move", "unmove", "lock", "unlock", "disable", "run")
+
+
+def stub_bin(tmp_path: Path, *names: str) -> Path:
+    """Commands that only log their argv (one line each) to tmp_path/calls."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name in names:
+        (bin_dir / name).write_text(f'#!/bin/sh\necho "{name} $*" >> "{tmp_path}/calls"\n')
+        (bin_dir / name).chmod(0o755)
+    return bin_dir
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_every_op_renders_and_runs(shell: list[str], tmp_path: Path) -> None:
+    """One batch with each op but move/unmove (below): every step prints its "ok N", argv and
+    names with spaces and quotes arrive as data. usermod/passwd are stubs, and `aw_backups`
+    (which deletes this machine's /etc/shadow- & co.) is replaced for the run."""
+    if shutil.which(shell[0]) is None:
+        pytest.fail(f"{shell[0]} is not installed")
+    bin_dir = stub_bin(tmp_path, "usermod", "passwd")
+    etc = tmp_path / "it's etc"
+    (etc / "dir").mkdir(parents=True)
+    (etc / "old").write_text("old\n")
+    (etc / "link").symlink_to(etc / "dir")  # replaced: never moved into the directory
+    odd = "a b'c\"$(x)"
+    steps = [
+        Step("write", str(etc / "new file"), b"one\ntwo\n", 0o640, os.getuid(), os.getgid()),
+        Step("link", str(etc / "link"), other="/nowhere/ x"),
+        Step("delete", str(etc / "old"), shred=True, expect=info(etc / "old")),
+        Step("lock", odd),
+        Step("unlock", "bob", flag=True),
+        Step("unlock", "eve"),
+        Step("disable", "root"),
+        Step("run", argv=("sh", "-c", 'printf %s "$1" > "$2"', "sh", odd, str(etc / "ran"))),
+    ]
+    backups = f"aw_backups() {{ echo backups >> '{tmp_path}/calls'; }}\n"
+    script = FUNCTIONS + backups + step_script(steps)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    proc = subprocess.run([*shell, "-s"], input=script.encode(), capture_output=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().split("\n") == [f"ok {n}" for n in range(1, 9)] + [""]
+    assert (etc / "new file").read_bytes() == b"one\ntwo\n"
+    assert (etc / "new file").stat().st_mode & 0o7777 == 0o640
+    assert os.readlink(etc / "link") == "/nowhere/ x" and list((etc / "dir").iterdir()) == []
+    assert not (etc / "old").exists()
+    assert (etc / "ran").read_text() == odd
+    assert (tmp_path / "calls").read_text().split("\n") == [
+        f"usermod -L {odd}",
+        "backups",
+        "passwd -d bob",
+        "backups",
+        "usermod -U eve",
+        "backups",
+        "usermod -p !* root",
+        "backups",
+        "",
+    ]
+    assert {s.op for s in steps} | {"move", "unmove"} == set(OPS)
+    assert list(etc.glob(".ami-wizard.*")) == []
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_failed_step_stops_the_batch(shell: list[str], tmp_path: Path) -> None:
+    if shutil.which(shell[0]) is None:
+        pytest.fail(f"{shell[0]} is not installed")
+    first = Step("write", str(tmp_path / "a"), b"a", 0o644, os.getuid(), os.getgid())
+    steps = [first, Step("run", argv=("false",)), Step("link", str(tmp_path / "b"), other="x")]
+    proc = subprocess.run(
+        [*shell, "-s"], input=(FUNCTIONS + step_script(steps)).encode(), capture_output=True
+    )
+    assert proc.returncode == 3 and proc.stdout == b"ok 1\n"
+    assert b"ami-wizard: step 2 failed" in proc.stderr
+    assert not (tmp_path / "b").is_symlink()
+
+
+def other_file_system(tmp_path: Path) -> Path:
+    """A fresh directory on another file system than the one mounted at / (aw_move's rule)."""
+    root = os.stat("/").st_dev
+    for base in (str(tmp_path), "/dev/shm", "/run"):
+        if os.path.isdir(base) and os.access(base, os.W_OK) and os.stat(base).st_dev != root:
+            return Path(tempfile.mkdtemp(prefix="ami-wizard-test.", dir=base))
+    pytest.skip("no writable file system other than / to move onto")
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_move_and_unmove(shell: list[str], tmp_path: Path) -> None:
+    """A file moved off the root file system and put back; a move onto / and a move of a file
+    that is not the one probed are refused."""
+    if shutil.which(shell[0]) is None:
+        pytest.fail(f"{shell[0]} is not installed")
+    source = tmp_path / "src" / "big dump.sql"
+    source.parent.mkdir()
+    source.write_text("rows\n")
+    away = other_file_system(tmp_path)
+    try:
+        moved = f"{away}/moved{source}"
+        if tmp_path.stat().st_dev == os.stat("/").st_dev:
+            onto_root = Step("move", str(source), other=f"{tmp_path}/moved{source}")
+            proc = run(shell, [onto_root])
+            assert proc.returncode == 3 and b"becomes the image" in proc.stderr
+        stale = dataclasses.replace(info(source), size=99)
+        proc = run(shell, [Step("move", str(source), other=moved, expect=stale)])
+        assert proc.returncode == 3 and b"not the file probed" in proc.stderr
+        assert source.exists()
+        proc = run(shell, [Step("move", str(source), other=moved, expect=info(source))])
+        assert proc.returncode == 0, proc.stderr
+        assert not source.exists() and Path(moved).read_text() == "rows\n"
+        proc = run(shell, [Step("unmove", str(source), other=moved)])
+        assert proc.returncode == 0, proc.stderr
+        assert source.read_text() == "rows\n"
+        assert list(away.iterdir()) == []  # the directories the move made are gone
+    finally:
+        shutil.rmtree(away, ignore_errors=True)
 
 
 def image_with_links(tmp_path: Path) -> tuple[Path, Path]:

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard.apply import FileState, Progress, Step, _restore_step, backend_for
+from wizard.apply import Progress, backend_for
+from wizard.backend import FileState
 from wizard.errors import ApplyError, WizardError
 from wizard.journal import FileRecord, Journal, written_state
 from wizard.sessions import later_sessions, session_info, target_lock, touched_paths
+from wizard.shell_steps import Step, restore_step
 from wizard.targets.base import Target
 
 # Asked once per file changed since the session wrote it (with --force): restore it anyway?
@@ -174,7 +176,7 @@ def _undo(
             handled.add(rec.path)
             if rec.path not in restore:
                 continue
-            step = _restore_step(rec)
+            step = restore_step(rec)
             text = f"restored {rec.path}" if rec.kind != "absent" else f"removed {rec.path}"
             if now[rec.path].kind == "link" and rec.kind == "file":
                 # We put a symlink there (e.g. dbus machine-id): remove it, never follow it.

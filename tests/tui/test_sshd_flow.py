@@ -88,6 +88,6 @@ async def test_whole_flow_on_the_real_instance(
         # The screen must say so rather than claim success.
         assert "not everything succeeded" in finale_text and "shred failed" in finale_text
         pytest.xfail(
-            "engine bug (wizard/apply.py shred_histories): `set +o history` is a special-builtin "
+            "engine bug (wizard/shell_steps.py history_script): `set +o history` is a special-builtin "
             "error in dash, which exits the script before anything is shredded"
         )
