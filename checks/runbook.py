@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from checks.base import load_yaml
-from wizard.aws import CONTACT_TYPES, RunbookFacts
+from wizard.account_facts import CONTACT_TYPES, RunbookFacts
 from wizard.model import Evidence
 
 # live-data key -> the RunbookFacts error areas that feed it ("events" covers events:NAME)

@@ -16,7 +16,7 @@ import pytest
 from checks.account import ACCOUNT_CHECKS, run_account_checks
 from checks.base import catalog
 from checks.runbook import runbook_steps
-from wizard.aws import AccountFacts, Image
+from wizard.account_facts import AccountFacts, Image
 from wizard.config import AwsConfig, load_config
 from wizard.demo import seed_practice_image
 from wizard.driver import Driver

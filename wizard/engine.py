@@ -14,6 +14,7 @@ from typing import Any
 
 from checks import INSTANCE_CHECKS, run_checks
 from wizard import __version__
+from wizard.account_facts import AccountFacts
 from wizard.config import Config
 from wizard.errors import UsageError
 from wizard.facts import Facts
@@ -49,7 +50,7 @@ class TargetInfo:
 @dataclass(frozen=True)
 class AuditResult:
     target: TargetInfo
-    facts: Facts | Any  # Facts for an instance, wizard.aws.AccountFacts for an account
+    facts: Facts | Any  # Facts for an instance, wizard.account_facts.AccountFacts for an account
     findings: tuple[Finding, ...]
     started: str  # ISO 8601, UTC
     duration_s: float
@@ -104,14 +105,23 @@ def audit(
     return AuditResult(info, facts, findings, started, time.monotonic() - t0)
 
 
+def gather_and_check_account(
+    profile: str | None, region: str | None
+) -> tuple[AccountFacts, list[Finding]]:
+    """Gather the account's facts (`wizard.aws`) and run every account check on them."""
+    from checks.account import run_account_checks
+    from wizard.aws import gather_account, make_session
+
+    facts = gather_account(make_session(profile, region))
+    return facts, run_account_checks(facts)
+
+
 def audit_account(spec: str, region: str | None = None) -> AuditResult:
     """The account chapter headless: `aws:` or `aws:PROFILE`, read-only."""
-    from wizard.aws import audit_account as gather_and_check
-
     profile = spec.removeprefix("aws:") or None
     started = datetime.now(UTC).replace(microsecond=0).isoformat()
     t0 = time.monotonic()
-    facts, findings = gather_and_check(profile, region)
+    facts, findings = gather_and_check_account(profile, region)
     info = TargetInfo(
         uri=spec,
         hostname="",
