@@ -24,7 +24,7 @@ from checks import INSTANCE_CHECKS
 from checks.bundle_excludes import exclude_list
 from wizard.config import Config
 from wizard.demo import EXAMPLE_KEY_ID, EXAMPLE_SECRET, seed_practice_image
-from wizard.driver import Driver
+from wizard.driver import Driver, write_reports
 from wizard.engine import AuditResult, TargetInfo, audit
 from wizard.errors import UsageError
 from wizard.model import Evidence, Finding, SessionEvent, Severity, Status
@@ -34,14 +34,13 @@ from wizard.report import (
     ReportInput,
     build_report,
     clean_text,
-    from_session,
     to_html,
     to_json_bytes,
     to_markdown,
     write_report,
-    write_reports,
 )
 from wizard.session import Session, recommended_choices
+from wizard.session_report import from_session
 from wizard.signing import canonical_json
 from wizard.targets.image import ImageTarget
 
