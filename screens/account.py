@@ -18,8 +18,8 @@ from checks.base import catalog
 from screens.badges import badge
 from screens.base import WizardScreen, letter
 from screens.guideline import NOTE_LABEL, NOTE_MAX, reflow, why_text
-from wizard.engine import AuditResult
 from wizard.model import Finding
+from wizard.results import AuditResult
 
 if TYPE_CHECKING:
     pass

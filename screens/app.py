@@ -20,10 +20,10 @@ from textual.reactive import reactive
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.commands import WizardCommands
-from screens.confirm_dialog import ConfirmDialog, TypedConfirmDialog
 from screens.connect import ConnectScreen
 from screens.finale import FinaleScreen
 from screens.guideline import GuidelineScreen
+from screens.host import WizardHost
 from screens.host_key_dialog import HostKeyDialog
 from screens.input_dialog import InputDialog
 from screens.messages import (
@@ -38,12 +38,14 @@ from screens.messages import (
     Undone,
 )
 from screens.overview import OverviewScreen
+from screens.quit_dialog import QuitDialog
 from screens.secret_dialog import SecretAnswer, SecretDialog
 from screens.target_gate import TargetGate
+from screens.typed_confirm_dialog import TypedConfirmDialog
 from wizard.config import AwsConfig, Config, load_config, remember_recent
 from wizard.driver import Driver
-from wizard.engine import AuditResult
 from wizard.errors import WizardError
+from wizard.results import AuditResult
 from wizard.targets.base import ConnectOptions, UnknownHostKeyError
 
 
@@ -565,10 +567,6 @@ class WizardApp(App[None]):
         self.close_target()
 
 
-class QuitDialog(ConfirmDialog):
-    """The "quit anyway?" question (its own class, so ctrl+q on it quits)."""
-
-
 def unfinished_business(app: WizardApp) -> str | None:
     """What quitting now would leave undone, as the question to ask; None when nothing."""
     driver = app.driver
@@ -603,3 +601,7 @@ def make_app(
         practice_root=practice_root,
         save_recent=save_recent,
     )
+
+
+# The screens reach the app only through this protocol; mypy checks that the app keeps it.
+_HOST: type[WizardHost] = WizardApp

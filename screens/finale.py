@@ -17,12 +17,12 @@ from textual.widgets import Button, Footer, Header, Label, Static
 from checks.base import catalog
 from screens.badges import badge
 from screens.base import WizardScreen, letter
-from screens.confirm_dialog import TypedConfirmDialog
 from screens.guideline import preview_text
 from screens.input_dialog import InputDialog
 from screens.messages import Applied, Audited, EngineFailed, Saved
-from wizard.engine import AuditResult
+from screens.typed_confirm_dialog import TypedConfirmDialog
 from wizard.errors import WizardError
+from wizard.results import AuditResult
 from wizard.session import Preview
 
 if TYPE_CHECKING:

@@ -18,12 +18,13 @@ from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, S
 from checks.base import CatalogEntry, Option, catalog
 from screens.badges import badge
 from screens.base import WizardScreen, letter
-from screens.confirm_dialog import ConfirmDialog, TypedConfirmDialog
+from screens.confirm_dialog import ConfirmDialog
 from screens.messages import Applied, ApplyProgress, Audited, EngineFailed, Previewed
+from screens.typed_confirm_dialog import TypedConfirmDialog
 from wizard.actions import Phase
-from wizard.engine import AuditResult
 from wizard.errors import WizardError
 from wizard.model import Finding
+from wizard.results import AuditResult
 from wizard.session import Preview
 
 if TYPE_CHECKING:

@@ -29,4 +29,5 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports
 exec .venv/bin/pytest -q "$@"

@@ -412,8 +412,8 @@ def _many_files(root: Path, n: int) -> None:
 
 def _rendered(facts: probe.Facts) -> dict[str, str]:
     from checks import run_checks
-    from wizard.engine import AuditResult, TargetInfo
     from wizard.formats import FORMATS, render
+    from wizard.results import AuditResult, TargetInfo
 
     info = TargetInfo("image:/x", "h", "", "", "", "")
     result = AuditResult(info, facts, tuple(run_checks(facts, None)), "2026-01-01T00:00:00", 0.0)

@@ -25,7 +25,7 @@ from checks.bundle_excludes import exclude_list
 from wizard.config import Config
 from wizard.demo import EXAMPLE_KEY_ID, EXAMPLE_SECRET, seed_practice_image
 from wizard.driver import Driver, write_reports
-from wizard.engine import AuditResult, TargetInfo, audit
+from wizard.engine import audit
 from wizard.errors import UsageError
 from wizard.model import Evidence, Finding, SessionEvent, Severity, Status
 from wizard.report import (
@@ -39,6 +39,7 @@ from wizard.report import (
     to_markdown,
     write_report,
 )
+from wizard.results import AuditResult, TargetInfo
 from wizard.session import Session, recommended_choices
 from wizard.session_report import from_session
 from wizard.signing import canonical_json

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from wizard.aws import BOTO3_MISSING
 from wizard.config import Config
-from wizard.engine import AuditResult, open_target
+from wizard.engine import open_target
 from wizard.errors import TargetError, UsageError, WizardError
 from wizard.fsutil import write_atomic
+from wizard.results import AuditResult
 from wizard.session import ApplyOutcome, FinalState, Preview, Session, UndoOutcome
 from wizard.targets.base import ConnectOptions, Target
 

@@ -22,10 +22,10 @@ from typing import Any
 
 from checks.base import catalog
 from wizard import __version__
-from wizard.engine import AuditResult
 from wizard.errors import UsageError
 from wizard.facts import Facts
 from wizard.model import Finding, SessionEvent
+from wizard.results import AuditResult
 from wizard.secrets import clean_text, scrub
 from wizard.signing import PassphraseCallback, canonical_json
 

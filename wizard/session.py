@@ -35,10 +35,11 @@ from wizard.actions import (
 )
 from wizard.apply import Applier, CheckResult, backend_for, resolve_sshd
 from wizard.config import Config
-from wizard.engine import AuditResult, audit
+from wizard.engine import audit
 from wizard.errors import ApplyError, UsageError, WizardError
 from wizard.journal import Journal, new_session_id
 from wizard.model import Finding, SessionEvent, Status
+from wizard.results import AuditResult
 from wizard.secrets import scrub
 from wizard.sessions import TargetBusy
 from wizard.targets.base import Target

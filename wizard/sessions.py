@@ -23,9 +23,9 @@ from wizard.errors import UsageError
 from wizard.journal import Entry, Journal, list_sessions, private_dir
 
 if TYPE_CHECKING:
-    from wizard.engine import AuditResult
     from wizard.model import SessionEvent as ModelSessionEvent
     from wizard.report import ReportInput
+    from wizard.results import AuditResult
     from wizard.targets.base import Target
 
 REPORT_INPUT = "report-input.json"
@@ -231,9 +231,9 @@ def _result_json(result: AuditResult | None) -> dict[str, Any] | None:
 
 
 def _result_from(data: dict[str, Any] | None) -> AuditResult | None:
-    from wizard.engine import AuditResult, TargetInfo
     from wizard.facts import Facts
     from wizard.model import Evidence, Finding, Severity, Status
+    from wizard.results import AuditResult, TargetInfo
 
     if data is None:
         return None
