@@ -8,7 +8,7 @@ None` to say why (see `Unchanged`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -139,9 +139,6 @@ def catalog() -> dict[str, CatalogEntry]:
             entry = _entry(data)
             entries[entry.id] = entry
     return entries
-
-
-CheckFunc = Callable[[Any], Finding]
 
 
 def search_gaps(facts: Facts, *searches: str) -> str:

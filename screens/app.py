@@ -42,6 +42,7 @@ from screens.quit_dialog import QuitDialog
 from screens.secret_dialog import SecretAnswer, SecretDialog
 from screens.target_gate import TargetGate
 from screens.typed_confirm_dialog import TypedConfirmDialog
+from screens.workers import failing_as
 from wizard.config import AwsConfig, Config, load_config, remember_recent
 from wizard.driver import Driver
 from wizard.errors import WizardError
@@ -162,6 +163,7 @@ class WizardApp(App[None]):
             if got:
                 self._connect_and_audit(driver)
 
+    @failing_as("connect")
     def _connect_and_audit(self, driver: Driver) -> None:
         try:
             if self.wizard_config is None:
@@ -171,27 +173,20 @@ class WizardApp(App[None]):
             result = driver.audit()
             if self._remember_secrets:
                 driver.remember_secrets()
-        except UnknownHostKeyError as exc:
+        except UnknownHostKeyError as exc:  # a question for the operator, not a failure
             self.post_message(HostKeyUnknown(exc.host, exc.key_type, exc.fingerprint))
-            return
-        except WizardError as exc:
-            self.post_message(EngineFailed("connect", str(exc)))
             return
         if self.save_recent and not driver.is_practice:
             remember_recent(driver.spec)
         self.post_message(Audited(result, "audit"))
 
+    @failing_as("re-probe")
     def reprobe(self) -> None:
         """Probe again (one round trip) and refresh every badge."""
         driver = self.driver
         if driver is None or driver.target is None:
             return
-        try:
-            result = driver.audit()
-        except WizardError as exc:
-            self.post_message(EngineFailed("re-probe", str(exc)))
-            return
-        self.post_message(Audited(result, "re-probe"))
+        self.post_message(Audited(driver.audit(), "re-probe"))
 
     # --- the AWS account chapter (read-only; independent of the target) ---------------
 
@@ -348,8 +343,8 @@ class WizardApp(App[None]):
             self.push_screen(ConnectScreen(prefill=spec))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # Engine calls catch WizardError themselves; anything else is a bug, shown as one
-        # line instead of a traceback (with --debug the log has the details).
+        # A WizardError became EngineFailed in the worker (screens/workers.py); anything else
+        # is a bug, shown as one line instead of a traceback (with --debug the log has it).
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.log.error(f"worker {event.worker.name} failed: {error!r}")
@@ -482,15 +477,12 @@ class WizardApp(App[None]):
             confirmed,
         )
 
+    @failing_as("undo")
     def undo_session(self) -> None:
         driver = self.driver
         if driver is None:
             return
-        try:
-            outcome, result = driver.undo()
-        except WizardError as exc:
-            self.post_message(EngineFailed("undo", str(exc)))
-            return
+        outcome, result = driver.undo()
         self.choices.clear()
         self.verified.clear()
         self.post_message(Undone(outcome, result))
@@ -521,6 +513,7 @@ class WizardApp(App[None]):
         )
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    @failing_as("export")
     def export_report(self, folder: str, key: str | None) -> None:
         driver = self.driver
         if driver is None:
@@ -530,13 +523,9 @@ class WizardApp(App[None]):
         with self.gate.waiting("writing the report") as got:
             if not got:
                 return
-            try:
-                paths = driver.export_report(
-                    folder, None if key in (None, "agent") else key, sign_agent=key == "agent"
-                )
-            except WizardError as exc:
-                self.post_message(EngineFailed("export", str(exc)))
-                return
+            paths = driver.export_report(
+                folder, None if key in (None, "agent") else key, sign_agent=key == "agent"
+            )
         self.post_message(Saved("report", paths))
 
     @on(Saved)

@@ -40,7 +40,7 @@ class WizardScreen(Screen[None]):
         """A text field has the focus: printable keys are text, not commands."""
         return isinstance(self.focused, TEXT_FIELDS)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def check_action(self, action: str, _parameters: tuple[object, ...]) -> bool | None:
         return not (action == "key" and self.typing)
 
     async def action_key(self, action: str) -> None:

@@ -21,7 +21,7 @@ from screens.guideline import preview_text
 from screens.input_dialog import InputDialog
 from screens.messages import Applied, Audited, EngineFailed, Saved
 from screens.typed_confirm_dialog import TypedConfirmDialog
-from wizard.errors import WizardError
+from screens.workers import failing_as
 from wizard.results import AuditResult
 from wizard.session import Preview
 
@@ -116,6 +116,7 @@ class FinaleScreen(WizardScreen):
         self.query_one("#excludes", Static).update(Text("\n".join(self.excludes) or "(none)"))
 
     @work(thread=True, exclusive=True, group="finale", exit_on_error=False)
+    @failing_as("finale")
     def load(self) -> None:
         driver = self.wizard.driver
         if driver is None:
@@ -123,14 +124,10 @@ class FinaleScreen(WizardScreen):
         with self.wizard.gate.waiting("reading the finale") as got:
             if not got:
                 return
-            try:
-                last = self.choice(LAST_CHECK)
-                done = driver.finished
-                preview = driver.preview(LAST_CHECK, last) if last and not done else None
-                others = driver.other_sessions()
-            except WizardError as exc:
-                self.post_message(EngineFailed("finale", str(exc)))
-                return
+            last = self.choice(LAST_CHECK)
+            done = driver.finished
+            preview = driver.preview(LAST_CHECK, last) if last and not done else None
+            others = driver.other_sessions()
         self.post_message(FinaleLoaded(preview, others))
 
     @on(FinaleLoaded)
@@ -174,14 +171,11 @@ class FinaleScreen(WizardScreen):
         )
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
+    @failing_as("save")
     def save_excludes(self, path: str) -> None:
         from wizard.driver import write_text
 
-        try:
-            write_text(path, "\n".join(self.excludes) + "\n")
-        except WizardError as exc:
-            self.post_message(EngineFailed("save", str(exc)))
-            return
+        write_text(path, "\n".join(self.excludes) + "\n")
         self.post_message(Saved("exclude list", [path]))
 
     @on(Saved)
@@ -210,17 +204,14 @@ class FinaleScreen(WizardScreen):
             return
         self.app.push_screen(TypedConfirmDialog("Run the final phase", body, word), confirmed)
 
+    @failing_as("final phase")
     def run_final(self) -> None:
         """The final phase, run by `run_on_target` in a thread (it holds the target)."""
         driver = self.wizard.driver
         if driver is None:
             return
         choices = {c: o for c in FINAL_ORDER if (o := self.choice(c))}
-        try:
-            outcome, result = driver.apply(choices, final=True, confirm_irreversible=True)
-        except WizardError as exc:
-            self.post_message(EngineFailed("final phase", str(exc)))
-            return
+        outcome, result = driver.apply(choices, final=True, confirm_irreversible=True)
         self.post_message(Applied(choices, outcome, result, final=True))
         self.app.post_message(Audited(result, "verify"))
 

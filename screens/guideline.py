@@ -21,8 +21,8 @@ from screens.base import WizardScreen, letter
 from screens.confirm_dialog import ConfirmDialog
 from screens.messages import Applied, ApplyProgress, Audited, EngineFailed, Previewed
 from screens.typed_confirm_dialog import TypedConfirmDialog
+from screens.workers import failing_as
 from wizard.actions import Phase
-from wizard.errors import WizardError
 from wizard.model import Finding
 from wizard.results import AuditResult
 from wizard.session import Preview
@@ -265,6 +265,7 @@ class GuidelineScreen(WizardScreen):
     # --- preview ----------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    @failing_as("preview")
     def load_preview(self, option_id: str) -> None:
         driver = self.wizard.driver
         if driver is None:
@@ -272,11 +273,7 @@ class GuidelineScreen(WizardScreen):
         with self.wizard.gate.waiting("working out a preview") as got:
             if not got:
                 return
-            try:
-                preview = driver.preview(self.check_id, option_id)
-            except WizardError as exc:
-                self.post_message(EngineFailed("preview", str(exc)))
-                return
+            preview = driver.preview(self.check_id, option_id)
         self.post_message(Previewed(self.check_id, option_id, preview))
 
     @on(Previewed)
@@ -358,6 +355,7 @@ class GuidelineScreen(WizardScreen):
         self.query_one("#apply-progress").display = True
         self.query_one("#progress-text", Static).update(Text("Applying…"))
 
+    @failing_as("apply")
     def apply_choice(self, option_id: str, confirm: bool) -> None:
         """The apply itself, run by `run_on_target` in a thread (it holds the target)."""
         driver = self.wizard.driver
@@ -367,14 +365,9 @@ class GuidelineScreen(WizardScreen):
         def progress(*args: Any, **_: Any) -> None:
             self.post_message(ApplyProgress(" ".join(str(a) for a in args)))
 
-        try:
-            outcome, result = driver.apply(
-                {self.check_id: option_id}, confirm_irreversible=confirm, progress=progress
-            )
-        except WizardError as exc:
-            self.post_message(EngineFailed("apply", str(exc)))
-            self.post_message(ApplyProgress(""))
-            return
+        outcome, result = driver.apply(
+            {self.check_id: option_id}, confirm_irreversible=confirm, progress=progress
+        )
         self.post_message(Applied({self.check_id: option_id}, outcome, result))
         self.app.post_message(Audited(result, "verify"))
 
@@ -426,6 +419,8 @@ class GuidelineScreen(WizardScreen):
     @on(EngineFailed)
     def _failed(self, message: EngineFailed) -> None:
         self.notify(message.message, title=f"{message.action} failed", severity="error")
+        if message.action == "apply":
+            self.post_message(ApplyProgress(""))  # the progress bar goes, Apply is back
         if message.action == "preview":
             self.query_one("#preview", Static).update(Text(f"No preview: {message.message}"))
 

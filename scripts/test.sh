@@ -30,4 +30,5 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/lint-imports
+.venv/bin/vulture
 exec .venv/bin/pytest -q "$@"

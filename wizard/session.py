@@ -92,8 +92,6 @@ class CheckOutcome:
     option_id: str
     before: Status | None
     after: Status | None
-    before_summary: str
-    after_summary: str
     actions_done: tuple[str, ...]
     error: str | None = None
     rolled_back: bool = False
@@ -548,8 +546,6 @@ class Session:
                     option_id=choices[check_id],
                     before=fb.status if fb else None,
                     after=fa.status if fa else None,
-                    before_summary=fb.summary if fb else "",
-                    after_summary=fa.summary if fa else "",
                     actions_done=tuple(r.done),
                     error=r.error,
                     rolled_back=r.rolled_back,
