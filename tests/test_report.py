@@ -42,7 +42,7 @@ from wizard.report import (
 from wizard.results import AuditResult, TargetInfo
 from wizard.session import Session, recommended_choices
 from wizard.session_report import from_session
-from wizard.signing import canonical_json
+from wizard.sshsig import canonical_json
 from wizard.targets.image import ImageTarget
 
 SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"

@@ -257,7 +257,7 @@ def cmd_report_verify(args: argparse.Namespace) -> int:
 
     sig_path = args.signature or args.report + ".sig"
     from wizard.fsutil import read_capped
-    from wizard.signing import SIGNED_FILE_LIMIT
+    from wizard.sshsig import SIGNED_FILE_LIMIT
 
     try:
         data = read_capped(args.report, SIGNED_FILE_LIMIT)

@@ -28,7 +28,7 @@ from wizard.targets.base import ConnectOptions, Target
 if TYPE_CHECKING:
     from checks.runbook import RunbookView
     from wizard.report import AccountInput, ReportInput
-    from wizard.signing import PassphraseCallback
+    from wizard.ssh_keys import PassphraseCallback
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ from wizard.facts import Facts
 from wizard.model import Finding, SessionEvent
 from wizard.results import AuditResult
 from wizard.secrets import clean_text, scrub
-from wizard.signing import PassphraseCallback, canonical_json
+from wizard.ssh_keys import PassphraseCallback
+from wizard.sshsig import canonical_json
 
 log = logging.getLogger(__name__)
 
