@@ -16,9 +16,10 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.reactive import reactive
+from textual.reactive import reactive, var
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from screens.account import AccountCheckScreen
 from screens.commands import WizardCommands
 from screens.connect import ConnectScreen
 from screens.finale import FinaleScreen
@@ -39,6 +40,7 @@ from screens.messages import (
 )
 from screens.overview import OverviewScreen
 from screens.quit_dialog import QuitDialog
+from screens.runbook import RunbookScreen
 from screens.secret_dialog import SecretAnswer, SecretDialog
 from screens.target_gate import TargetGate
 from screens.typed_confirm_dialog import TypedConfirmDialog
@@ -62,6 +64,10 @@ class WizardApp(App[None]):
     ]
 
     learn: reactive[bool] = reactive(False)
+    # The latest audit and the account chapter's one line: screens watch them (self.watch),
+    # so every open screen shows a new result the moment it is set.
+    result: var[AuditResult | None] = var(None, always_update=True)
+    account_line: var[str] = var("", always_update=True)
 
     def __init__(
         self,
@@ -80,7 +86,6 @@ class WizardApp(App[None]):
         self.practice_root = practice_root
         self.save_recent = save_recent
         self.driver: Driver | None = None
-        self.result: AuditResult | None = None
         # The operator's choices by check id; final-phase ones wait for the finale.
         self.choices: dict[str, str] = {}
         self.final_choices: dict[str, str] = {}
@@ -92,7 +97,6 @@ class WizardApp(App[None]):
         # The AWS account chapter: which profile/region to read (None until chosen, from the
         # config's aws: section or the dialog) and one line saying where the chapter stands.
         self.aws: AwsConfig | None = None
-        self.account_line = ""
         self.account_missing_extra = False
         self.set_reactive(WizardApp.learn, target_spec == "demo" if learn is None else learn)
 
@@ -246,35 +250,29 @@ class WizardApp(App[None]):
             return
         self.post_message(RunbookLoaded(views))
 
-    def _each_screen(self, method: str, *args: object) -> None:
-        for screen in self.screen_stack:
-            show = getattr(screen, method, None)
-            if callable(show):
-                show(*args)
-
     @on(AccountAudited)
     def _account_audited(self, message: AccountAudited) -> None:
         account = message.result.target.account or {}
         counts = message.result.summary.counts
         unread = f", {counts['error']} could not be read" if counts.get("error") else ""
+        self.account_missing_extra = False
         self.account_line = (
             f"account {account.get('account_id', '?')} in {account.get('region', '?')}: "
             f"{counts.get('fail', 0)} fail, {counts.get('warn', 0)} warn{unread}"
         )
-        self.account_missing_extra = False
-        self._each_screen("show_account")
 
     @on(AccountUnavailable)
     def _account_unavailable(self, message: AccountUnavailable) -> None:
-        self.account_line = message.message
         self.account_missing_extra = message.missing_extra
-        self._each_screen("show_account")
+        self.account_line = message.message
         if not message.missing_extra:
             self.notify(message.message, title="AWS account not read", severity="error")
 
     @on(RunbookLoaded)
     def _runbook_loaded(self, message: RunbookLoaded) -> None:
-        self._each_screen("show_runbook", message.views, message.error)
+        for screen in self.screen_stack:
+            if isinstance(screen, RunbookScreen):
+                screen.show_runbook(message.views, message.error)
 
     def prompt_secret(self, label: str) -> str | None:
         """Ask for a passphrase or sudo password from a worker thread; None if declined."""
@@ -303,11 +301,7 @@ class WizardApp(App[None]):
 
     @on(Audited)
     def _audited(self, message: Audited) -> None:
-        self.result = message.result
-        for screen in self.screen_stack:
-            show = getattr(screen, "show_result", None)
-            if callable(show):
-                show(message.result)
+        self.result = message.result  # every screen watching it shows it
         if message.reason == "re-probe":
             self.notify("probed again: badges are up to date", timeout=3)
         elif message.reason == "verify":
@@ -380,16 +374,12 @@ class WizardApp(App[None]):
         self.push_screen(FinaleScreen())
 
     def action_open_account_check(self, check_id: str) -> None:
-        from screens.account import AccountCheckScreen
-
         if self.driver is None:
             return
         self._to_overview()
         self.push_screen(AccountCheckScreen(check_id))
 
     def action_runbook(self) -> None:
-        from screens.runbook import RunbookScreen
-
         if self.driver is None:
             return
         self._to_overview()
@@ -406,7 +396,6 @@ class WizardApp(App[None]):
             self.action_choose_account()
             return
         self.account_line = "reading the AWS account…"
-        self._each_screen("show_account")
         self.read_account(self.aws)
 
     def action_choose_account(self) -> None:
@@ -424,7 +413,7 @@ class WizardApp(App[None]):
             region = words[1] if len(words) > 1 else None
             self.aws = AwsConfig(profile=profile, region=region, configured=True)
             self.action_read_account()
-            if getattr(self.screen, "show_runbook", None) is not None:
+            if isinstance(self.screen, RunbookScreen):
                 self.load_runbook(self.aws)
 
         self.push_screen(

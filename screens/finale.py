@@ -83,9 +83,12 @@ class FinaleScreen(WizardScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.wizard.result is not None:
-            self.show_result(self.wizard.result)
+        self.watch(self.app, "result", self._result_changed)
         self.load()
+
+    def _result_changed(self, result: AuditResult | None) -> None:
+        if result is not None:
+            self.show_result(result)
 
     def choice(self, check_id: str) -> str | None:
         return self.wizard.final_choices.get(check_id) or catalog()[check_id].recommended

@@ -159,9 +159,7 @@ class GuidelineScreen(WizardScreen):
         if driver is not None:
             self.query_one("#note", Input).value = driver.notes.get(self.check_id, "")
         self.watch(self.app, "learn", self._learn_changed)
-        result = self.wizard.result
-        if result is not None:
-            self.show_result(result)
+        self.watch(self.app, "result", self._result_changed)
         choice = (
             self.wizard.choices.get(self.check_id)
             or self.wizard.final_choices.get(self.check_id)
@@ -186,6 +184,10 @@ class GuidelineScreen(WizardScreen):
         self.query_one("#note", Input).focus()
 
     # --- showing ----------------------------------------------------------------------
+
+    def _result_changed(self, result: AuditResult | None) -> None:
+        if result is not None:
+            self.show_result(result)
 
     def show_result(self, result: AuditResult) -> None:
         self.finding = next((f for f in result.findings if f.id == self.check_id), None)

@@ -62,8 +62,12 @@ class OverviewScreen(WizardScreen):
         guidelines.loading = True
         self._fill({})
         guidelines.focus()
-        if self.wizard.result is not None:
-            self.show_result(self.wizard.result)
+        self.watch(self.app, "result", self._result_changed)
+        self.watch(self.app, "account_line", self.show_account, init=False)
+
+    def _result_changed(self, result: AuditResult | None) -> None:
+        if result is not None:
+            self.show_result(result)
 
     def _target_line(self, result: AuditResult | None) -> str:
         if self.spec == "demo":
@@ -77,7 +81,7 @@ class OverviewScreen(WizardScreen):
         return f"{where} — {what}" if what else where
 
     def show_result(self, result: AuditResult) -> None:
-        """Called by the app after every probe: refresh badges, progress and the header."""
+        """After every probe (the app's `result` changed): badges, progress and the header."""
         self.findings = {f.id: f for f in result.findings}
         self.query_one("#target-line", Static).update(Text(self._target_line(result)))
         done = sum(1 for f in result.findings if f.status in DONE)
@@ -95,7 +99,7 @@ class OverviewScreen(WizardScreen):
         self._show_detail()
 
     def show_account(self) -> None:
-        """Called by the app when the AWS account was (re)read, or could not be."""
+        """When the AWS account was (re)read, or could not be (the app's `account_line`)."""
         driver = self.wizard.driver
         result = driver.account if driver else None
         self.account = {f.id: f for f in result.findings} if result else {}
