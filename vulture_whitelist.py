@@ -6,7 +6,7 @@ is used where vulture does not look — by a library calling it, by data, or as 
 
 from paramiko import Transport
 
-from wizard import driver, signing
+from wizard import driver, report_doc, signing
 from wizard.account_facts import Organization, Trail
 from wizard.actions import RunCommand
 from wizard.model import Severity
@@ -38,3 +38,10 @@ SSHTarget.prompted_secrets
 Transport.banner_timeout
 Transport.handshake_timeout
 Transport.auth_timeout
+
+# The report document's keys are read by name (doc["schema"]): they are the public JSON.
+report_doc.ReportDoc.schema
+report_doc.ReportDoc.tool
+report_doc.ReportDoc.image
+report_doc.ReportDoc.bundle_excludes
+report_doc.AccountDoc.read_at

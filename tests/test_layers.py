@@ -34,3 +34,10 @@ def test_every_wizard_module_is_in_a_layer() -> None:
 
 def test_checks_and_screens_are_whole_layers() -> None:
     assert {"checks", "screens"} <= _layer_modules()
+
+
+def test_import_contracts_hold() -> None:
+    """The same contracts scripts/test.sh lints: layers, no circles, report and checks apart."""
+    from importlinter.cli import lint_imports
+
+    assert lint_imports(config_filename=str(ROOT / "pyproject.toml")) == 0
