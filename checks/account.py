@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from checks.base import CatalogEntry, catalog
-from wizard.aws import CONTACT_TYPES, AccountFacts, PolicyDoc, Principal
+from wizard.account_facts import CONTACT_TYPES, AccountFacts, PolicyDoc, Principal
 from wizard.model import Evidence, Finding, Status
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,7 @@ None` to say why (see `Unchanged`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from checks._catalog import CatalogEntry, CatalogError, Option, catalog, groups, load_yaml
 from wizard.facts import Facts
@@ -21,7 +19,6 @@ __all__ = [
     "GROUPS",
     "CatalogEntry",
     "CatalogError",
-    "CheckFunc",
     "Option",
     "Unchanged",
     "catalog",
@@ -45,9 +42,6 @@ class Unchanged:
 
 
 GROUPS = groups()  # the overview's groups, in order (from the catalog schema)
-
-
-CheckFunc = Callable[[Any], Finding]
 
 
 def search_gaps(facts: Facts, *searches: str) -> str:

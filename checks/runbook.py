@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from checks._catalog import raw
-from wizard.aws import CONTACT_TYPES, RunbookFacts
+from wizard.account_facts import CONTACT_TYPES, RunbookFacts
 from wizard.model import Evidence
 
 RUNBOOK_ID = "account-runbook"  # its catalog entry: checks/catalog/runbook.yaml

@@ -18,8 +18,8 @@ from checks.base import catalog
 from screens.badges import badge
 from screens.base import WizardScreen, letter
 from screens.guideline import NOTE_LABEL, NOTE_MAX, reflow, why_text
-from wizard.engine import AuditResult
 from wizard.model import Finding
+from wizard.results import AuditResult
 
 if TYPE_CHECKING:
     pass
@@ -63,7 +63,7 @@ class AccountCheckScreen(WizardScreen):
         driver = self.wizard.driver
         if driver is not None:
             self.query_one("#note", Input).value = driver.notes.get(self.check_id, "")
-        self.show_account()
+        self.watch(self.app, "account_line", self.show_account)
         self._show_fix()
         self.focus_keys()
 
@@ -77,7 +77,7 @@ class AccountCheckScreen(WizardScreen):
     # --- showing ----------------------------------------------------------------------
 
     def show_account(self) -> None:
-        """Called by the app whenever the account was (re)read, or could not be."""
+        """Whenever the account was (re)read, or could not be (the app's `account_line`)."""
         driver = self.wizard.driver
         result: AuditResult | None = driver.account if driver else None
         self.finding = (

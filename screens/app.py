@@ -16,14 +16,15 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.reactive import reactive
+from textual.reactive import reactive, var
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from screens.account import AccountCheckScreen
 from screens.commands import WizardCommands
-from screens.confirm_dialog import ConfirmDialog, TypedConfirmDialog
 from screens.connect import ConnectScreen
 from screens.finale import FinaleScreen
 from screens.guideline import GuidelineScreen
+from screens.host import WizardHost
 from screens.host_key_dialog import HostKeyDialog
 from screens.input_dialog import InputDialog
 from screens.messages import (
@@ -38,12 +39,16 @@ from screens.messages import (
     Undone,
 )
 from screens.overview import OverviewScreen
+from screens.quit_dialog import QuitDialog
+from screens.runbook import RunbookScreen
 from screens.secret_dialog import SecretAnswer, SecretDialog
 from screens.target_gate import TargetGate
+from screens.typed_confirm_dialog import TypedConfirmDialog
+from screens.workers import failing_as
 from wizard.config import AwsConfig, Config, load_config, remember_recent
 from wizard.driver import Driver
-from wizard.engine import AuditResult
 from wizard.errors import WizardError
+from wizard.results import AuditResult
 from wizard.targets.base import ConnectOptions, UnknownHostKeyError
 
 
@@ -59,6 +64,10 @@ class WizardApp(App[None]):
     ]
 
     learn: reactive[bool] = reactive(False)
+    # The latest audit and the account chapter's one line: screens watch them (self.watch),
+    # so every open screen shows a new result the moment it is set.
+    result: var[AuditResult | None] = var(None, always_update=True)
+    account_line: var[str] = var("", always_update=True)
 
     def __init__(
         self,
@@ -77,7 +86,6 @@ class WizardApp(App[None]):
         self.practice_root = practice_root
         self.save_recent = save_recent
         self.driver: Driver | None = None
-        self.result: AuditResult | None = None
         # The operator's choices by check id; final-phase ones wait for the finale.
         self.choices: dict[str, str] = {}
         self.final_choices: dict[str, str] = {}
@@ -89,7 +97,6 @@ class WizardApp(App[None]):
         # The AWS account chapter: which profile/region to read (None until chosen, from the
         # config's aws: section or the dialog) and one line saying where the chapter stands.
         self.aws: AwsConfig | None = None
-        self.account_line = ""
         self.account_missing_extra = False
         self.set_reactive(WizardApp.learn, target_spec == "demo" if learn is None else learn)
 
@@ -160,6 +167,7 @@ class WizardApp(App[None]):
             if got:
                 self._connect_and_audit(driver)
 
+    @failing_as("connect")
     def _connect_and_audit(self, driver: Driver) -> None:
         try:
             if self.wizard_config is None:
@@ -169,27 +177,20 @@ class WizardApp(App[None]):
             result = driver.audit()
             if self._remember_secrets:
                 driver.remember_secrets()
-        except UnknownHostKeyError as exc:
+        except UnknownHostKeyError as exc:  # a question for the operator, not a failure
             self.post_message(HostKeyUnknown(exc.host, exc.key_type, exc.fingerprint))
-            return
-        except WizardError as exc:
-            self.post_message(EngineFailed("connect", str(exc)))
             return
         if self.save_recent and not driver.is_practice:
             remember_recent(driver.spec)
         self.post_message(Audited(result, "audit"))
 
+    @failing_as("re-probe")
     def reprobe(self) -> None:
         """Probe again (one round trip) and refresh every badge."""
         driver = self.driver
         if driver is None or driver.target is None:
             return
-        try:
-            result = driver.audit()
-        except WizardError as exc:
-            self.post_message(EngineFailed("re-probe", str(exc)))
-            return
-        self.post_message(Audited(result, "re-probe"))
+        self.post_message(Audited(driver.audit(), "re-probe"))
 
     # --- the AWS account chapter (read-only; independent of the target) ---------------
 
@@ -249,35 +250,29 @@ class WizardApp(App[None]):
             return
         self.post_message(RunbookLoaded(views))
 
-    def _each_screen(self, method: str, *args: object) -> None:
-        for screen in self.screen_stack:
-            show = getattr(screen, method, None)
-            if callable(show):
-                show(*args)
-
     @on(AccountAudited)
     def _account_audited(self, message: AccountAudited) -> None:
         account = message.result.target.account or {}
         counts = message.result.summary.counts
         unread = f", {counts['error']} could not be read" if counts.get("error") else ""
+        self.account_missing_extra = False
         self.account_line = (
             f"account {account.get('account_id', '?')} in {account.get('region', '?')}: "
             f"{counts.get('fail', 0)} fail, {counts.get('warn', 0)} warn{unread}"
         )
-        self.account_missing_extra = False
-        self._each_screen("show_account")
 
     @on(AccountUnavailable)
     def _account_unavailable(self, message: AccountUnavailable) -> None:
-        self.account_line = message.message
         self.account_missing_extra = message.missing_extra
-        self._each_screen("show_account")
+        self.account_line = message.message
         if not message.missing_extra:
             self.notify(message.message, title="AWS account not read", severity="error")
 
     @on(RunbookLoaded)
     def _runbook_loaded(self, message: RunbookLoaded) -> None:
-        self._each_screen("show_runbook", message.views, message.error)
+        for screen in self.screen_stack:
+            if isinstance(screen, RunbookScreen):
+                screen.show_runbook(message.views, message.error)
 
     def prompt_secret(self, label: str) -> str | None:
         """Ask for a passphrase or sudo password from a worker thread; None if declined."""
@@ -306,11 +301,7 @@ class WizardApp(App[None]):
 
     @on(Audited)
     def _audited(self, message: Audited) -> None:
-        self.result = message.result
-        for screen in self.screen_stack:
-            show = getattr(screen, "show_result", None)
-            if callable(show):
-                show(message.result)
+        self.result = message.result  # every screen watching it shows it
         if message.reason == "re-probe":
             self.notify("probed again: badges are up to date", timeout=3)
         elif message.reason == "verify":
@@ -346,8 +337,8 @@ class WizardApp(App[None]):
             self.push_screen(ConnectScreen(prefill=spec))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # Engine calls catch WizardError themselves; anything else is a bug, shown as one
-        # line instead of a traceback (with --debug the log has the details).
+        # A WizardError became EngineFailed in the worker (screens/workers.py); anything else
+        # is a bug, shown as one line instead of a traceback (with --debug the log has it).
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             self.log.error(f"worker {event.worker.name} failed: {error!r}")
@@ -383,16 +374,12 @@ class WizardApp(App[None]):
         self.push_screen(FinaleScreen())
 
     def action_open_account_check(self, check_id: str) -> None:
-        from screens.account import AccountCheckScreen
-
         if self.driver is None:
             return
         self._to_overview()
         self.push_screen(AccountCheckScreen(check_id))
 
     def action_runbook(self) -> None:
-        from screens.runbook import RunbookScreen
-
         if self.driver is None:
             return
         self._to_overview()
@@ -409,7 +396,6 @@ class WizardApp(App[None]):
             self.action_choose_account()
             return
         self.account_line = "reading the AWS account…"
-        self._each_screen("show_account")
         self.read_account(self.aws)
 
     def action_choose_account(self) -> None:
@@ -427,7 +413,7 @@ class WizardApp(App[None]):
             region = words[1] if len(words) > 1 else None
             self.aws = AwsConfig(profile=profile, region=region, configured=True)
             self.action_read_account()
-            if getattr(self.screen, "show_runbook", None) is not None:
+            if isinstance(self.screen, RunbookScreen):
                 self.load_runbook(self.aws)
 
         self.push_screen(
@@ -480,15 +466,12 @@ class WizardApp(App[None]):
             confirmed,
         )
 
+    @failing_as("undo")
     def undo_session(self) -> None:
         driver = self.driver
         if driver is None:
             return
-        try:
-            outcome, result = driver.undo()
-        except WizardError as exc:
-            self.post_message(EngineFailed("undo", str(exc)))
-            return
+        outcome, result = driver.undo()
         self.choices.clear()
         self.verified.clear()
         self.post_message(Undone(outcome, result))
@@ -519,6 +502,7 @@ class WizardApp(App[None]):
         )
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    @failing_as("export")
     def export_report(self, folder: str, key: str | None) -> None:
         driver = self.driver
         if driver is None:
@@ -528,13 +512,9 @@ class WizardApp(App[None]):
         with self.gate.waiting("writing the report") as got:
             if not got:
                 return
-            try:
-                paths = driver.export_report(
-                    folder, None if key in (None, "agent") else key, sign_agent=key == "agent"
-                )
-            except WizardError as exc:
-                self.post_message(EngineFailed("export", str(exc)))
-                return
+            paths = driver.export_report(
+                folder, None if key in (None, "agent") else key, sign_agent=key == "agent"
+            )
         self.post_message(Saved("report", paths))
 
     @on(Saved)
@@ -563,10 +543,6 @@ class WizardApp(App[None]):
 
     def on_unmount(self) -> None:
         self.close_target()
-
-
-class QuitDialog(ConfirmDialog):
-    """The "quit anyway?" question (its own class, so ctrl+q on it quits)."""
 
 
 def unfinished_business(app: WizardApp) -> str | None:
@@ -603,3 +579,7 @@ def make_app(
         practice_root=practice_root,
         save_recent=save_recent,
     )
+
+
+# The screens reach the app only through this protocol; mypy checks that the app keeps it.
+_HOST: type[WizardHost] = WizardApp

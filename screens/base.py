@@ -1,4 +1,5 @@
-"""What every wizard screen shares: typed access to the app (and through it, the driver), and
+"""What every wizard screen shares: typed access to the app (`screens.host.WizardHost`, and
+through it the driver), and
 the one rule for the keyboard: a letter key never acts while a text field has the focus.
 
 Every binding on a printable key is made with `letter(...)`: its action goes through
@@ -10,14 +11,11 @@ the text field (back to the screen's keys) on screens whose Escape binding is `b
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
-if TYPE_CHECKING:
-    from screens.app import WizardApp
+from screens.host import WizardHost
 
 TEXT_FIELDS = (Input, TextArea)
 
@@ -31,18 +29,18 @@ class WizardScreen(Screen[None]):
     """A full screen of the wizard."""
 
     @property
-    def wizard(self) -> WizardApp:
-        from screens.app import WizardApp
-
-        assert isinstance(self.app, WizardApp)
-        return self.app
+    def wizard(self) -> WizardHost:
+        """The app hosting this screen, as the screens may use it (screens/host.py)."""
+        app = self.app
+        assert isinstance(app, WizardHost)
+        return app
 
     @property
     def typing(self) -> bool:
         """A text field has the focus: printable keys are text, not commands."""
         return isinstance(self.focused, TEXT_FIELDS)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def check_action(self, action: str, _parameters: tuple[object, ...]) -> bool | None:
         return not (action == "key" and self.typing)
 
     async def action_key(self, action: str) -> None:

@@ -102,8 +102,4 @@ class ConnectScreen(WizardScreen):
         self._go("demo")
 
     def _go(self, spec: str) -> None:
-        from screens.app import WizardApp
-
-        app = self.app
-        if isinstance(app, WizardApp):
-            app.open_target(spec)
+        self.wizard.open_target(spec)

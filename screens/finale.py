@@ -19,13 +19,13 @@ from checks import registry
 from checks.base import catalog
 from screens.badges import badge
 from screens.base import WizardScreen, letter
-from screens.confirm_dialog import TypedConfirmDialog
 from screens.guideline import preview_text
 from screens.input_dialog import InputDialog
 from screens.messages import Applied, Audited, EngineFailed, Saved, TestBooted
-from wizard.engine import AuditResult
-from wizard.errors import WizardError
+from screens.typed_confirm_dialog import TypedConfirmDialog
+from screens.workers import failing_as
 from wizard.report_testboot import TestBootInput, side_by_side
+from wizard.results import AuditResult
 from wizard.session import Preview
 
 if TYPE_CHECKING:
@@ -118,10 +118,13 @@ class FinaleScreen(WizardScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.wizard.result is not None:
-            self.show_result(self.wizard.result)
+        self.watch(self.app, "result", self._result_changed)
         self.show_test_boot_offer()
         self.load()
+
+    def _result_changed(self, result: AuditResult | None) -> None:
+        if result is not None:
+            self.show_result(result)
 
     def choice(self, check_id: str) -> str | None:
         return self.wizard.final_choices.get(check_id) or catalog()[check_id].recommended
@@ -152,6 +155,7 @@ class FinaleScreen(WizardScreen):
         self.query_one("#excludes", Static).update(Text("\n".join(self.excludes) or "(none)"))
 
     @work(thread=True, exclusive=True, group="finale", exit_on_error=False)
+    @failing_as("finale")
     def load(self) -> None:
         driver = self.wizard.driver
         if driver is None:
@@ -159,17 +163,11 @@ class FinaleScreen(WizardScreen):
         with self.wizard.gate.waiting("reading the finale") as got:
             if not got:
                 return
-            try:
-                last_check = registry.last_command()
-                last = self.choice(last_check) if last_check else None
-                done = driver.finished
-                preview = (
-                    driver.preview(last_check, last) if last_check and last and not done else None
-                )
-                others = driver.other_sessions()
-            except WizardError as exc:
-                self.post_message(EngineFailed("finale", str(exc)))
-                return
+            last_check = registry.last_command()
+            last = self.choice(last_check) if last_check else None
+            done = driver.finished
+            preview = driver.preview(last_check, last) if last_check and last and not done else None
+            others = driver.other_sessions()
         self.post_message(FinaleLoaded(preview, others))
 
     @on(FinaleLoaded)
@@ -213,14 +211,11 @@ class FinaleScreen(WizardScreen):
         )
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
+    @failing_as("save")
     def save_excludes(self, path: str) -> None:
         from wizard.driver import write_text
 
-        try:
-            write_text(path, "\n".join(self.excludes) + "\n")
-        except WizardError as exc:
-            self.post_message(EngineFailed("save", str(exc)))
-            return
+        write_text(path, "\n".join(self.excludes) + "\n")
         self.post_message(Saved("exclude list", [path]))
 
     @on(Saved)
@@ -249,17 +244,14 @@ class FinaleScreen(WizardScreen):
             return
         self.app.push_screen(TypedConfirmDialog("Run the final phase", body, word), confirmed)
 
+    @failing_as("final phase")
     def run_final(self) -> None:
         """The final phase, run by `run_on_target` in a thread (it holds the target)."""
         driver = self.wizard.driver
         if driver is None:
             return
         choices = {c: o for c in registry.final_ids() if (o := self.choice(c))}
-        try:
-            outcome, result = driver.apply(choices, final=True, confirm_irreversible=True)
-        except WizardError as exc:
-            self.post_message(EngineFailed("final phase", str(exc)))
-            return
+        outcome, result = driver.apply(choices, final=True, confirm_irreversible=True)
         self.post_message(Applied(choices, outcome, result, final=True))
         self.app.post_message(Audited(result, "verify"))
 
@@ -329,18 +321,14 @@ class FinaleScreen(WizardScreen):
                 Text("Booting two throw-away launches of the image…")
             )
 
+    @failing_as("test-boot")
     def run_test_boot(self) -> None:
         """The test-boot, run by `run_on_target` in a thread (it holds the target: an apply
         must not change the image while it boots)."""
         driver = self.wizard.driver
         if driver is None:
             return
-        try:
-            run = driver.test_boot()
-        except WizardError as exc:
-            self.post_message(EngineFailed("test-boot", str(exc)))
-            return
-        self.post_message(TestBooted(run))
+        self.post_message(TestBooted(driver.test_boot()))
 
     @on(TestBooted)
     def _test_booted(self, message: TestBooted) -> None:

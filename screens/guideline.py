@@ -18,12 +18,13 @@ from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, S
 from checks.base import CatalogEntry, Option, catalog
 from screens.badges import badge
 from screens.base import WizardScreen, letter
-from screens.confirm_dialog import ConfirmDialog, TypedConfirmDialog
+from screens.confirm_dialog import ConfirmDialog
 from screens.messages import Applied, ApplyProgress, Audited, EngineFailed, Previewed
+from screens.typed_confirm_dialog import TypedConfirmDialog
+from screens.workers import failing_as
 from wizard.actions import Phase
-from wizard.engine import AuditResult
-from wizard.errors import WizardError
 from wizard.model import Finding
+from wizard.results import AuditResult
 from wizard.session import Preview
 
 if TYPE_CHECKING:
@@ -158,9 +159,7 @@ class GuidelineScreen(WizardScreen):
         if driver is not None:
             self.query_one("#note", Input).value = driver.notes.get(self.check_id, "")
         self.watch(self.app, "learn", self._learn_changed)
-        result = self.wizard.result
-        if result is not None:
-            self.show_result(result)
+        self.watch(self.app, "result", self._result_changed)
         choice = (
             self.wizard.choices.get(self.check_id)
             or self.wizard.final_choices.get(self.check_id)
@@ -185,6 +184,10 @@ class GuidelineScreen(WizardScreen):
         self.query_one("#note", Input).focus()
 
     # --- showing ----------------------------------------------------------------------
+
+    def _result_changed(self, result: AuditResult | None) -> None:
+        if result is not None:
+            self.show_result(result)
 
     def show_result(self, result: AuditResult) -> None:
         self.finding = next((f for f in result.findings if f.id == self.check_id), None)
@@ -264,6 +267,7 @@ class GuidelineScreen(WizardScreen):
     # --- preview ----------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    @failing_as("preview")
     def load_preview(self, option_id: str) -> None:
         driver = self.wizard.driver
         if driver is None:
@@ -271,11 +275,7 @@ class GuidelineScreen(WizardScreen):
         with self.wizard.gate.waiting("working out a preview") as got:
             if not got:
                 return
-            try:
-                preview = driver.preview(self.check_id, option_id)
-            except WizardError as exc:
-                self.post_message(EngineFailed("preview", str(exc)))
-                return
+            preview = driver.preview(self.check_id, option_id)
         self.post_message(Previewed(self.check_id, option_id, preview))
 
     @on(Previewed)
@@ -357,6 +357,7 @@ class GuidelineScreen(WizardScreen):
         self.query_one("#apply-progress").display = True
         self.query_one("#progress-text", Static).update(Text("Applying…"))
 
+    @failing_as("apply")
     def apply_choice(self, option_id: str, confirm: bool) -> None:
         """The apply itself, run by `run_on_target` in a thread (it holds the target)."""
         driver = self.wizard.driver
@@ -366,14 +367,9 @@ class GuidelineScreen(WizardScreen):
         def progress(*args: Any, **_: Any) -> None:
             self.post_message(ApplyProgress(" ".join(str(a) for a in args)))
 
-        try:
-            outcome, result = driver.apply(
-                {self.check_id: option_id}, confirm_irreversible=confirm, progress=progress
-            )
-        except WizardError as exc:
-            self.post_message(EngineFailed("apply", str(exc)))
-            self.post_message(ApplyProgress(""))
-            return
+        outcome, result = driver.apply(
+            {self.check_id: option_id}, confirm_irreversible=confirm, progress=progress
+        )
         self.post_message(Applied({self.check_id: option_id}, outcome, result))
         self.app.post_message(Audited(result, "verify"))
 
@@ -425,6 +421,8 @@ class GuidelineScreen(WizardScreen):
     @on(EngineFailed)
     def _failed(self, message: EngineFailed) -> None:
         self.notify(message.message, title=f"{message.action} failed", severity="error")
+        if message.action == "apply":
+            self.post_message(ApplyProgress(""))  # the progress bar goes, Apply is back
         if message.action == "preview":
             self.query_one("#preview", Static).update(Text(f"No preview: {message.message}"))
 

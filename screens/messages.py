@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from checks.runbook import RunbookView
-from wizard.engine import AuditResult
 from wizard.report_testboot import TestBootInput
+from wizard.results import AuditResult
 from wizard.session import ApplyOutcome, Preview, UndoOutcome
 
 

@@ -21,8 +21,8 @@ from checks.account import ACCOUNT_CHECKS
 from checks.base import GROUPS, catalog
 from screens.badges import DONE, GROUP_TITLES, badge
 from screens.base import WizardScreen, letter
-from wizard.engine import AuditResult
 from wizard.model import Finding
+from wizard.results import AuditResult
 
 # The account chapter's own rows (not checks): choose/read the account, and the runbook.
 READ_ACCOUNT = "account-read"
@@ -62,10 +62,12 @@ class OverviewScreen(WizardScreen):
         guidelines.loading = True
         self._fill({})
         guidelines.focus()
-        from screens.app import WizardApp
+        self.watch(self.app, "result", self._result_changed)
+        self.watch(self.app, "account_line", self.show_account, init=False)
 
-        if isinstance(self.app, WizardApp) and self.app.result is not None:
-            self.show_result(self.app.result)
+    def _result_changed(self, result: AuditResult | None) -> None:
+        if result is not None:
+            self.show_result(result)
 
     def _target_line(self, result: AuditResult | None) -> str:
         if self.spec == "demo":
@@ -79,7 +81,7 @@ class OverviewScreen(WizardScreen):
         return f"{where} — {what}" if what else where
 
     def show_result(self, result: AuditResult) -> None:
-        """Called by the app after every probe: refresh badges, progress and the header."""
+        """After every probe (the app's `result` changed): badges, progress and the header."""
         self.findings = {f.id: f for f in result.findings}
         self.query_one("#target-line", Static).update(Text(self._target_line(result)))
         done = sum(1 for f in result.findings if f.status in DONE)
@@ -97,10 +99,8 @@ class OverviewScreen(WizardScreen):
         self._show_detail()
 
     def show_account(self) -> None:
-        """Called by the app when the AWS account was (re)read, or could not be."""
-        from screens.app import WizardApp
-
-        driver = self.app.driver if isinstance(self.app, WizardApp) else None
+        """When the AWS account was (re)read, or could not be (the app's `account_line`)."""
+        driver = self.wizard.driver
         result = driver.account if driver else None
         self.account = {f.id: f for f in result.findings} if result else {}
         guidelines = self.query_one("#guidelines", OptionList)
@@ -111,9 +111,7 @@ class OverviewScreen(WizardScreen):
         self._show_detail()
 
     def _account_line(self) -> str:
-        from screens.app import WizardApp
-
-        return self.app.account_line if isinstance(self.app, WizardApp) else ""
+        return self.wizard.account_line
 
     def _account_options(self) -> list[Option]:
         entries = catalog()
@@ -188,15 +186,11 @@ class OverviewScreen(WizardScreen):
     @on(OptionList.OptionSelected, "#guidelines")
     def _open(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
-            from screens.app import WizardApp
-
-            if not isinstance(self.app, WizardApp):
-                return
             if event.option.id == READ_ACCOUNT:
-                self.app.action_choose_account()
+                self.wizard.action_choose_account()
             elif event.option.id == RUNBOOK:
-                self.app.action_runbook()
+                self.wizard.action_runbook()
             elif event.option.id in ACCOUNT_CHECKS:
-                self.app.action_open_account_check(event.option.id)
+                self.wizard.action_open_account_check(event.option.id)
             else:
-                self.app.action_open_guideline(event.option.id)
+                self.wizard.action_open_guideline(event.option.id)

@@ -33,4 +33,6 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports
+.venv/bin/vulture
 exec .venv/bin/pytest -q "$@"

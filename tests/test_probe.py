@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wizard import probe
+from wizard import probe, probe_records
 from wizard.demo import EXAMPLE_KEY_ID, EXAMPLE_SECRET, seed_practice_image
 from wizard.errors import ProbeError
 from wizard.facts import PasswordState, SearchNote
@@ -344,7 +344,7 @@ def test_records_are_byte_stuffed() -> None:
     data = (
         b"probe\x001\x00/\x000\x000\x00\x1e\x00uname\x00\x1e\x1e\x00k\x00\x1e\x00done\x00\x1e\x00"
     )
-    assert list(probe.records(data))[1] == ["uname", "\x1e", "k"]
+    assert list(probe_records.records(data))[1] == ["uname", "\x1e", "k"]
 
 
 def test_passwd_and_keys_split_on_newline_only(tmp_path: Path) -> None:
@@ -412,8 +412,8 @@ def _many_files(root: Path, n: int) -> None:
 
 def _rendered(facts: probe.Facts) -> dict[str, str]:
     from checks import run_checks
-    from wizard.engine import AuditResult, TargetInfo
     from wizard.formats import FORMATS, render
+    from wizard.results import AuditResult, TargetInfo
 
     info = TargetInfo("image:/x", "h", "", "", "", "")
     result = AuditResult(info, facts, tuple(run_checks(facts, None)), "2026-01-01T00:00:00", 0.0)

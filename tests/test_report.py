@@ -24,8 +24,8 @@ from checks import INSTANCE_CHECKS
 from checks.bundle_excludes import exclude_list
 from wizard.config import Config
 from wizard.demo import EXAMPLE_KEY_ID, EXAMPLE_SECRET, seed_practice_image
-from wizard.driver import Driver
-from wizard.engine import AuditResult, TargetInfo, audit
+from wizard.driver import Driver, write_reports
+from wizard.engine import audit
 from wizard.errors import UsageError
 from wizard.model import Evidence, Finding, SessionEvent, Severity, Status
 from wizard.report import (
@@ -34,15 +34,15 @@ from wizard.report import (
     ReportInput,
     build_report,
     clean_text,
-    from_session,
     to_html,
     to_json_bytes,
     to_markdown,
     write_report,
-    write_reports,
 )
+from wizard.results import AuditResult, TargetInfo
 from wizard.session import Session, recommended_choices
-from wizard.signing import canonical_json
+from wizard.session_report import from_session
+from wizard.sshsig import canonical_json
 from wizard.targets.image import ImageTarget
 
 SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"

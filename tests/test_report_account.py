@@ -16,11 +16,11 @@ import pytest
 from checks.account import ACCOUNT_CHECKS, run_account_checks
 from checks.base import catalog
 from checks.runbook import runbook_steps
-from wizard.aws import AccountFacts, Image
+from wizard.account_facts import AccountFacts, Image
 from wizard.config import AwsConfig, load_config
 from wizard.demo import seed_practice_image
 from wizard.driver import Driver
-from wizard.engine import AuditResult, TargetInfo, audit
+from wizard.engine import audit
 from wizard.errors import SignatureError, UsageError
 from wizard.report import (
     AccountInput,
@@ -32,6 +32,7 @@ from wizard.report import (
     to_markdown,
     write_report,
 )
+from wizard.results import AuditResult, TargetInfo
 from wizard.signing import verify_file
 from wizard.targets.image import ImageTarget
 

@@ -430,7 +430,8 @@ def test_journals_others_could_write_are_refused(practice: ImageTarget) -> None:
 
 
 def test_report_input_round_trip(practice: ImageTarget) -> None:
-    from wizard.report import build_report, from_session
+    from wizard.report import build_report
+    from wizard.session_report import from_session
 
     session = Session(practice)
     session.audit()

@@ -26,16 +26,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wizard.errors import SignatureError, UsageError
-from wizard.signing import (
-    Verified,
-    canonical_json,
-    fingerprint,
-    load_private_key,
-    sign,
-    sign_file,
-    verify,
-    verify_file,
-)
+from wizard.signing import Verified, sign, sign_file, verify, verify_file
+from wizard.ssh_keys import load_private_key
+from wizard.sshsig import canonical_json, fingerprint
 
 SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
 SSH_AGENT = shutil.which("ssh-agent") or "/usr/bin/ssh-agent"

@@ -7,13 +7,13 @@ connection) — tracebacks only with --debug. Exit 1 means at least one check fa
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from wizard import __version__
+from wizard.cli_report import prompt, write_checklist
 from wizard.errors import SignatureError, UsageError, WizardError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -25,15 +25,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _prompt(label: str) -> str | None:
-    if not sys.stdin.isatty():
-        return None
-    try:
-        return getpass.getpass(f"{label}: ") or None
-    except (EOFError, KeyboardInterrupt):
-        return None
 
 
 def _ssh_options(p: argparse.ArgumentParser) -> None:
@@ -140,8 +131,8 @@ def _connect_options(
         known_hosts=args.known_hosts,
         accept_new_host_key=args.accept_new_host_key,
         ssh_config=args.ssh_config,
-        passphrase_prompt=_prompt,
-        sudo_password_prompt=_prompt,
+        passphrase_prompt=prompt,
+        sudo_password_prompt=prompt,
     )
 
 
@@ -172,25 +163,10 @@ def _sign(args: argparse.Namespace) -> None:
     from wizard.signing import sign_file
 
     if args.sign_key:
-        sig = sign_file(args.output, key_file=args.sign_key, passphrase_cb=_prompt)
+        sig = sign_file(args.output, key_file=args.sign_key, passphrase_cb=prompt)
     else:
         sig = sign_file(args.output)  # no key file: the first suitable key in ssh-agent
     print(f"signed: {sig}", file=sys.stderr)
-
-
-def write_checklist(args: argparse.Namespace, report: dict[str, Any]) -> None:
-    """--report STEM (audit and apply): the checklist report in every format, each file
-    signed with --sign-key / --sign-agent."""
-    from wizard.report import write_report
-
-    for path in write_report(
-        report,
-        args.report,
-        sign_key=args.sign_key,
-        sign_agent=args.sign_agent,
-        passphrase_cb=_prompt,
-    ):
-        print(f"wrote: {path}", file=sys.stderr)
 
 
 def _report(args: argparse.Namespace, result: object) -> None:
@@ -284,7 +260,7 @@ def cmd_report_verify(args: argparse.Namespace) -> int:
 
     sig_path = args.signature or args.report + ".sig"
     from wizard.fsutil import read_capped
-    from wizard.signing import SIGNED_FILE_LIMIT
+    from wizard.sshsig import SIGNED_FILE_LIMIT
 
     try:
         data = read_capped(args.report, SIGNED_FILE_LIMIT)

@@ -157,7 +157,7 @@ def cmd_apply(args: argparse.Namespace, connect: Callable[[argparse.Namespace], 
 def _keep_report_input(session: Any, outcome: Any) -> None:
     """What the report says, beside the journal: `ami-wizard report SESSION_ID` writes it
     again later (only when something was journaled)."""
-    from wizard.report import from_session
+    from wizard.session_report import from_session
     from wizard.sessions import store_report_input
 
     if outcome.journal_dir:
@@ -166,8 +166,9 @@ def _keep_report_input(session: Any, outcome: Any) -> None:
 
 def _write_report(args: argparse.Namespace, session: Any, outcome: Any) -> None:
     """--report FILE: the signed checklist report of this apply session."""
-    from wizard.cli import write_checklist
-    from wizard.report import build_report, from_session
+    from wizard.cli_report import write_checklist
+    from wizard.report import build_report
+    from wizard.session_report import from_session
 
     write_checklist(args, build_report(from_session(session, outcome)))
 

@@ -107,7 +107,7 @@ def _describe(e: Entry) -> str:
 
 def cmd_report_session(argv: Sequence[str], parser: argparse.ArgumentParser) -> int:
     """Regenerate a session's checklist report, with the undo events recorded since."""
-    from wizard.cli import write_checklist
+    from wizard.cli_report import write_checklist
     from wizard.report import build_report
     from wizard.sessions import load_report_input, load_session, report_events
 

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from wizard.aws import BOTO3_MISSING
 from wizard.config import Config
-from wizard.engine import AuditResult, open_target
+from wizard.engine import open_target
 from wizard.errors import TargetError, UsageError, WizardError
 from wizard.fsutil import write_atomic
+from wizard.results import AuditResult
 from wizard.session import ApplyOutcome, FinalState, Preview, Session, UndoOutcome
 from wizard.targets.base import ConnectOptions, Target
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from checks.runbook import RunbookView
     from wizard.report import AccountInput, ReportInput
     from wizard.report_testboot import TestBootInput
+    from wizard.ssh_keys import PassphraseCallback
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ class Driver:
     result: AuditResult | None = None  # the latest audit
     practice_root: str | None = None  # a practice image made by the caller (kept on close)
     finished: bool = False  # the last command ran: nothing more may be sent to the target
-    # For the report (wizard.report.write_reports reads these): every ApplyOutcome in order,
+    # For the report (write_reports below reads these): every ApplyOutcome in order,
     # and the preview shown for each check before it was applied.
     outcomes: list[ApplyOutcome] = field(default_factory=list)
     previews: dict[str, Preview] = field(default_factory=dict)
@@ -227,7 +229,8 @@ class Driver:
 
     def report_input(self) -> ReportInput:
         """Everything the checklist report says, from the session's final state."""
-        from wizard.report import ReportInput, from_session
+        from wizard.report import ReportInput
+        from wizard.session_report import from_session
 
         if self.session is not None and self.session.before is not None:
             inp = from_session(
@@ -241,8 +244,6 @@ class Driver:
 
     def export_report(self, folder: str, sign_key: str | None, sign_agent: bool) -> list[str]:
         """Write the checklist report (JSON, Markdown, HTML), each signed when a key is given."""
-        from wizard.report import write_reports
-
         if self.result is None:
             raise WizardError("nothing to report yet: the target has not been audited")
         out = Path(os.path.expanduser(folder))
@@ -319,6 +320,28 @@ class Driver:
         target.close()
         if self.is_practice and not self.practice_root:
             shutil.rmtree(target.root, ignore_errors=True)
+
+
+def write_reports(
+    driver: Driver,
+    out: str | os.PathLike[str],
+    sign_key: str | None = None,
+    sign_agent: bool = False,
+    passphrase_cb: PassphraseCallback | None = None,
+) -> list[str]:
+    """The wizard's export: all three formats as `ami-wizard-report.*`, from
+    `Driver.report_input()` (the session's final state, the outcomes, notes and previews).
+    With a key (or the agent) every file is signed into FILE.sig.
+    """
+    from wizard.report import build_report, write_report
+
+    return write_report(
+        build_report(driver.report_input()),
+        Path(out) / "ami-wizard-report",
+        sign_key=sign_key,
+        sign_agent=sign_agent,
+        passphrase_cb=passphrase_cb,
+    )
 
 
 def _aws_reason(exc: BaseException) -> str:

@@ -8,56 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from checks import registry, run_checks
-from wizard import __version__
+from wizard.account_facts import AccountFacts
 from wizard.config import Config
 from wizard.errors import UsageError
-from wizard.facts import Facts
-from wizard.model import Finding, Summary
+from wizard.model import Finding
 from wizard.probe import run_probe
+from wizard.results import AuditResult, TargetInfo
 from wizard.targets.base import ConnectOptions, Target
-
-
-@dataclass(frozen=True)
-class TargetInfo:
-    uri: str
-    hostname: str
-    os: str
-    kernel: str
-    instance_id: str
-    ami_id: str
-    account: dict[str, str] = field(default_factory=dict)  # account chapter: id, region, caller
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "uri": self.uri,
-            "hostname": self.hostname,
-            "os": self.os,
-            "kernel": self.kernel,
-            "instance_id": self.instance_id,
-            "ami_id": self.ami_id,
-        }
-        if self.account:
-            out["account"] = dict(self.account)
-        return out
-
-
-@dataclass(frozen=True)
-class AuditResult:
-    target: TargetInfo
-    facts: Facts | Any  # Facts for an instance, wizard.aws.AccountFacts for an account
-    findings: tuple[Finding, ...]
-    started: str  # ISO 8601, UTC
-    duration_s: float
-    tool_version: str = __version__
-
-    @property
-    def summary(self) -> Summary:
-        return Summary.of(self.findings)
 
 
 def open_target(spec: str, options: ConnectOptions) -> Target:
@@ -104,14 +65,23 @@ def audit(
     return AuditResult(info, facts, findings, started, time.monotonic() - t0)
 
 
+def gather_and_check_account(
+    profile: str | None, region: str | None
+) -> tuple[AccountFacts, list[Finding]]:
+    """Gather the account's facts (`wizard.aws`) and run every account check on them."""
+    from checks.account import run_account_checks
+    from wizard.aws import gather_account, make_session
+
+    facts = gather_account(make_session(profile, region))
+    return facts, run_account_checks(facts)
+
+
 def audit_account(spec: str, region: str | None = None) -> AuditResult:
     """The account chapter headless: `aws:` or `aws:PROFILE`, read-only."""
-    from wizard.aws import audit_account as gather_and_check
-
     profile = spec.removeprefix("aws:") or None
     started = datetime.now(UTC).replace(microsecond=0).isoformat()
     t0 = time.monotonic()
-    facts, findings = gather_and_check(profile, region)
+    facts, findings = gather_and_check_account(profile, region)
     info = TargetInfo(
         uri=spec,
         hostname="",

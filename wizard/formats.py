@@ -11,9 +11,9 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from checks.base import catalog
-from wizard.engine import AuditResult
 from wizard.facts import Facts
 from wizard.model import Evidence, Finding, Status
+from wizard.results import AuditResult
 from wizard.secrets import clean_text, scrub
 
 AUDIT_SCHEMA = "ami-wizard/audit/v1"

@@ -57,17 +57,3 @@ def set_secret(kind: str, name: str, value: str) -> None:
         keyring.set_password(SERVICE, _account(kind, name), value)
     except KeyringError as exc:
         raise WizardError(f"cannot store the {kind} for {name} in the keyring — {exc}") from exc
-
-
-def delete_secret(kind: str, name: str) -> bool:
-    """Forget a stored secret; returns False when there was nothing to delete."""
-    import keyring
-    from keyring.errors import KeyringError, PasswordDeleteError
-
-    try:
-        keyring.delete_password(SERVICE, _account(kind, name))
-    except PasswordDeleteError:
-        return False
-    except KeyringError as exc:
-        raise WizardError(f"cannot delete the {kind} for {name} from the keyring — {exc}") from exc
-    return True

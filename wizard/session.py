@@ -34,10 +34,11 @@ from wizard.actions import (
 )
 from wizard.apply import Applier, CheckResult, backend_for, resolve_sshd
 from wizard.config import Config
-from wizard.engine import AuditResult, audit
+from wizard.engine import audit
 from wizard.errors import ApplyError, UsageError, WizardError
 from wizard.journal import Journal, new_session_id
 from wizard.model import Finding, SessionEvent, Status
+from wizard.results import AuditResult
 from wizard.secrets import scrub
 from wizard.sessions import TargetBusy
 from wizard.targets.base import Target
@@ -90,8 +91,6 @@ class CheckOutcome:
     option_id: str
     before: Status | None
     after: Status | None
-    before_summary: str
-    after_summary: str
     actions_done: tuple[str, ...]
     error: str | None = None
     rolled_back: bool = False
@@ -535,8 +534,6 @@ class Session:
                     option_id=choices[check_id],
                     before=fb.status if fb else None,
                     after=fa.status if fa else None,
-                    before_summary=fb.summary if fb else "",
-                    after_summary=fa.summary if fa else "",
                     actions_done=tuple(r.done),
                     error=r.error,
                     rolled_back=r.rolled_back,

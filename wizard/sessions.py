@@ -24,9 +24,9 @@ from wizard.journal import Entry, Journal, list_sessions, private_dir
 from wizard.secrets import scrub_tree
 
 if TYPE_CHECKING:
-    from wizard.engine import AuditResult
     from wizard.model import SessionEvent as ModelSessionEvent
     from wizard.report import ReportInput
+    from wizard.results import AuditResult
     from wizard.targets.base import Target
 
 REPORT_INPUT = "report-input.json"
@@ -218,23 +218,26 @@ def target_lock(target: Target) -> Iterator[None]:
 def _result_json(result: AuditResult | None) -> dict[str, Any] | None:
     if result is None:
         return None
-    facts = result.facts
+    from wizard.facts import Facts
+
+    # An account audit's facts (AccountFacts) carry none of these: empty, as a fresh Facts.
+    facts = result.facts if isinstance(result.facts, Facts) else Facts()
     return {
         "target": result.target.to_dict(),
         "findings": [f.to_dict() for f in result.findings],
         "started": result.started,
         "duration_s": result.duration_s,
         "tool_version": result.tool_version,
-        "identity": dict(getattr(facts, "identity", {}) or {}),
-        "limits_hit": list(getattr(facts, "limits_hit", ()) or ()),
-        "probe_errors": list(getattr(facts, "probe_errors", ()) or ()),
+        "identity": dict(facts.identity or {}),
+        "limits_hit": list(facts.limits_hit or ()),
+        "probe_errors": list(facts.probe_errors or ()),
     }
 
 
 def _result_from(data: dict[str, Any] | None) -> AuditResult | None:
-    from wizard.engine import AuditResult, TargetInfo
     from wizard.facts import Facts
     from wizard.model import Evidence, Finding, Severity, Status
+    from wizard.results import AuditResult, TargetInfo
 
     if data is None:
         return None

@@ -38,7 +38,8 @@ from wizard.errors import UsageError
 from wizard.facts import Facts, PasswordState
 from wizard.formats import render
 from wizard.model import Evidence, Summary
-from wizard.probe import parse_public_keys, run_probe
+from wizard.probe import run_probe
+from wizard.probe_parse import parse_public_keys
 from wizard.targets.image import ImageTarget
 from wizard.targets.ssh import fingerprint
 from wizard.testboot_imds import LaunchMetadata, MetadataStub

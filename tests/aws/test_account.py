@@ -20,7 +20,7 @@ from checks.account import ACCOUNT_CHECKS, run_account_check, run_account_checks
 from checks.base import catalog
 from checks.runbook import runbook, runbook_steps
 from tests.aws.conftest import need, post
-from wizard.aws import (
+from wizard.account_facts import (
     AccountFacts,
     Alarm,
     Analyzer,
@@ -34,11 +34,13 @@ from wizard.aws import (
     Snapshot,
     Trail,
     TrailEvent,
-    audit_account,
+)
+from wizard.aws import (
     gather_account,
     gather_runbook,
     make_session,
 )
+from wizard.engine import gather_and_check_account
 from wizard.errors import UsageError
 from wizard.model import Finding, Status
 
@@ -421,7 +423,7 @@ def test_careless_account_is_flagged(
     aws: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     image = seed_careless(aws, monkeypatch)
-    facts_, findings = audit_account(None, None)
+    facts_, findings = gather_and_check_account(None, None)
     found = by_id(findings)
     assert facts_.account_id == ACCOUNT and facts_.partition == "aws"
     assert_unsupported_are_errors(found)
@@ -449,7 +451,9 @@ def test_careless_account_is_flagged(
 
 def test_careful_account_passes_where_moto_has_the_api(aws: Callable[..., Any]) -> None:
     seed_careful(aws)
-    _, findings = audit_account("audit", "eu-west-1")  # the named profile from the temp config
+    _, findings = gather_and_check_account(
+        "audit", "eu-west-1"
+    )  # the named profile from the temp config
     found = by_id(findings)
     assert_unsupported_are_errors(found)
     expected_pass = {
@@ -505,7 +509,7 @@ def test_denied_permission_errors_only_that_check(aws: Callable[..., Any], aws_e
 
 def test_unknown_profile_is_a_usage_error(aws_env: str) -> None:
     with pytest.raises(UsageError, match="profile not found"):
-        audit_account("no-such-profile", "eu-west-1")
+        gather_and_check_account("no-such-profile", "eu-west-1")
 
 
 def test_runbook_gathering_against_moto(aws: Callable[..., Any]) -> None:

@@ -18,12 +18,14 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 
 import screens
-from screens.app import QuitDialog, WizardApp, make_app
+from screens.app import WizardApp, make_app
 from screens.base import WizardScreen
-from screens.confirm_dialog import ConfirmDialog, TypedConfirmDialog
+from screens.confirm_dialog import ConfirmDialog
 from screens.finale import FinaleScreen
 from screens.guideline import GuidelineScreen
 from screens.overview import OverviewScreen
+from screens.quit_dialog import QuitDialog
+from screens.typed_confirm_dialog import TypedConfirmDialog
 from tests.tui.conftest import settle
 from tests.tui.test_pilot import static_text
 from tests.tui.test_prompts_undo import status, tree

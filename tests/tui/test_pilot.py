@@ -13,11 +13,12 @@ from checks import INSTANCE_CHECKS
 from checks.account import ACCOUNT_CHECKS
 from checks.base import GROUPS, catalog
 from screens.app import make_app
-from screens.confirm_dialog import ConfirmDialog, TypedConfirmDialog
+from screens.confirm_dialog import ConfirmDialog
 from screens.connect import ConnectScreen
 from screens.finale import FinaleScreen
 from screens.guideline import GuidelineScreen
 from screens.overview import OverviewScreen
+from screens.typed_confirm_dialog import TypedConfirmDialog
 from tests.tui.conftest import settle
 from wizard.config import config_file
 

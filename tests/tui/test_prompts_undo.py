@@ -20,12 +20,12 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, OptionList, Static
 
 from screens.app import WizardApp, make_app
-from screens.confirm_dialog import TypedConfirmDialog
 from screens.connect import ConnectScreen
 from screens.finale import FinaleScreen
 from screens.guideline import GuidelineScreen
 from screens.overview import OverviewScreen
 from screens.secret_dialog import SecretDialog
+from screens.typed_confirm_dialog import TypedConfirmDialog
 from tests.conftest import MemoryKeyring
 from tests.integration.conftest import ClientKey, require_sudo
 from tests.integration.instance import Instance
