@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from wizard import __version__
-from wizard.cli_report import prompt, write_checklist
+from wizard.cli_report import emit, prompt, sign_output, write_checklist
 from wizard.errors import SignatureError, UsageError, WizardError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     from wizard.cli_sessions import add_parsers as add_sessions_parsers
 
     add_sessions_parsers(sub)
-    from wizard.testboot import add_parser as add_test_boot_parser
+    from wizard.cli_testboot import add_parser as add_test_boot_parser
 
     add_test_boot_parser(sub, _sign_options)
 
@@ -136,39 +136,6 @@ def _connect_options(
     )
 
 
-def write_atomic(path: str, text: str, mode: int = 0o644) -> None:
-    """Write an output file atomically; a failure is one line for the operator."""
-    from wizard.fsutil import write_atomic as write
-
-    try:
-        write(path, text, mode)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-
-
-def _emit(text: str, output: str | None) -> None:
-    if output:
-        write_atomic(output, text)
-    else:
-        sys.stdout.write(text)
-
-
-def _sign(args: argparse.Namespace) -> None:
-    if not (args.sign_key or args.sign_agent):
-        return
-    if not args.output:
-        if args.report:
-            return  # only the --report files are signed (by _report)
-        raise UsageError("signing needs -o FILE: the signature is written beside it as FILE.sig")
-    from wizard.signing import sign_file
-
-    if args.sign_key:
-        sig = sign_file(args.output, key_file=args.sign_key, passphrase_cb=prompt)
-    else:
-        sig = sign_file(args.output)  # no key file: the first suitable key in ssh-agent
-    print(f"signed: {sig}", file=sys.stderr)
-
-
 def _report(args: argparse.Namespace, result: object) -> None:
     """--report STEM: the checklist report of this audit."""
     if not args.report:
@@ -189,8 +156,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     validate_ids(args.checks)
     with open_target(args.target, _connect_options(args)) as target:
         result = audit(target, config, args.checks)
-    _emit(render(result, args.format), args.output)
-    _sign(args)
+    emit(render(result, args.format), args.output)
+    sign_output(args)
     _report(args, result)
     return EXIT_FAIL if result.summary.failed else EXIT_OK
 
@@ -202,8 +169,8 @@ def _audit_aws(args: argparse.Namespace) -> int:
     if args.checks:
         raise UsageError("--check selects instance checks; the account chapter runs all of its own")
     result = audit_account(args.target, args.region)
-    _emit(render(result, args.format), args.output)
-    _sign(args)
+    emit(render(result, args.format), args.output)
+    sign_output(args)
     _report(args, result)
     return EXIT_FAIL if result.summary.failed else EXIT_OK
 
@@ -327,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run = cli_apply.cmd_apply if args.command == "apply" else cli_apply.cmd_undo
             return run(args, _connect_options)
         if args.command == "test-boot":
-            from wizard.testboot import cmd_test_boot
+            from wizard.cli_testboot import cmd_test_boot
 
             return cmd_test_boot(args)
         if args.command == "report" and args.report_command == "verify":

@@ -12,6 +12,9 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from wizard.errors import UsageError
+from wizard.fsutil import write_atomic as _write_atomic
+
 
 def prompt(label: str) -> str | None:
     """Ask on the terminal without echo; None without a terminal or when declined."""
@@ -36,3 +39,34 @@ def write_checklist(args: argparse.Namespace, report: Mapping[str, Any]) -> None
         passphrase_cb=prompt,
     ):
         print(f"wrote: {path}", file=sys.stderr)
+
+
+def write_output(path: str, text: str, mode: int = 0o644) -> None:
+    """Write an output file atomically; a failure is one line for the operator."""
+    try:
+        _write_atomic(path, text, mode)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def emit(text: str, output: str | None) -> None:
+    if output:
+        write_output(output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def sign_output(args: argparse.Namespace) -> None:
+    if not (args.sign_key or args.sign_agent):
+        return
+    if not args.output:
+        if args.report:
+            return  # only the --report files are signed (by _report)
+        raise UsageError("signing needs -o FILE: the signature is written beside it as FILE.sig")
+    from wizard.signing import sign_file
+
+    if args.sign_key:
+        sig = sign_file(args.output, key_file=args.sign_key, passphrase_cb=prompt)
+    else:
+        sig = sign_file(args.output)  # no key file: the first suitable key in ssh-agent
+    print(f"signed: {sig}", file=sys.stderr)

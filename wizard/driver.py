@@ -208,8 +208,8 @@ class Driver:
         the report. When this machine or the image cannot boot it, nothing is booted and the
         outcome says what is therefore not proven. The image itself is never written."""
         from wizard.report import utc_now
-        from wizard.report_testboot import TestBootInput, from_result
-        from wizard.testboot import Options, cannot_boot, test_boot
+        from wizard.report_testboot import TestBootInput
+        from wizard.testboot import Options, cannot_boot, from_result, test_boot
         from wizard.testboot_nspawn import BootError
 
         offer = self.test_boot_offer()

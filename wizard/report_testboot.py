@@ -13,15 +13,13 @@ wizard/report.py builds and renders the rest of the report and calls `section`,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wizard.model import Finding, Summary
 
 if TYPE_CHECKING:
-    from wizard.config import Config
-    from wizard.report import ReportInput
-    from wizard.testboot import TestBootResult
+    pass
 
 # The rows of the side-by-side table, in order (keys of testboot.launch_rows).
 ROWS = (
@@ -51,37 +49,6 @@ class TestBootInput:
     @property
     def booted(self) -> bool:
         return not self.not_proven
-
-
-def from_result(result: TestBootResult) -> TestBootInput:
-    """The report's view of a finished test-boot."""
-    from wizard.testboot import launch_rows
-
-    audit = result.audit
-    return TestBootInput(
-        target=audit.target.uri,
-        ran_at=audit.started,
-        findings=tuple(audit.findings),
-        launches=tuple(launch_rows(result)),
-    )
-
-
-def checklist_input(result: TestBootResult, config: Config) -> ReportInput:
-    """`ami-wizard test-boot --report`: the checklist of the image as shipped (every check
-    on the facts test-boot probed) with the test-boot as its `test_boot` section."""
-    from checks import run_checks
-    from wizard.engine import AuditResult
-    from wizard.report import ReportInput
-
-    facts = result.audit.facts
-    if config.identity:
-        facts = replace(facts, identity=dict(config.identity))
-    # The AMI id test-boot made up for its launches is not the image's.
-    target = replace(result.audit.target, ami_id="")
-    before = AuditResult(
-        target, facts, tuple(run_checks(facts)), result.audit.started, result.audit.duration_s
-    )
-    return ReportInput(before=before, test_boot=from_result(result))
 
 
 def section(tb: TestBootInput) -> dict[str, Any]:

@@ -10,7 +10,6 @@ never written; what it carries from the builder is judged by the usual checks.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
@@ -22,7 +21,7 @@ import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -32,14 +31,15 @@ import paramiko
 
 from checks import _plans
 from checks._cloudinit import KEYS_PATH, cloud_config
-from wizard.config import Config, load_config
+from wizard.config import Config
 from wizard.engine import AuditResult, TargetInfo
 from wizard.errors import UsageError
 from wizard.facts import Facts, PasswordState
 from wizard.formats import render
-from wizard.model import Evidence, Summary
+from wizard.model import Evidence
 from wizard.probe import run_probe
 from wizard.probe_parse import parse_public_keys
+from wizard.report_testboot import TestBootInput
 from wizard.targets.image import ImageTarget
 from wizard.targets.ssh import fingerprint
 from wizard.testboot_imds import LaunchMetadata, MetadataStub
@@ -54,7 +54,7 @@ from wizard.testboot_judge import (
     fetch_endpoint,
     judge,
 )
-from wizard.testboot_nspawn import BootError, Container, connect, listen, netns, overlay, preflight
+from wizard.testboot_nspawn import Container, connect, listen, netns, overlay, preflight
 
 log = logging.getLogger(__name__)
 
@@ -546,66 +546,12 @@ def to_text(result: TestBootResult, fmt: str) -> str:
     return text + "\n".join(lines) + "\n"
 
 
-def add_parser(
-    sub: argparse._SubParsersAction,
-    sign_options: Callable[[argparse.ArgumentParser, str], None],
-) -> None:
-    """Register `test-boot` on the main parser's subcommands."""
-    p = sub.add_parser(
-        "test-boot", help="boot throw-away copies of an image under systemd-nspawn and prove them"
+def from_result(result: TestBootResult) -> TestBootInput:
+    """The report's view of a finished test-boot."""
+    audit = result.audit
+    return TestBootInput(
+        target=audit.target.uri,
+        ran_at=audit.started,
+        findings=tuple(audit.findings),
+        launches=tuple(launch_rows(result)),
     )
-    p.add_argument(
-        "target",
-        metavar="TARGET",
-        help="image:/path (a mounted root volume), a directory or a root-fs tarball",
-    )
-    p.add_argument(
-        "--launches", type=int, default=2, metavar="N", help="how many launches (default 2)"
-    )
-    p.add_argument("--format", choices=("json", "md"), default="md")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
-    p.add_argument(
-        "--refuse-key",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a private key (e.g. the builder's) that must NOT log in (repeatable)",
-    )
-    p.add_argument("--no-reboot", action="store_true", help="skip the reboot of each launch")
-    p.add_argument(
-        "--allow-imdsv1",
-        action="store_true",
-        help="let the metadata stub answer IMDSv1 requests too (default: IMDSv2 only)",
-    )
-    p.add_argument(
-        "--report",
-        metavar="STEM",
-        help="also write the checklist report of the image, with a test_boot section, as "
-        "STEM.json, STEM.md and STEM.html (each signed with --sign-key/--sign-agent)",
-    )
-    sign_options(p, "the -o file (FILE.sig beside it) and the --report files")
-
-
-def cmd_test_boot(args: argparse.Namespace) -> int:
-    from wizard.cli import _emit, _sign
-
-    options = Options(
-        launches=args.launches,
-        refuse_keys=tuple(args.refuse_key),
-        reboot=not args.no_reboot,
-        allow_imdsv1=args.allow_imdsv1,
-        config=load_config(),
-    )
-    try:
-        result = test_boot(args.target, options)
-    except BootError as exc:
-        raise UsageError(f"test-boot: {exc}") from exc
-    _emit(to_text(result, args.format), args.output)
-    _sign(args)
-    if args.report:
-        from wizard.cli import write_checklist
-        from wizard.report import build_report
-        from wizard.report_testboot import checklist_input
-
-        write_checklist(args, build_report(checklist_input(result, options.config)))
-    return 1 if Summary.of(result.audit.findings).failed else 0
