@@ -16,8 +16,9 @@ from wizard.demo import EXAMPLE_KEY_ID, seed_practice_image
 from wizard.engine import AuditResult, TargetInfo, audit
 from wizard.model import Evidence, Finding, Severity, Status
 from wizard.report import ReportInput, build_report, to_html, to_markdown, write_report
-from wizard.report_testboot import TestBootInput, from_result
+from wizard.report_testboot import TestBootInput
 from wizard.targets.image import ImageTarget
+from wizard.testboot import from_result
 from wizard.testboot_judge import Launch
 
 SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
