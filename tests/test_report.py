@@ -28,18 +28,12 @@ from wizard.driver import Driver, write_reports
 from wizard.engine import audit
 from wizard.errors import UsageError
 from wizard.model import Evidence, Finding, SessionEvent, Severity, Status
-from wizard.report import (
-    REPORT_SCHEMA,
-    CheckActions,
-    ReportInput,
-    build_report,
-    clean_text,
-    to_html,
-    to_json_bytes,
-    to_markdown,
-    write_report,
-)
+from wizard.report import REPORT_SCHEMA, CheckActions, ReportInput, build_report
+from wizard.report_files import to_json_bytes, write_report
+from wizard.report_html import to_html
+from wizard.report_md import to_markdown
 from wizard.results import AuditResult, TargetInfo
+from wizard.secrets import clean_text
 from wizard.session import Session, recommended_choices
 from wizard.session_report import from_session
 from wizard.sshsig import canonical_json

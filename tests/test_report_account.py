@@ -22,16 +22,10 @@ from wizard.demo import seed_practice_image
 from wizard.driver import Driver
 from wizard.engine import audit
 from wizard.errors import SignatureError, UsageError
-from wizard.report import (
-    AccountInput,
-    ReportInput,
-    RunbookTick,
-    build_report,
-    to_html,
-    to_json_bytes,
-    to_markdown,
-    write_report,
-)
+from wizard.report import AccountInput, ReportInput, RunbookTick, build_report
+from wizard.report_files import to_json_bytes, write_report
+from wizard.report_html import to_html
+from wizard.report_md import to_markdown
 from wizard.results import AuditResult, TargetInfo
 from wizard.signing import verify_file
 from wizard.targets.image import ImageTarget

@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Mapping
-from typing import Any
 
 from wizard.errors import UsageError
 from wizard.fsutil import write_atomic as _write_atomic
+from wizard.report_doc import ReportDoc
 
 
 def prompt(label: str) -> str | None:
@@ -26,10 +25,10 @@ def prompt(label: str) -> str | None:
         return None
 
 
-def write_checklist(args: argparse.Namespace, report: Mapping[str, Any]) -> None:
+def write_checklist(args: argparse.Namespace, report: ReportDoc) -> None:
     """--report STEM (audit and apply): the checklist report in every format, each file
     signed with --sign-key / --sign-agent."""
-    from wizard.report import write_report
+    from wizard.report_files import write_report
 
     for path in write_report(
         report,

@@ -333,7 +333,8 @@ def write_reports(
     `Driver.report_input()` (the session's final state, the outcomes, notes and previews).
     With a key (or the agent) every file is signed into FILE.sig.
     """
-    from wizard.report import build_report, write_report
+    from wizard.report import build_report
+    from wizard.report_files import write_report
 
     return write_report(
         build_report(driver.report_input()),

@@ -8,7 +8,7 @@ signed, key for key.
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class EvidenceDoc(TypedDict):
@@ -148,3 +148,4 @@ class ReportDoc(TypedDict):
     warnings: list[str]
     errors: list[str]
     account: NotRequired[AccountDoc]
+    test_boot: NotRequired[dict[str, Any]]  # wizard/report_testboot.py: section()

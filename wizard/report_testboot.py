@@ -6,8 +6,8 @@ judges each launch. When one ran in the session (the wizard's finale, or `ami-wi
 could not be booted, it says why and what was therefore not proven. The section is part of
 the report dict, so the JSON signature covers it like everything else.
 
-wizard/report.py builds and renders the rest of the report and calls `section`,
-`markdown` and `html_section` here (imported lazily there: this module uses its escaping).
+wizard/report.py calls `section` here; wizard/report_md.py and wizard/report_html.py render
+the section (`side_by_side` gives them the launches' table).
 """
 
 from __future__ import annotations
@@ -90,79 +90,3 @@ def side_by_side(launches: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[
     for path in sorted({p for k in keys for p in k}):
         rows.append((path.rsplit("/", 1)[-1], [_cell(k.get(path, "absent")) for k in keys]))
     return rows
-
-
-def markdown(sec: Mapping[str, Any]) -> list[str]:
-    """The section as Markdown lines (target data escaped or in code spans)."""
-    from wizard.report import _counts_text, _evidence_where, _md, _md_code, _status_md
-
-    out = ["", "## Test-boot", "", f"- **Image:** {_md_code(sec['target'])}"]
-    out.append(f"- **Ran:** {_md(sec['ran_at'])}")
-    if not sec["booted"]:
-        out += ["", f"**Not booted:** {_md(sec['not_proven'])}"]
-        return out
-    out.append(f"- **Findings:** {_counts_text(sec['summary'])}")
-    rows = sec["launches"]
-    if rows:
-        out += [
-            "",
-            "| | " + " | ".join(f"Launch {_md(r.get('launch', ''))}" for r in rows) + " |",
-            "|---" * (len(rows) + 1) + "|",
-        ]
-        out += [
-            f"| {_md(label)} | " + " | ".join(_md_code(v) for v in values) + " |"
-            for label, values in side_by_side(rows)
-        ]
-    out.append("")
-    for f in sec["findings"]:
-        out.append(f"- {_status_md(f)} {_md_code(f['id'])} {_md(f['title'])}: {_md(f['summary'])}")
-        out += [
-            f"  - {_md_code(_evidence_where(e))} {_md(e['detail'])}".rstrip() for e in f["evidence"]
-        ]
-    return out
-
-
-def html_section(sec: Mapping[str, Any]) -> str:
-    """The section as HTML (every value escaped)."""
-    from wizard.report import _badge, _counts_text, _e, _evidence_where
-
-    meta = (
-        f"<tr><th>Image</th><td><code>{_e(sec['target'])}</code></td></tr>"
-        f"<tr><th>Ran</th><td>{_e(sec['ran_at'])}</td></tr>"
-    )
-    if sec["booted"]:
-        meta += f"<tr><th>Findings</th><td>{_e(_counts_text(sec['summary']))}</td></tr>"
-    if not sec["booted"]:
-        return (
-            f'<h2>Test-boot</h2><table class="meta">{meta}</table>'
-            f"<p><strong>Not booted:</strong> {_e(sec['not_proven'])}</p>"
-        )
-    rows = sec["launches"]
-    table = ""
-    if rows:
-        head = "".join(f"<th>Launch {_e(r.get('launch', ''))}</th>" for r in rows)
-        body = "".join(
-            f"<tr><th>{_e(label)}</th>"
-            + "".join(f"<td><code>{_e(v)}</code></td>" for v in values)
-            + "</tr>"
-            for label, values in side_by_side(rows)
-        )
-        table = f'<table class="list"><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>'
-    items = "".join(
-        f"<li>{_badge(f)} <code>{_e(f['id'])}</code> {_e(f['title'])}: {_e(f['summary'])}"
-        + (
-            "<ul>"
-            + "".join(
-                f"<li><code>{_e(_evidence_where(e))}</code> {_e(e['detail'])}</li>"
-                for e in f["evidence"]
-            )
-            + "</ul>"
-            if f["evidence"]
-            else ""
-        )
-        + "</li>"
-        for f in sec["findings"]
-    )
-    return (
-        f'<h2>Test-boot</h2><table class="meta">{meta}</table>{table}<ul class="open">{items}</ul>'
-    )

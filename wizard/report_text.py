@@ -1,0 +1,89 @@
+"""Plain-text pieces both report renderers (Markdown and HTML) say the same way: the target's
+rows, the choice, the counts, where evidence was found, the signature hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from wizard.report import STATUS_ORDER
+from wizard.report_doc import AccountDoc, CheckDoc, ChoiceDoc, EvidenceDoc, ReportDoc
+
+
+def choice_text(choice: ChoiceDoc | None) -> str:
+    if not choice:
+        return ""
+    label = choice.get("label") or choice["option"]
+    extra = " (recommended)" if choice.get("recommended") else ""
+    return f"{label}{extra}"
+
+
+def counts_text(counts: Mapping[str, int] | None) -> str:
+    if not counts:
+        return "—"
+    return ", ".join(f"{counts.get(k, 0)} {k}" for k in STATUS_ORDER)
+
+
+def target_rows(report: ReportDoc) -> list[tuple[str, str]]:
+    t = report["target"]
+    rows = [
+        ("Target", t.get("uri", "")),
+        ("Hostname", t.get("hostname", "")),
+        ("OS", t.get("os", "")),
+        ("Kernel", t.get("kernel", "")),
+        ("Instance id", t.get("instance_id", "")),
+        ("AMI id", t.get("ami_id", "")),
+    ]
+    rows += [(f"Account {k}", v) for k, v in sorted((t.get("account") or {}).items())]
+    rows += [
+        ("Publisher", report["image"]["publisher"] or "(not set)"),
+        ("Description", report["image"]["description"] or "(not set)"),
+        ("Operator", report["operator"]),
+        ("Started", report["started"]),
+        ("Finished", report["finished"]),
+        ("Tool", f"ami-wizard {report['tool']['version']}"),
+    ]
+    if report.get("session"):
+        rows.append(("Session", report["session"]))
+    return [(k, v) for k, v in rows if v]
+
+
+def report_title(report: ReportDoc) -> str:
+    t = report["target"]
+    return f"AMI checklist report: {t.get('hostname') or t.get('uri') or 'target'}"
+
+
+def evidence_where(e: EvidenceDoc) -> str:
+    return f"{e['path']}:{e['line']}" if e.get("line") else str(e["path"])
+
+
+def evidence_sets(check: CheckDoc) -> list[tuple[str, list[EvidenceDoc]]]:
+    """One evidence list when nothing changed, else what was found before and what is after."""
+    was, now = check["before"], check["after"]
+    before = was["evidence"] if was else []
+    after = now["evidence"] if now else []
+    if now is None or before == after:
+        return [("Evidence", before)] if before else []
+    return [
+        (label, ev) for label, ev in (("Evidence before", before), ("Evidence after", after)) if ev
+    ]
+
+
+def account_rows(acc: AccountDoc) -> list[tuple[str, str]]:
+    rows = [
+        ("Account", acc.get("account_id", "")),
+        ("Region", acc.get("region", "")),
+        ("Read as", acc.get("caller_arn", "")),
+        ("Read at", acc.get("read_at", "")),
+        ("Could not read", acc.get("error", "")),
+    ]
+    if acc.get("summary"):
+        rows.append(("Checks", counts_text(acc["summary"])))
+    return [(k, v) for k, v in rows if v]
+
+
+VERIFY_TEXT = (
+    "Verify the signature: `ssh-keygen -Y verify -f allowed_signers -I SIGNER -n ami-wizard "
+    "-s REPORT.json.sig < REPORT.json` or `ami-wizard report verify REPORT.json "
+    "--allowed-signers allowed_signers`."
+)
