@@ -217,6 +217,11 @@ def launch_trace_ids() -> tuple[str, ...]:
     return tuple(c.id for c in checks() if c.meta.launch_trace)
 
 
+def exclude_list_check() -> str | None:
+    """The check whose finding lists the bundle exclude list as its evidence."""
+    return next((c.id for c in checks() if c.meta.exclude_list), None)
+
+
 def exclude_list(facts: Facts) -> list[str]:
     """The bundle exclude list (ec2-bundle-vol --exclude) the facts call for, as derived by
     the check that declares it; empty when none does."""

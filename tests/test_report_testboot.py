@@ -13,10 +13,14 @@ import pytest
 from tests.test_testboot import META, _boot
 from wizard import testboot
 from wizard.demo import EXAMPLE_KEY_ID, seed_practice_image
-from wizard.engine import AuditResult, TargetInfo, audit
+from wizard.engine import audit
 from wizard.model import Evidence, Finding, Severity, Status
-from wizard.report import ReportInput, build_report, to_html, to_markdown, write_report
+from wizard.report import ReportInput, build_report
+from wizard.report_files import write_report
+from wizard.report_html import to_html
+from wizard.report_md import to_markdown
 from wizard.report_testboot import TestBootInput
+from wizard.results import AuditResult, TargetInfo
 from wizard.targets.image import ImageTarget
 from wizard.testboot import from_result
 from wizard.testboot_judge import Launch

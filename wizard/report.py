@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
 
+from checks import registry
 from checks.base import catalog
 from wizard import __version__
 from wizard.facts import Facts
@@ -234,7 +235,7 @@ def build_report(inp: ReportInput) -> ReportDoc:
     if inp.exclude_list is not None:
         excludes = list(inp.exclude_list)
     else:
-        derived = next((f for f in latest.findings if f.id == "bundle-excludes"), None)
+        derived = next((f for f in latest.findings if f.id == registry.exclude_list_check()), None)
         excludes = [e.path for e in derived.evidence] if derived is not None else []
     identity = dict(latest.facts.identity) if isinstance(latest.facts, Facts) else {}
     report: ReportDoc = {
