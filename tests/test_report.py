@@ -661,3 +661,24 @@ def test_report_after_final_phase_and_undo_says_one_thing(image: Path, tmp_path:
     by_id = {c["id"]: c for c in r["checks"]}
     assert by_id["root-ssh-login"]["after"]["status"] == "fail"  # undone: as before
     assert "## Session events" in to_markdown(r) and "<h2>Session events</h2>" in to_html(r)
+
+
+def test_probe_notes_are_in_every_report_format_and_signed(result: AuditResult) -> None:
+    """A search the probe cut short is said in the checklist report too (json, md, html), never
+    hidden behind a PASS; the notes are part of what the signature covers."""
+    from wizard.facts import SearchNote
+
+    facts = dataclasses.replace(
+        result.facts,
+        incomplete=(SearchNote("history", "stopped after 10000 files (probe.max_files)"),),
+        probe_errors=("shadow: /etc/shadow is not readable <b>",),
+    )
+    doc = build_report(ReportInput(before=dataclasses.replace(result, facts=facts)))
+    kinds = [(n["kind"], n["search"]) for n in doc["probe_notes"]]
+    assert kinds == [("limit", "history"), ("error", "")]
+    md, page = to_markdown(doc), to_html(doc)
+    assert "## Probe notes" in md and "max\\_files" in md
+    assert "<h2>Probe notes</h2>" in page and "&lt;b&gt;" in page and "<b>" not in page
+    assert b"probe.max_files" in to_json_bytes(doc)
+    clean = build_report(ReportInput(before=result))
+    assert clean["probe_notes"] == [] and "Probe notes" not in to_markdown(clean)

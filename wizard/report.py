@@ -24,6 +24,7 @@ from checks import registry
 from checks.base import catalog
 from wizard import __version__
 from wizard.facts import Facts
+from wizard.formats import probe_notes
 from wizard.model import Finding, SessionEvent
 from wizard.report_doc import (
     AccountCheckDoc,
@@ -32,6 +33,7 @@ from wizard.report_doc import (
     EventDoc,
     EvidenceDoc,
     OpenDoc,
+    ProbeNoteDoc,
     ReportDoc,
     StateDoc,
     TargetDoc,
@@ -255,6 +257,10 @@ def build_report(inp: ReportInput) -> ReportDoc:
         "open": left_open,
         "bundle_excludes": excludes,
         "events": [_event(e) for e in inp.events],
+        "probe_notes": [
+            ProbeNoteDoc(kind=n["kind"], search=n["search"], text=n["text"])
+            for n in probe_notes(latest)
+        ],
         "warnings": list(inp.warnings),
         "errors": list(inp.errors),
     }

@@ -64,6 +64,12 @@ class OpenDoc(TypedDict):
     summary: str
 
 
+class ProbeNoteDoc(TypedDict):
+    kind: str  # "limit": a search stopped early; "error": something the probe could not read
+    search: str  # the search a limit concerns ("" for an error)
+    text: str
+
+
 class EventDoc(TypedDict):
     time: str
     kind: str
@@ -145,6 +151,7 @@ class ReportDoc(TypedDict):
     open: list[OpenDoc]
     bundle_excludes: list[str]
     events: list[EventDoc]
+    probe_notes: list[ProbeNoteDoc]  # of the final probe: a search cut short is never hidden
     warnings: list[str]
     errors: list[str]
     account: NotRequired[AccountDoc]

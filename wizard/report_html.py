@@ -192,6 +192,9 @@ def to_html(report: ReportDoc) -> str:
     for kind in ("errors", "warnings"):
         if report[kind]:
             notices += f"<h2>{kind.capitalize()}</h2>{_html_list(report[kind])}"
+    if report["probe_notes"]:
+        notes = [f"{n['kind']}: {n['text']}" for n in report["probe_notes"]]
+        notices += f"<h2>Probe notes</h2>{_html_list(notes)}"
     if report.get("events"):
         items = "".join(
             f"<li>{_e(e['time'])} <strong>{_e(e['kind'])}</strong> "

@@ -76,6 +76,9 @@ def to_markdown(report: ReportDoc) -> str:
         if report[kind]:
             out += ["", f"## {kind.capitalize()}", ""]
             out += [f"- {_md(w)}" for w in report[kind]]
+    if report["probe_notes"]:
+        out += ["", "## Probe notes", ""]
+        out += [f"- **{_md(n['kind'])}** {_md(n['text'])}" for n in report["probe_notes"]]
     if report.get("events"):
         out += ["", "## Session events", ""]
         out += [
