@@ -26,7 +26,7 @@ import pytest
 from checks import _plans
 from tests.integration import testimage
 from tests.integration.conftest import ClientKey, require
-from wizard.probe import parse_public_keys
+from wizard.probe_parse import parse_public_keys
 from wizard.testboot_imds import LaunchMetadata, MetadataStub
 from wizard.testboot_nspawn import Container, listen, netns, overlay
 
