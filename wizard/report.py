@@ -36,11 +36,10 @@ from wizard.report_doc import (
     ProbeNoteDoc,
     ReportDoc,
     StateDoc,
-    TargetDoc,
 )
 from wizard.report_testboot import TestBootInput
 from wizard.report_testboot import section as test_boot_section
-from wizard.results import AuditResult, TargetInfo
+from wizard.results import AuditResult
 from wizard.secrets import clean_text
 
 log = logging.getLogger(__name__)
@@ -152,20 +151,6 @@ def _state(f: Finding | None) -> StateDoc | None:
     return {"status": str(f.status), "summary": f.summary, "evidence": _evidence(f)}
 
 
-def _target(t: TargetInfo) -> TargetDoc:
-    doc: TargetDoc = {
-        "uri": t.uri,
-        "hostname": t.hostname,
-        "os": t.os,
-        "kernel": t.kernel,
-        "instance_id": t.instance_id,
-        "ami_id": t.ami_id,
-    }
-    if t.account:
-        doc["account"] = dict(t.account)
-    return doc
-
-
 def _event(e: SessionEvent) -> EventDoc:
     return {"time": e.time, "kind": e.kind, "session": e.session, "summary": e.summary}
 
@@ -247,7 +232,7 @@ def build_report(inp: ReportInput) -> ReportDoc:
         "operator": inp.operator or operator_identity(),
         "started": inp.started or inp.before.started,
         "finished": inp.finished or utc_now(),
-        "target": _target(latest.target),
+        "target": latest.target.to_dict(),
         "image": {
             "publisher": identity.get("publisher", ""),
             "description": identity.get("description", ""),

@@ -12,6 +12,7 @@ from typing import Any
 from wizard import __version__
 from wizard.facts import Facts
 from wizard.model import Finding, Summary
+from wizard.report_doc import TargetDoc
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,8 @@ class TargetInfo:
     ami_id: str
     account: dict[str, str] = field(default_factory=dict)  # account chapter: id, region, caller
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_dict(self) -> TargetDoc:
+        out: TargetDoc = {
             "uri": self.uri,
             "hostname": self.hostname,
             "os": self.os,
