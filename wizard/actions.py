@@ -155,7 +155,18 @@ class RunCommand(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
-class LockPassword(Action):
+class _PasswordAction(Action):
+    """A change to one account's /etc/shadow entry (and, in the same step, its backups)."""
+
+    user: str
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return ("/etc/shadow",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LockPassword(_PasswordAction):
     """Lock one account's password (`usermod -L`; on an image: "!" before the /etc/shadow hash).
 
     Reversible without journaling the hash: undo removes the "!" again (`usermod -U`). The
@@ -163,7 +174,6 @@ class LockPassword(Action):
     /etc/shadow- with the entry as it was, unlocked, and the image must not carry it.
     """
 
-    user: str
     was_empty: bool = False  # an empty password comes back empty on undo
 
     def describe(self) -> str:
@@ -172,20 +182,15 @@ class LockPassword(Action):
             "/etc/shadow- and the like"
         )
 
-    @property
-    def paths(self) -> tuple[str, ...]:
-        return ("/etc/shadow",)
-
 
 @dataclass(frozen=True, kw_only=True)
-class DisablePassword(Action):
+class DisablePassword(_PasswordAction):
     """Replace one account's password hash with `!*`, which no password can ever match.
 
     The hash is gone for good: only the fact is journaled, never the hash, so undo cannot
     bring it back (it can only be set again with `passwd`). The backup copies are shredded
     in the same step, as for LockPassword."""
 
-    user: str
     reversible: bool = False
 
     def describe(self) -> str:
@@ -193,10 +198,6 @@ class DisablePassword(Action):
             f"disable the password of {self.user}: its hash is replaced, and the backup copies "
             "/etc/shadow- and the like shredded (cannot be undone)"
         )
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        return ("/etc/shadow",)
 
 
 @dataclass(frozen=True, kw_only=True)
