@@ -67,3 +67,14 @@ def cloud_config(facts: Facts) -> CloudConfig:
             values.update(data)
             source.update({key: path for key in data})
     return CloudConfig(values, source, dict(config), tuple(broken))
+
+
+def default_user(facts: Facts) -> str:
+    """The name of cloud-init's default user (system_info.default_user.name in the merged
+    config), or "" when cloud-init is not installed or names none."""
+    if not facts.cloud_init.installed:
+        return ""
+    system = cloud_config(facts).values.get("system_info")
+    default = system.get("default_user") if isinstance(system, dict) else None
+    name = default.get("name") if isinstance(default, dict) else None
+    return name.strip() if isinstance(name, str) else ""

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 
+from checks._cloudinit import default_user
 from checks.base import catalog
 from wizard.actions import (
     Action,
     DisablePassword,
     LockPassword,
     PlanContext,
+    PlanRefused,
     Symlink,
     WriteFile,
 )
@@ -167,22 +169,64 @@ def launch_key_text(endpoint: str, user: str) -> str:
     )
 
 
+# Who else usually receives the launch key, after cloud-init's default user (in this order).
+LAUNCH_KEY_USERS = ("ec2-user", "admin", "ubuntu", "debian")
+FIRST_REGULAR_UID = 1000
+NOBODY_UID = 65534
+
+
+def launch_user_problem(facts: Facts, name: str) -> str | None:
+    """Why `name` cannot receive the launch key, or None. Never a system account: root, a
+    UID below 1000 (unless it is cloud-init's named default user), nobody, or an account
+    whose shell refuses logins."""
+    if not _SAFE_USER.match(name):
+        return f"{name!r} is not a valid user name"
+    found = facts.account(name)
+    if found is None:
+        return f"no account {name!r} on the target (create it first, or pick another)"
+    if found.uid == 0:
+        return f"{name} has UID 0: the launch key never goes to root (root logins are refused)"
+    if not found.can_login_shell:
+        return f"{name} is a system account: its shell {found.shell or '(none)'} refuses logins"
+    system = found.uid < FIRST_REGULAR_UID and name != default_user(facts)
+    if system or found.uid >= NOBODY_UID:
+        return f"{name} is a system account (UID {found.uid}): pick a login user"
+    return None
+
+
+def launch_user_candidates(facts: Facts) -> tuple[str, ...]:
+    """Who may receive the launch key, the default first: cloud-init's default user, then
+    ec2-user, admin, ubuntu, debian, then other login accounts (sudo-capable first). Only
+    accounts that exist and are no system account."""
+    sudo_text = "\n".join(facts.sudoers.values())
+
+    def can_sudo(name: str) -> bool:
+        return bool(re.search(rf"(^|\s){re.escape(name)}\s", sudo_text, re.MULTILINE))
+
+    others = sorted((a.name for a in facts.accounts), key=lambda n: not can_sudo(n))
+    names = dict.fromkeys([default_user(facts), *LAUNCH_KEY_USERS, *others])
+    return tuple(n for n in names if n and launch_user_problem(facts, n) is None)
+
+
 def launch_key_user(facts: Facts, ctx: PlanContext, option_id: str) -> str:
-    """Who receives the launch key: `imds-fetch-unit:USER`, the context, the operator's own
-    non-root login, else the first sudo-capable regular account, else root."""
+    """Who receives the launch key: `imds-fetch-unit:USER`, else the operator's choice (config
+    launch_key.user), else the default of `launch_user_candidates` (after the operator's own
+    non-root login when none of the usual names exists). Never a system account."""
     _, _, chosen = option_id.partition(":")
     for name in (chosen, ctx.launch_key_user):
         if name:
-            if facts.account(name) is None:
-                raise UsageError(f"no account {name!r} on the target for the launch key")
+            problem = launch_user_problem(facts, name)
+            if problem:
+                raise UsageError(f"launch-key user: {problem}")
             return name
-    if ctx.login_user and ctx.login_user != "root" and facts.account(ctx.login_user):
-        return ctx.login_user
-    sudo_text = "\n".join(facts.sudoers.values())
-    regular: list[Account] = [
-        a for a in facts.accounts if a.uid >= 1000 and a.can_login_shell and a.uid < 65534
-    ]
-    for account in regular:
-        if re.search(rf"(^|\s){re.escape(account.name)}\s", sudo_text, re.MULTILINE):
-            return account.name
-    return regular[0].name if regular else "root"
+    candidates = launch_user_candidates(facts)
+    named = [n for n in candidates if n in (default_user(facts), *LAUNCH_KEY_USERS)]
+    login = ctx.login_user
+    if not named and login and launch_user_problem(facts, login) is None:
+        return login
+    if candidates:
+        return candidates[0]
+    raise PlanRefused(
+        "no account can receive the launch key (no login user with UID 1000 or more): create "
+        "one, or choose cloud-init, which creates its default user at first boot"
+    )

@@ -12,7 +12,7 @@ import logging
 from checks import _plans
 from checks._cloudinit import KEYS_PATH, cloud_config
 from checks.base import catalog
-from checks.registry import CheckMeta
+from checks.registry import CheckMeta, OperatorInput
 from wizard.actions import Action, DeleteFile, PlanContext, PlanRefused, Symlink, WriteFile
 from wizard.facts import Facts, Unit
 from wizard.model import Evidence, Finding, Status
@@ -20,11 +20,26 @@ from wizard.model import Evidence, Finding, Status
 log = logging.getLogger(__name__)
 
 ID = "launch-key"
+
+
+def _user_problem(facts: Facts, name: str) -> str | None:
+    return _plans.launch_user_problem(facts, name) if name.strip() else None  # "" = default
+
+
+USER_INPUT = OperatorInput(
+    "launch_key.user",
+    "Who receives the launch key",
+    "empty: the default shown below",
+    32,
+    _user_problem,
+    _plans.launch_user_candidates,
+)
 META = CheckMeta(
     id=ID,
     order=80,
     needs=("accounts", "cloud_init", "rc_local", "sudoers", "units", "stamps"),
     actions=(WriteFile, Symlink, DeleteFile),
+    inputs=(USER_INPUT,),
 )
 TOKEN_HEADER = "x-aws-ec2-metadata-token"  # noqa: S105 (a header name, not a secret)
 
@@ -164,9 +179,10 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
             "cloud-init is configured without its ssh module (or ignores the launch key): "
             "add `ssh` to cloud_init_modules in /etc/cloud/cloud.cfg, or choose imds-fetch-unit"
         )
-    user = _plans.launch_key_user(facts, ctx, option_id)
     if not ctx.imds_endpoint:
         raise PlanRefused("no metadata endpoint configured (config imds.endpoint)")
+    _plans.launch_key_text(ctx.imds_endpoint, "root")  # a bad endpoint is refused first
+    user = _plans.launch_key_user(facts, ctx, option_id)
     text = _plans.launch_key_text(ctx.imds_endpoint, user)
     unit = f"{_plans.UNIT_DIR}/{_plans.LAUNCH_KEY_UNIT}"
     if any(u.path == unit and u.enabled and u.text == text for u in facts.units):

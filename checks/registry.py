@@ -36,6 +36,8 @@ CheckFn = Callable[[Any], Finding]
 PlanFn = Callable[..., tuple[Action, ...]]
 UnchangedFn = Callable[[Any, str], Any]
 RefusalFn = Callable[[Any, str, tuple[Action, ...], PlanContext], "str | None"]
+ValidateFn = Callable[[Facts, str], "str | None"]
+SuggestFn = Callable[[Facts], tuple[str, ...]]
 ExcludeFn = Callable[[Any], list[str]]
 
 _PACKAGES: list[str] = ["checks"]
@@ -43,6 +45,34 @@ _PACKAGES: list[str] = ["checks"]
 
 class RegistryError(WizardError):
     """A check module that does not declare itself correctly: one line, module and field."""
+
+
+@dataclass(frozen=True)
+class OperatorInput:
+    """One value the operator types for a guideline (the TUI asks it on the guideline's
+    screen); it is kept in the config file under `key` ("section.name"), never on the target.
+
+    `validate(facts, value)` says what is wrong with a value (one line), or None when it is
+    fine; an empty value means "not set" and is validated too. `suggest(facts)` lists good
+    values, the first being the default used when nothing is set. Never a secret: the config
+    file is plain text.
+    """
+
+    key: str
+    label: str
+    placeholder: str = ""
+    max_length: int = 255
+    validate: ValidateFn | None = None
+    suggest: SuggestFn | None = None
+
+    def problem(self, facts: Facts, value: str) -> str | None:
+        """What is wrong with `value` (length, then the check's own rule), or None."""
+        if len(value) > self.max_length:
+            return f"{self.label}: at most {self.max_length} characters"
+        return self.validate(facts, value) if self.validate else None
+
+    def suggestions(self, facts: Facts) -> tuple[str, ...]:
+        return self.suggest(facts) if self.suggest else ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +90,8 @@ class CheckMeta:
     # What it finds would ride from the builder into every launch: test-boot judges it again
     # on the image as shipped.
     launch_trace: bool = False
+    # What the operator types for it (publisher, the launch-key user...): see OperatorInput.
+    inputs: tuple[OperatorInput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,7 +153,7 @@ def _validate(module: ModuleType, meta: Any) -> Check:
         raise RegistryError(f"{where}: META.id: {meta.id!r} is not the module's name")
     if meta.id not in _catalog.catalog():
         raise RegistryError(f"{where}: META.id: no catalog/{meta.id}.yaml")
-    for name in ("needs", "actions"):
+    for name in ("needs", "actions", "inputs"):
         if not isinstance(getattr(meta, name), tuple):
             raise RegistryError(f"{where}: META.{name}: not a tuple")
     unknown = sorted(set(meta.needs) - _facts_fields())
@@ -131,6 +163,8 @@ def _validate(module: ModuleType, meta: Any) -> Check:
         raise RegistryError(f"{where}: META.final_order: set it exactly for the final phase")
     if meta.last_command and meta.phase != "final":
         raise RegistryError(f"{where}: META.last_command: only a final-phase check runs last")
+    if any(not isinstance(i, OperatorInput) or i.key.count(".") != 1 for i in meta.inputs):
+        raise RegistryError(f"{where}: META.inputs: each is an OperatorInput keyed SECTION.NAME")
     bad = [a for a in meta.actions if not (isinstance(a, type) and issubclass(a, Action))]
     if bad:
         raise RegistryError(f"{where}: META.actions: {bad[0]!r} is not an Action type")
@@ -215,6 +249,24 @@ def last_command() -> str | None:
 def launch_trace_ids() -> tuple[str, ...]:
     """The checks test-boot judges again on the image as shipped (see CheckMeta.launch_trace)."""
     return tuple(c.id for c in checks() if c.meta.launch_trace)
+
+
+def inputs(check_id: str) -> tuple[OperatorInput, ...]:
+    """What the operator types for a check (empty for most), in the order it is asked."""
+    check = _registered().get(check_id)
+    return check.meta.inputs if check else ()
+
+
+def input_problems(check_id: str, facts: Facts, values: dict[str, str]) -> dict[str, str]:
+    """The problem of each value given for the check's inputs (by key), plus keys it has no
+    input for; empty when every value is fine."""
+    known = {i.key: i for i in inputs(check_id)}
+    problems = {k: f"{check_id} asks for no {k!r}" for k in values if k not in known}
+    for key, value in values.items():
+        found = known[key].problem(facts, value) if key in known else None
+        if found:
+            problems[key] = found
+    return problems
 
 
 def exclude_list_check() -> str | None:

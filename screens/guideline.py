@@ -15,10 +15,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.events import Click
 from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Static
 
+from checks import registry
 from checks.base import CatalogEntry, Option, catalog
 from screens.badges import badge
 from screens.base import WizardScreen, letter
 from screens.confirm_dialog import ConfirmDialog
+from screens.inputs import InputsPanel
 from screens.messages import Applied, ApplyProgress, Audited, EngineFailed, Previewed
 from screens.typed_confirm_dialog import TypedConfirmDialog
 from screens.workers import failing_as
@@ -130,6 +132,8 @@ class GuidelineScreen(WizardScreen):
             yield Static(id="heading")
             yield Static(id="state")
             yield Static(id="why")
+            if registry.inputs(self.check_id):
+                yield InputsPanel(self.check_id)
             yield Label("Your options (1-9, ←/→ or click):", classes="section")
             with Horizontal(id="options"):
                 for index, option in enumerate(self.entry.options):
@@ -237,8 +241,6 @@ class GuidelineScreen(WizardScreen):
         self.choose(ids[(current + step) % len(ids)])
 
     def action_next_guideline(self) -> None:
-        from checks import registry
-
         ids = list(registry.ids())
         if self.check_id in ids and ids.index(self.check_id) + 1 < len(ids):
             nxt = ids[ids.index(self.check_id) + 1]

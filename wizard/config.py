@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,76 @@ class Config:
     identity: dict[str, str] = field(default_factory=dict)  # publisher, description, contact
     recent: tuple[str, ...] = ()
     aws: AwsConfig = field(default_factory=AwsConfig)
+    launch_key_user: str = ""  # launch_key.user: who receives the launch key ("" = the default)
+
+    def value(self, key: str) -> str:
+        """The operator's value for an input key ("identity.publisher"), "" when not set."""
+        section, _, name = key.partition(".")
+        if section == "identity":
+            return self.identity.get(name, "")
+        if key == "launch_key.user":
+            return self.launch_key_user
+        return ""
+
+    def with_values(self, values: dict[str, str]) -> Config:
+        """This config with the operator's input values set ("" removes one)."""
+        identity = dict(self.identity)
+        user = self.launch_key_user
+        for key, value in values.items():
+            section, _, name = _input_key(key)
+            if section == "identity":
+                identity[name] = value
+                if not value:
+                    del identity[name]
+            else:
+                user = value
+        return replace(self, identity=identity, launch_key_user=user)
+
+
+# The config sections the wizard's inputs may write (publisher...; the launch-key user).
+INPUT_KEYS = (
+    "identity.publisher",
+    "identity.description",
+    "identity.contact",
+    "launch_key.user",
+)
+
+
+def _input_key(key: str) -> tuple[str, str, str]:
+    if key not in INPUT_KEYS:
+        raise UsageError(f"{key!r} is not a setting the wizard writes ({', '.join(INPUT_KEYS)})")
+    return key.partition(".")
+
+
+def save_values(values: dict[str, str], path: Path | None = None) -> Path:
+    """Write the operator's input values into the config file (atomically, mode 0600),
+    keeping everything else in it; "" removes a value. A config file that cannot be read
+    is never overwritten: that is a UsageError, like a failed write."""
+    from wizard.fsutil import write_atomic
+
+    path = path or config_file()
+    raw = (load_yaml(path, "config") if path.exists() else None) or {}
+    if not isinstance(raw, dict):
+        raise UsageError(f"config {path} must be a mapping: not changed")
+    for key, value in values.items():
+        section_name, _, name = _input_key(key)
+        section = raw.get(section_name) or {}
+        if not isinstance(section, dict):
+            raise UsageError(f"config {path}: {section_name} must be a mapping: not changed")
+        if value:
+            section[name] = value
+        else:
+            section.pop(name, None)
+        if section:
+            raw[section_name] = section
+        else:
+            raw.pop(section_name, None)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), 0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot write config {path}: {exc.strerror}") from None
+    return path
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -159,7 +229,16 @@ def load_config(path: Path | None = None) -> Config:
         raise UsageError(f"config {path}: imds.mode must be auto, always or never")
     identity = {str(k): str(v) for k, v in (raw.get("identity") or {}).items()}
     recent = tuple(str(x) for x in raw.get("recent") or ())
-    return Config(probe=probe_config, identity=identity, recent=recent, aws=_aws(raw, path))
+    launch_key = raw.get("launch_key") or {}
+    if not isinstance(launch_key, dict):
+        raise UsageError(f"config {path}: launch_key must be a mapping (user)")
+    return Config(
+        probe=probe_config,
+        identity=identity,
+        recent=recent,
+        aws=_aws(raw, path),
+        launch_key_user=str(launch_key.get("user") or ""),
+    )
 
 
 def _aws(raw: dict[str, Any], path: Path) -> AwsConfig:

@@ -128,6 +128,41 @@ class Driver:
         else:
             self.notes.pop(check_id, None)
 
+    def input_values(self, check_id: str) -> dict[str, str]:
+        """The operator's current value of each input of a check (config), "" when unset."""
+        from checks import registry
+
+        return {i.key: self.config.value(i.key) for i in registry.inputs(check_id)}
+
+    def input_suggestions(self, check_id: str) -> dict[str, tuple[str, ...]]:
+        """Good values for each input of a check, from the latest facts (first = default)."""
+        from checks import registry
+
+        facts = self.result.facts if self.result is not None else None
+        if facts is None:
+            return {}
+        return {i.key: i.suggestions(facts) for i in registry.inputs(check_id)}
+
+    def save_inputs(self, check_id: str, values: Mapping[str, str]) -> AuditResult:
+        """Validate the operator's values for a check's inputs, write them to the config file
+        (atomically) and judge the latest facts again with them. A bad value is a UsageError
+        naming it, and nothing is written."""
+        from checks import registry
+        from wizard.config import save_values
+
+        if self.result is None or self.session is None:
+            raise WizardError("not connected yet: wait for the probe")
+        clean = {k: " ".join(v.split()) for k, v in values.items()}
+        problems = registry.input_problems(check_id, self.result.facts, clean)
+        if problems:
+            raise UsageError("; ".join(problems.values()))
+        save_values(clean)
+        self.config = self.config.with_values(clean)
+        self.result = self.session.use_config(self.config)
+        if self.session.after is None:
+            self.before = self.result
+        return self.result
+
     def remember_secrets(self) -> list[str]:
         """Store the passphrases / sudo password that worked in the keyring; returns names."""
         remember = getattr(self.target, "remember_secrets", None)

@@ -174,7 +174,26 @@ class Session:
             imds_endpoint=self.config.probe.imds_endpoint,
             login_user=str(getattr(self.target, "login_user", "") or ""),
             sudo_uses_password=bool(getattr(self.target, "sudo_uses_password", False)),
+            launch_key_user=self.config.launch_key_user,
         )
+
+    def use_config(self, config: Config) -> AuditResult:
+        """Take the operator's new settings (publisher, launch-key user...) and judge the
+        latest facts again with them: nothing is probed, the target is not touched. The
+        latest result is replaced (these settings are not the target's state)."""
+        self.config = config
+        latest = self.latest
+        facts = dataclasses.replace(latest.facts, identity=dict(config.identity))
+        result = dataclasses.replace(
+            latest,
+            facts=facts,
+            findings=tuple(checks.run_checks(facts, [f.id for f in latest.findings])),
+        )
+        if self.after is not None:
+            self.after = result
+        else:
+            self.before = result
+        return result
 
     @property
     def events(self) -> tuple[SessionEvent, ...]:

@@ -116,3 +116,94 @@ def test_the_builders_instance_keyed_stamp_is_named_and_explained() -> None:
     assert "builder's instance id" in finding.evidence[-1].detail
     # and it never turns a missing fetcher into anything better
     assert check(Facts(stamps=(LAUNCH_KEY_STAMP,))).status is Status.FAIL
+
+
+# --- who receives the launch key (asked on the launch-key screen) ---------------------------
+
+import pytest  # noqa: E402
+
+from checks import _plans, registry  # noqa: E402
+from checks.launch_key import ID, plan  # noqa: E402
+from wizard.actions import PlanContext, PlanRefused, WriteFile  # noqa: E402
+from wizard.errors import UsageError  # noqa: E402
+from wizard.facts import Account  # noqa: E402
+
+DEFAULT_USER = "system_info:\n  default_user:\n    name: cloudy\n"
+ENDPOINT = "http://127.0.0.1:8111"
+
+
+def acct(name: str, uid: int, shell: str = "/bin/bash") -> Account:
+    return Account(name, uid, uid, f"/home/{name}", shell)
+
+
+ACCOUNTS = (
+    acct("root", 0),
+    acct("daemon", 1, "/usr/sbin/nologin"),
+    acct("sshd", 105, "/usr/sbin/nologin"),
+    acct("backup", 34, "/bin/sh"),  # a system account with a shell
+    acct("nobody", 65534, "/bin/sh"),
+    acct("svc", 1002, "/bin/false"),
+    acct("debian", 1000),
+    acct("ec2-user", 1001),
+    acct("alice", 1003),
+)
+
+
+def user_input_problem(facts: Facts, name: str) -> str | None:
+    return registry.input_problems(ID, facts, {"launch_key.user": name}).get("launch_key.user")
+
+
+def test_candidates_put_ec2_user_first_then_the_usual_names_never_a_system_account() -> None:
+    facts = Facts(accounts=ACCOUNTS)
+    assert _plans.launch_user_candidates(facts) == ("ec2-user", "debian", "alice")
+    suggested = registry.inputs(ID)[0].suggestions(facts)
+    assert suggested == ("ec2-user", "debian", "alice")
+
+
+def test_cloud_inits_default_user_comes_first_even_below_uid_1000() -> None:
+    facts = Facts(
+        accounts=(*ACCOUNTS, acct("cloudy", 999)),
+        cloud_init=ci(("/etc/cloud/cloud.cfg.d/90-user.cfg", DEFAULT_USER)),
+    )
+    assert _plans.launch_user_candidates(facts)[:2] == ("cloudy", "ec2-user")
+    assert user_input_problem(facts, "cloudy") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("root", "never goes to root"),
+        ("daemon", "refuses logins"),
+        ("svc", "refuses logins"),
+        ("backup", "system account (UID 34)"),
+        ("nobody", "system account (UID 65534)"),
+        ("ghost", "no account 'ghost'"),
+        ("bad;name", "not a valid user name"),
+    ],
+)
+def test_a_system_or_unknown_account_is_refused_with_a_clear_error(name: str, why: str) -> None:
+    facts = Facts(accounts=ACCOUNTS)
+    assert why in (user_input_problem(facts, name) or "")
+    with pytest.raises(UsageError, match=why.split("(")[0].strip()):
+        plan(facts, f"imds-fetch-unit:{name}", PlanContext(imds_endpoint=ENDPOINT))
+
+
+def test_empty_means_the_default_and_the_configured_user_is_planned() -> None:
+    facts = Facts(accounts=ACCOUNTS)
+    assert user_input_problem(facts, "") is None
+
+    def unit_user(ctx: PlanContext) -> bytes:
+        unit = next(a for a in plan(facts, "imds-fetch-unit", ctx) if isinstance(a, WriteFile))
+        return unit.content
+
+    assert b"u=ec2-user;" in unit_user(PlanContext(imds_endpoint=ENDPOINT))
+    chosen = PlanContext(imds_endpoint=ENDPOINT, launch_key_user="alice")
+    assert b"u=alice;" in unit_user(chosen)
+    with pytest.raises(UsageError, match="never goes to root"):
+        unit_user(PlanContext(imds_endpoint=ENDPOINT, launch_key_user="root"))
+
+
+def test_only_system_accounts_is_refused_not_root() -> None:
+    facts = Facts(accounts=ACCOUNTS[:5])
+    with pytest.raises(PlanRefused, match="no account can receive"):
+        plan(facts, "imds-fetch-unit", PlanContext(imds_endpoint=ENDPOINT, login_user="root"))

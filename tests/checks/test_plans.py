@@ -216,8 +216,10 @@ def test_launch_key_unit_uses_the_configured_endpoint_and_imdsv2() -> None:
     # installed and enabled, the check agrees it is an IMDSv2 fetch
     done = dataclasses.replace(facts, units=(Unit(unit.path, text, True),))
     assert run_one("launch-key", done).status is Status.PASS
-    chosen = plan("launch-key", facts, "imds-fetch-unit:root")
-    assert b"u=root;" in next(a for a in chosen if isinstance(a, WriteFile)).content
+    chosen = plan("launch-key", facts, "imds-fetch-unit:admin")
+    assert b"u=admin;" in next(a for a in chosen if isinstance(a, WriteFile)).content
+    with pytest.raises(UsageError, match="never goes to root"):
+        plan("launch-key", facts, "imds-fetch-unit:root")
     with pytest.raises(UsageError):
         plan("launch-key", facts, "imds-fetch-unit:nobody-here")
     with pytest.raises(PlanRefused, match="not installed"):
