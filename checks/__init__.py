@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from checks import registry
 from checks.base import Unchanged, catalog
+from wizard.facts import Facts
 from wizard.model import Finding, Status
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,16 @@ def module_name(check_id: str) -> str:
     return registry.module_name(check_id)
 
 
+NOT_SELECTED = (
+    "not selected: an optional guideline, off unless you turn it on (in the wizard, or "
+    "`guidelines: {enable: [...]}` in the config file); not judged"
+)
+
+
 def run_one(check_id: str, facts: object) -> Finding:
     entry = catalog()[check_id]
+    if isinstance(facts, Facts) and registry.not_selected(check_id, facts):
+        return entry.finding(Status.SKIP, NOT_SELECTED)
     try:
         finding: Finding = registry.get(check_id).check(facts)
     except Exception as exc:  # one broken check must not hide the others

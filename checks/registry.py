@@ -92,6 +92,10 @@ class CheckMeta:
     launch_trace: bool = False
     # What the operator types for it (publisher, the launch-key user...): see OperatorInput.
     inputs: tuple[OperatorInput, ...] = ()
+    # An optional guideline (catalog `optional: true`) that is not judged unless the operator
+    # turns it on (config `guidelines.enable`, or choosing it in the wizard): until then its
+    # finding is `skip`, "not selected" (see `not_selected`), never a pass.
+    off_by_default: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,8 @@ def _validate(module: ModuleType, meta: Any) -> Check:
         raise RegistryError(f"{where}: META.last_command: only a final-phase check runs last")
     if any(not isinstance(i, OperatorInput) or i.key.count(".") != 1 for i in meta.inputs):
         raise RegistryError(f"{where}: META.inputs: each is an OperatorInput keyed SECTION.NAME")
+    if meta.off_by_default and not _catalog.catalog()[meta.id].optional:
+        raise RegistryError(f"{where}: META.off_by_default: the catalog must say optional: true")
     bad = [a for a in meta.actions if not (isinstance(a, type) and issubclass(a, Action))]
     if bad:
         raise RegistryError(f"{where}: META.actions: {bad[0]!r} is not an Action type")
@@ -267,6 +273,17 @@ def input_problems(check_id: str, facts: Facts, values: dict[str, str]) -> dict[
         if found:
             problems[key] = found
     return problems
+
+
+def off_by_default() -> tuple[str, ...]:
+    """The optional guidelines that are judged only once the operator turns them on."""
+    return tuple(c.id for c in checks() if c.meta.off_by_default)
+
+
+def not_selected(check_id: str, facts: Facts) -> bool:
+    """True when the check is off by default and the operator has not turned it on."""
+    check = _registered().get(check_id)
+    return check is not None and check.meta.off_by_default and check_id not in facts.selected
 
 
 def exclude_list_check() -> str | None:

@@ -112,6 +112,7 @@ class GuidelineScreen(WizardScreen):
         letter("u", "app.undo", "Undo", id="guideline-undo"),
         letter("n", "next_guideline", "Next", id="next-guideline"),
         letter("t", "note", "Note", id="guideline-note"),
+        letter("o", "toggle_selected", "On/off", id="guideline-selected"),
         *(
             letter(str(n), f"choose_index({n - 1})", show=False, id=f"option-{n}")
             for n in range(1, 10)
@@ -187,6 +188,32 @@ class GuidelineScreen(WizardScreen):
     def action_note(self) -> None:
         self.query_one("#note", Input).focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "o" exists only on an optional guideline that is off by default.
+        toggle = action == "key" and parameters[:1] == ("toggle_selected",)
+        if toggle and self.check_id not in registry.off_by_default():
+            return False
+        return super().check_action(action, parameters)
+
+    def action_toggle_selected(self) -> None:
+        """Turn this optional guideline on (judge it) or off (not selected) for the session."""
+        result = self.wizard.result
+        facts = result.facts if result is not None else None
+        on = facts is not None and self.check_id not in getattr(facts, "selected", ())
+        self.select_guideline(on)
+
+    @work(thread=True, exclusive=True, group="select", exit_on_error=False)
+    @failing_as("select")
+    def select_guideline(self, on: bool) -> None:
+        driver = self.wizard.driver
+        if driver is None:
+            return
+        with self.wizard.gate.waiting("judging the guideline again") as got:
+            if not got:
+                return
+            result = driver.select_optional(self.check_id, on)
+        self.app.post_message(Audited(result, "select"))
+
     # --- showing ----------------------------------------------------------------------
 
     def _result_changed(self, result: AuditResult | None) -> None:
@@ -201,6 +228,7 @@ class GuidelineScreen(WizardScreen):
             (self.entry.title, "bold"),
             f"   severity {self.entry.severity}",
             "  (optional guideline)" if self.entry.optional else "",
+            "  — o turns it on" if self._not_selected(result) else "",
         )
         self.query_one("#heading", Static).update(heading)
         state = Text()
@@ -214,6 +242,10 @@ class GuidelineScreen(WizardScreen):
                 state.append("  " + ev.detail)
         self.query_one("#state", Static).update(state)
         self._learn_changed(self.wizard.learn)
+
+    def _not_selected(self, result: AuditResult) -> bool:
+        off = self.check_id in registry.off_by_default()
+        return off and self.check_id not in getattr(result.facts, "selected", ())
 
     def _learn_changed(self, learn: bool) -> None:
         self.query_one("#why", Static).update(why_text(self.entry, learn, self.entry.seed))

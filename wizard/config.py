@@ -128,6 +128,8 @@ class Config:
     recent: tuple[str, ...] = ()
     aws: AwsConfig = field(default_factory=AwsConfig)
     launch_key_user: str = ""  # launch_key.user: who receives the launch key ("" = the default)
+    # guidelines.enable: optional guidelines that are off by default, turned on
+    selected: tuple[str, ...] = ()
 
     def value(self, key: str) -> str:
         """The operator's value for an input key ("identity.publisher"), "" when not set."""
@@ -238,7 +240,16 @@ def load_config(path: Path | None = None) -> Config:
         recent=recent,
         aws=_aws(raw, path),
         launch_key_user=str(launch_key.get("user") or ""),
+        selected=_selected(raw, path),
     )
+
+
+def _selected(raw: dict[str, Any], path: Path) -> tuple[str, ...]:
+    section = raw.get("guidelines") or {}
+    enable = section.get("enable") if isinstance(section, dict) else None
+    if not isinstance(section, dict) or not isinstance(enable or [], list):
+        raise UsageError(f"config {path}: guidelines must be a mapping (enable: [check ids])")
+    return tuple(str(i) for i in enable or ())
 
 
 def _aws(raw: dict[str, Any], path: Path) -> AwsConfig:

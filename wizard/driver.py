@@ -157,8 +157,24 @@ class Driver:
         if problems:
             raise UsageError("; ".join(problems.values()))
         save_values(clean)
-        self.config = self.config.with_values(clean)
+        # The session's config: it holds what this session turned on, too.
+        self.config = self.session.config.with_values(clean)
         self.result = self.session.use_config(self.config)
+        if self.session.after is None:
+            self.before = self.result
+        return self.result
+
+    def select_optional(self, check_id: str, on: bool) -> AuditResult:
+        """Turn an optional, off-by-default guideline on or off for this session and judge
+        the latest facts again (nothing is probed, nothing written)."""
+        from checks import registry
+
+        if check_id not in registry.off_by_default():
+            raise UsageError(f"{check_id} is not an optional guideline that is off by default")
+        if self.session is None or self.result is None:
+            raise WizardError("not connected yet: wait for the probe")
+        self.result = self.session.select([check_id], on)
+        self.config = self.session.config
         if self.session.after is None:
             self.before = self.result
         return self.result

@@ -53,6 +53,8 @@ def audit(
     facts = run_probe(target, config.probe)
     if config.identity:
         facts = replace(facts, identity=dict(config.identity))
+    if config.selected:
+        facts = replace(facts, selected=tuple(validate_ids(config.selected) or ()))
     findings = tuple(run_checks(facts, wanted))
     info = TargetInfo(
         uri=target.uri,

@@ -173,6 +173,8 @@ class Facts:
     sshd_t_error: str = ""
     # `sshd -T -C SPEC` for a few fixed connections (live targets): SPEC -> keyword -> values
     sshd_t_conn: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    # `ssh -Q cipher|mac|kex` (live targets): what this OpenSSH build supports, kind -> names
+    ssh_algorithms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     host_keys: tuple[HostKey, ...] = ()
     authorized_keys: tuple[AuthorizedKeysFile, ...] = ()
     authorized_keys_refused: tuple[RefusedKeysFile, ...] = ()  # named by sshd, not read
@@ -194,6 +196,9 @@ class Facts:
     ami_tools_version: str = ""
     # what the operator says of the image (from the plan/config; not read from the target)
     identity: dict[str, str] = field(default_factory=dict)  # publisher, description, contact
+    # optional guidelines that are off by default and that the operator turned on (config
+    # `guidelines.enable`, or chosen in the wizard); not read from the target
+    selected: tuple[str, ...] = ()
     # probe bookkeeping
     incomplete: tuple[SearchNote, ...] = ()  # searches that stopped early, by search kind
     limits_hit: tuple[str, ...] = ()  # the same as text, e.g. "history search stopped after 10 s"

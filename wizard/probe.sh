@@ -279,6 +279,13 @@ if [ "$LIVE" = 1 ] && [ -n "$SSHD_BIN" ]; then
       rec sshd_tc "$spec" "$?" "$out"
     done
   done
+  # What this OpenSSH build supports (ssh and sshd come from the same sources): the
+  # sshd-hardening fix names no algorithm outside these lists.
+  if command -v ssh >/dev/null 2>&1; then
+    for q in cipher mac kex; do
+      rec sshq "$q" "$($TO ssh -Q "$q" 2>/dev/null)"
+    done
+  fi
 fi
 
 # ---- accounts: passwd is read whole; shadow is only classified, never sent ------------

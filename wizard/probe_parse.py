@@ -191,6 +191,7 @@ def parse(
     symlinks: set[str] = set()
     sshd_t: list[str] | None = None
     sshd_tc: list[list[str]] = []  # `sshd -T -C SPEC`: spec, exit code, output
+    sshq: dict[str, tuple[str, ...]] = {}  # `ssh -Q KIND`: kind -> supported names
     shadow_text = ""
     other: dict[str, list[str]] = {}
     walks: list[list[str]] = []
@@ -226,6 +227,8 @@ def parse(
             sshd_t = args
         elif kind == "sshd_tc" and len(args) >= 3:
             sshd_tc.append(args)
+        elif kind == "sshq" and len(args) == 2:
+            sshq[args[0]] = tuple(args[1].split())
         elif kind == "shadow":
             shadow_text = args[0] if args else ""
         elif kind == "note" and args:
@@ -422,6 +425,7 @@ def parse(
             for spec, rc, out, *_ in sshd_tc
             if rc == "0"
         },
+        ssh_algorithms=sshq,
         host_keys=tuple(host_keys),
         authorized_keys=tuple(authorized),
         authorized_keys_refused=tuple(refused),

@@ -177,13 +177,22 @@ class Session:
             launch_key_user=self.config.launch_key_user,
         )
 
+    def select(self, check_ids: list[str], on: bool = True) -> AuditResult:
+        """Turn optional guidelines that are off by default on (or off again) for this
+        session, and judge the latest facts with that choice (nothing is probed)."""
+        kept = [c for c in self.config.selected if c not in check_ids]
+        selected = tuple(kept + list(check_ids)) if on else tuple(kept)
+        return self.use_config(dataclasses.replace(self.config, selected=selected))
+
     def use_config(self, config: Config) -> AuditResult:
         """Take the operator's new settings (publisher, launch-key user...) and judge the
         latest facts again with them: nothing is probed, the target is not touched. The
         latest result is replaced (these settings are not the target's state)."""
         self.config = config
         latest = self.latest
-        facts = dataclasses.replace(latest.facts, identity=dict(config.identity))
+        facts = dataclasses.replace(
+            latest.facts, identity=dict(config.identity), selected=config.selected
+        )
         result = dataclasses.replace(
             latest,
             facts=facts,
@@ -376,6 +385,11 @@ class Session:
         unknown = [c for c in choices if not registry.is_check(c)]
         if unknown:
             raise UsageError(f"unknown check id {unknown[0]!r}")
+        # Choosing an option of an optional guideline that is off by default turns it on:
+        # the re-probe then judges it (it would otherwise stay "not selected").
+        chosen = [c for c in registry.off_by_default() if c in choices]
+        if any(c not in self.config.selected for c in chosen):
+            self.select(chosen)
         errors: list[str] = []
         warnings: list[str] = []
         results: dict[str, CheckResult] = {}

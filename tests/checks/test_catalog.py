@@ -19,6 +19,7 @@ OPTION_IDS = {
     "root-ssh-login": ["prohibit-password", "no", "forced-commands-only"],
     "ssh-password-auth": ["disable"],
     "ssh-use-dns": ["no", "yes"],
+    "sshd-hardening": ["apply-baseline", "keep"],
     "root-password": ["lock", "lock-and-randomise-at-first-boot", "disable"],
     "user-passwords": ["lock", "disable"],
     "authorized-keys": ["clear", "keep-and-exclude"],

@@ -27,6 +27,7 @@ ORDER = (
     "root-ssh-login",
     "ssh-password-auth",
     "ssh-use-dns",
+    "sshd-hardening",
     "root-password",
     "user-passwords",
     "authorized-keys",
@@ -54,7 +55,7 @@ def test_registry_finds_every_check_in_order() -> None:
     assert registry.last_command() == "shell-history"
     assert registry.final_ids()[-1] == registry.last_command()
     assert registry.exclude_list_check() == "bundle-excludes"
-    assert registry.by_group("ssh-access") == ORDER[:3]
+    assert registry.by_group("ssh-access") == ORDER[:4]
     for check in registry.checks():
         assert check.entry.id == check.id
         assert registry.module_name(check.id) == "checks." + check.id.replace("-", "_")

@@ -94,3 +94,37 @@ async def test_launch_key_screen_offers_login_users_and_refuses_a_system_one(
         screen.choose("imds-fetch-unit")
         await settle(pilot)
         assert "u=bob;" in text_of(screen, "#preview")
+
+
+async def test_an_off_guideline_is_not_selected_until_turned_on(practice_root: Path) -> None:
+    app = make_app("demo", practice_root=str(practice_root), learn=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+
+        def status() -> str:
+            assert app.result is not None
+            return next(f for f in app.result.findings if f.id == "sshd-hardening").status.value
+
+        assert status() == "skip"
+        app.action_open_guideline("sshd-hardening")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, GuidelineScreen)
+        assert "not selected" in text_of(screen, "#state")
+        assert "o turns it on" in text_of(screen, "#heading")
+        await pilot.press("o")
+        await settle(pilot)
+        assert status() == "warn"
+        assert "MaxAuthTries is 6" in text_of(screen, "#state")
+        preview = text_of(screen, "#preview").lower()
+        assert "macs hmac-sha2-512-etm@openssh.com" in preview and "maxauthtries 3" in preview
+        await pilot.press("o")
+        await settle(pilot)
+        assert status() == "skip"
+        # o does nothing on a guideline that is always judged
+        app.action_open_guideline("ssh-use-dns")
+        await settle(pilot)
+        before = status()
+        await pilot.press("o")
+        await settle(pilot)
+        assert status() == before
