@@ -137,3 +137,25 @@ def test_the_config_turns_it_on() -> None:
     assert Config(selected=(ID,)).selected == (ID,)
     finding = run_one(ID, dataclasses.replace(facts(GOOD), selected=()))
     assert finding.status is Status.SKIP
+
+
+def test_choosing_it_in_a_session_turns_it_on_for_the_re_audit(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from wizard.demo import seed_practice_image
+    from wizard.session import Session
+    from wizard.targets.image import ImageTarget
+
+    root = Path(str(tmp_path)) / "practice"
+    root.mkdir()
+    session = Session(ImageTarget(str(seed_practice_image(root)), kind="demo", uri="demo"))
+    first = next(f for f in session.audit().findings if f.id == ID)
+    assert first.status is Status.SKIP
+    outcome = session.apply({ID: "apply-baseline"}, include_final=False)
+    assert outcome.ok, outcome.errors
+    assert ID in session.config.selected
+    assert session.after is not None
+    after = next(f for f in session.after.findings if f.id == ID)
+    assert after.status is Status.PASS, after.summary
+    dropin = (root / "etc/ssh/sshd_config.d/00-ami-wizard.conf").read_text().lower()
+    assert "maxauthtries 3" in dropin and "x11forwarding no" in dropin
