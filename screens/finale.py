@@ -69,6 +69,29 @@ def boot_outcome_text(run: TestBootInput) -> Text:
     return text
 
 
+# The guidelines whose advice is for the AMI's registration (catalog group), not the target.
+REGISTRATION_GROUP = "identity"
+
+
+def registration_text(result: AuditResult) -> Text:
+    """What to do when registering and sharing the AMI: each identity guideline's finding
+    with its evidence (the register-image options, the IMDSv2 setting, the product code)."""
+    findings = {f.id: f for f in result.findings}
+    text = Text()
+    for check_id in registry.by_group(REGISTRATION_GROUP):
+        finding = findings.get(check_id)
+        if finding is None or finding.status.value == "skip":
+            continue
+        text.append_text(badge(finding.status))
+        text.append(f" {catalog()[check_id].title}\n", style="bold")
+        text.append(f"  {finding.summary}\n")
+        for ev in finding.evidence:
+            where = f"{ev.path}:{ev.line}" if ev.line else ev.path
+            text.append(f"  {where} ", style="bold")
+            text.append(f"{ev.detail}\n")
+    return text
+
+
 @dataclass
 class FinaleLoaded(Message):
     last_preview: Preview | None
@@ -106,6 +129,8 @@ class FinaleScreen(WizardScreen):
             yield Label("The last command", classes="section")
             yield Static(Text("Working it out…"), id="last")
             yield Static(id="final-result")
+            yield Label("Registering and sharing the image", classes="section")
+            yield Static(id="registration")
             yield Label("Test-boot the image", classes="section")
             yield Static(id="testboot")
             with Horizontal(classes="row"):
@@ -143,6 +168,7 @@ class FinaleScreen(WizardScreen):
                 text.append("  (the very last command)", style="italic")
             text.append("\n")
         self.query_one("#phase", Static).update(text)
+        self.query_one("#registration", Static).update(registration_text(result))
         self.show_excludes()
 
     def show_excludes(self) -> None:
@@ -279,7 +305,8 @@ class FinaleScreen(WizardScreen):
         if self.done:
             text.append(
                 "Nothing more is sent to the target. Export the signed report (e), then stop "
-                "the instance and create the image."
+                "the instance, create the image and register it as 'Registering and sharing "
+                "the image' says (--imds-support v2.0)."
             )
         self.query_one("#final-result", Static).update(text)
         self.query_one("#run", Button).disabled = self.done

@@ -30,6 +30,7 @@ OPTION_IDS = {
     "bundle-excludes": ["write"],
     "identify": ["set"],
     "paid-product-code": [],
+    "ami-imdsv2": [],
     "machine-id": ["empty"],
     "cloud-init-state": ["clean"],
     "ami-tools": ["update"],

@@ -40,6 +40,7 @@ ORDER = (
     "ami-tools",
     "bundle-excludes",
     "identify",
+    "ami-imdsv2",
     "paid-product-code",
 )
 
