@@ -221,7 +221,11 @@ def test_content_is_complete(result: AuditResult, report: dict[str, object]) -> 
     assert (r["started"], r["finished"]) == (STARTED, FINISHED)
     assert r["target"]["hostname"] == "practice-builder"
     assert set(r["target"]) >= {"uri", "hostname", "os", "kernel", "instance_id", "ami_id"}
-    assert r["image"] == {"publisher": "Example Corp <images@example.test>", "description": "Base"}
+    assert r["image"] == {
+        "publisher": "Example Corp <images@example.test>",
+        "description": "Base",
+        "contact": "",
+    }
     assert [c["id"] for c in r["checks"]] == list(INSTANCE_CHECKS)
     by_id = {c["id"]: c for c in r["checks"]}
     root = by_id["root-ssh-login"]

@@ -32,3 +32,15 @@ def test_the_imdsv2_advice_is_in_json_markdown_and_html(tmp_path: Path) -> None:
         assert "The AMI is registered to require IMDSv2" in text
         assert "aws ec2 register-image" in text and "--imds-support v2.0" in text
         assert "aws ec2 modify-image-attribute" in text and "hop limit of 2" in text
+
+
+def test_the_image_section_carries_the_contact(tmp_path: Path) -> None:
+    from wizard.config import Config
+
+    root = seed_practice_image(tmp_path / "image")
+    config = Config(identity={"publisher": "Ex", "description": "Base", "contact": "a@b.org"})
+    result = audit(ImageTarget(str(root), kind="image", uri=f"image:{root}"), config)
+    report = build_report(ReportInput(before=result))
+    doc = json.loads(to_json_bytes(report))
+    assert doc["image"] == {"publisher": "Ex", "description": "Base", "contact": "a@b.org"}
+    assert "a@b.org" in to_markdown(report) and "a@b.org" in to_html(report)

@@ -236,6 +236,7 @@ def build_report(inp: ReportInput) -> ReportDoc:
         "image": {
             "publisher": identity.get("publisher", ""),
             "description": identity.get("description", ""),
+            "contact": identity.get("contact", ""),
         },
         "summary": {"before": _counts(inp.before), "after": _counts(inp.after)},
         "checks": checks,

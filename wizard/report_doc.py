@@ -95,6 +95,7 @@ class ToolDoc(TypedDict):
 class ImageDoc(TypedDict):
     publisher: str
     description: str
+    contact: str  # where users report problems ("" when not given)
 
 
 class SummaryDoc(TypedDict):

@@ -38,6 +38,7 @@ def target_rows(report: ReportDoc) -> list[tuple[str, str]]:
     rows += [
         ("Publisher", report["image"]["publisher"] or "(not set)"),
         ("Description", report["image"]["description"] or "(not set)"),
+        ("Contact", report["image"].get("contact") or "(not set)"),
         ("Operator", report["operator"]),
         ("Started", report["started"]),
         ("Finished", report["finished"]),
