@@ -496,8 +496,13 @@ if [ $# -gt 0 ]; then
       }
       END { printf "\nI\t%s", hits }
       # The value after the end of the match at RSTART/RLENGTH of line: quotes and spaces off.
-      function after(s,  v) {
-        v = substr(s, RSTART + RLENGTH); sub(/^[ \t"'"'"'=:]+/, "", v); sub(/[ \t"'"'"',;]+.*$/, "", v); return v
+      function after(s,  v, q) {
+        v = substr(s, RSTART + RLENGTH); sub(/^[ \t=:]+/, "", v); q = substr(v, 1, 1)
+        if (q == "\"" || q == "'"'"'") {  # quoted: the whole string, and no space in a secret
+          v = substr(v, 2); if (index(v, q)) v = substr(v, 1, index(v, q) - 1)
+          return v ~ /[ \t]/ ? "" : v
+        }
+        sub(/[ \t"'"'"',;]+.*$/, "", v); return v
       }
       function plausible(v,  w) {
         w = tolower(v)
@@ -514,7 +519,8 @@ if [ $# -gt 0 ]; then
         docker = f ~ /\/\.docker\/config\.json$/; npmrc = f ~ /\/\.npmrc$/
         ud = index(f, root "/var/lib/cloud/") == 1 && f ~ /\/user-data[^\/]*$/
         unit = index(f, root "/etc/systemd/system/") == 1
-        code = f ~ /\.(py|pyc|rb|js|mjs|cjs|ts|go|java|kt|scala|c|h|cc|cpp|hpp|rs|php|pl|pm|lua|tcl|el|vim|html|htm|css|md|rst|bats)$/
+        # program code and scripts: only the formats above, no NAME=VALUE guesses
+        code = f ~ /\.(py|pyc|rb|js|mjs|cjs|ts|go|java|kt|scala|c|h|cc|cpp|hpp|rs|php|pl|pm|lua|tcl|el|vim|html|htm|css|md|rst|bats)$/ || $0 ~ /^#!/
       }
       {
         line = $0; l = tolower(line)
