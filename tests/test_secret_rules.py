@@ -119,3 +119,63 @@ def test_rule_lists_match_detect_secrets() -> None:
     prefixes = re.search(r"\(([a-z|]+)\)_", GitHubTokenDetector.denylist[0].pattern)
     assert prefixes
     assert f"({prefixes.group(1)})_" in script
+
+
+OWN_KINDS = [
+    (
+        ".kube/config",
+        "users:\n- user:\n    client-key-data: LS0tS2t1YmVLZXlEYXRhMDAwMA==\n",
+        "kube-client-key",
+    ),
+    (".my.cnf", "[client]\nuser=shop\npassword=MyCnfPassw0rd77\n", "secret-value"),
+    (".pypirc", "[pypi]\nusername = __token__\npassword = PypiPassw0rd77\n", "secret-value"),
+    (".git-credentials", "https://deploy:GitCredPassw0rd@git.example.com\n", "url-password"),
+    (".netrc", "machine h login u password NetrcPassw0rd\n", "netrc-password"),
+    (".pgpass", "h:5432:db:u:PgPassw0rd77\n", "pgpass-password"),
+    (".docker/config.json", '{"auths": {"r": {"auth": "dTpEb2NrZXJQdzc3"}}}\n', "docker-auth"),
+    ("app.yaml", "slack: xoxb-1234567890-0987654321-AbCdEf\n", "slack-token"),
+]
+
+
+def test_the_formats_detect_secrets_has_no_plugin_for(tmp_path: Path) -> None:
+    root = mini_root(tmp_path)
+    for i, (name, text, _) in enumerate(OWN_KINDS):
+        path = root / "home" / "u" / f"p{i}" / name
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+    unit = root / "etc" / "systemd" / "system" / "a.service"
+    unit.parent.mkdir(parents=True)
+    unit.write_text(
+        "[Service]\nEnvironmentFile=/etc/a/secrets.env\nEnvironment=API_TOKEN=UnitT0ken77\n"
+    )
+    facts = probe_bytes(root)[1]
+    kinds: dict[str, set[str]] = {}
+    for cred in facts.credentials:
+        kinds.setdefault(cred.file.path, set()).update(h.kind for h in cred.hits)
+    for i, (name, _, kind) in enumerate(OWN_KINDS):
+        assert kind in kinds.get(f"/home/u/p{i}/{name}", set()), name
+    assert kinds["/etc/systemd/system/a.service"] == {"environment-file", "unit-environment"}
+
+
+def test_same_facts_where_grep_has_no_null_output(tmp_path: Path) -> None:
+    """Where grep lacks -Z (busybox), every file under the size cap goes to awk: same facts."""
+    import subprocess
+
+    from wizard.demo import seed_practice_image
+
+    root = seed_practice_image(tmp_path / "img")
+    (root / "opt" / "app").mkdir(parents=True)
+    (root / "opt" / "app" / "k").write_text("-----BEGIN EC PRIVATE KEY-----\n")
+    reference = probe_bytes(root)[1]
+    script = probe.script().replace(b"grep -I -l -Z -i -E -e A", b"grep --no-such-option")
+    assert script != probe.script()
+    cfg = probe.ProbeConfig(imds_mode="never")
+    proc = subprocess.run(
+        ["dash", "-s", "--", *probe.probe_args(str(root), False, cfg)],
+        input=script,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert probe.parse(proc.stdout, root=str(root), live=False, target_kind="image") == reference
+    assert "/opt/app/k" in {c.file.path for c in reference.credentials}
