@@ -138,6 +138,7 @@ def unchanged(facts: Facts, option_id: str) -> Unchanged | None:
 
 def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
     """delete: shred every credential file (final phase; never journaled, so no undo).
+    A file under /etc, /usr, /boot or /var/lib/cloud is never planned (see is_system_file).
     move-outside-bundle: move them under the context's move_dir (undo moves them back); live
     targets only, and the step itself refuses a move_dir on the file system mounted at `/`.
     Each action carries the file as probed: the step refuses a file that is not that one."""

@@ -4,7 +4,7 @@
 #   $2 LIVE      1 when this is the running system (sshd -T, metadata), else 0
 #   $3 IMDS      auto | always | never  (read instance metadata)
 #   $4 ENDPOINT  instance metadata base URL (configurable so tests use a loopback stub)
-#   $5 MAXF      files listed at most by one file search (homes are walked to the bottom)
+#   $5 MAXF      files listed (or read for secrets) at most by one file search (walked to the bottom)
 #   $6 TMO       seconds allowed for each file search
 #   $7 MAXSIZE   bytes read at most from one file
 #   $8...        stamp files of the first-boot units (checks/_plans.py), reported when present
@@ -528,14 +528,14 @@ if [ $# -gt 0 ]; then
         line = $0; l = tolower(line)
         if (line ~ /BEGIN [A-Z0-9 ]*PRIVATE KEY/ || line ~ /^PuTTY-User-Key-File-/) hit("private-key", "----")
         if (line ~ /-----BEGIN CERTIFICATE-----/) hit("certificate", "----")
-        if (match(line, AKID)) { hit("aws-access-key-id", substr(line, RSTART, RLENGTH)); lastid = FNR }
-        if (match(line, SK40) && (l ~ /secret|aws.*key/ || FNR - lastid <= 5 && FNR - lastid >= -5)) {
+        if (line ~ /A3T|AKIA|ASIA|ABIA|ACCA/ && match(line, AKID)) { hit("aws-access-key-id", substr(line, RSTART, RLENGTH)); lastid = FNR }
+        if ((l ~ /secret|aws.*key/ || FNR - lastid <= 5) && match(line, SK40)) {
           v = substr(line, RSTART, RLENGTH); sub(/^[^A-Za-z0-9\/+]/, "", v); hit("aws-secret-access-key", v) }
         else if (match(l, /(aws_secret_access_key|secretaccesskey|aws_secret_key)[\"'"'"']*[ \t]*[=:]/)) {
           v = after(line); if (v != "") hit("aws-secret-access-key", v) }
         if (match(l, /aws_session_token[\"'"'"']*[ \t]*[=:]/)) { v = after(line); if (v != "") hit("aws-session-token", v) }
-        if (match(line, GHT) || match(line, GHPAT)) hit("github-token", substr(line, RSTART, RLENGTH))
-        if (match(line, GLT) || match(line, GLR)) hit("gitlab-token", substr(line, RSTART, RLENGTH))
+        if (line ~ /gh[pousr]_|github_pat_/ && (match(line, GHT) || match(line, GHPAT))) hit("github-token", substr(line, RSTART, RLENGTH))
+        if (line ~ /gl[a-z]+-|GR1348941/ && (match(line, GLT) || match(line, GLR))) hit("gitlab-token", substr(line, RSTART, RLENGTH))
         if (match(l, /xox[aboprs]-([0-9]+-)+[a-z0-9]+/)) hit("slack-token", substr(line, RSTART, RLENGTH))
         if (match(line, /:\/\/[^ \t\/:@]+:[^ \t\/@]+@/)) {
           v = substr(line, RSTART + 3, RLENGTH - 4); sub(/^[^:]*:/, "", v)
