@@ -1,7 +1,10 @@
 """bundle-credentials: no credential may be baked into the image.
 
 AWS keys, X.509 pk-/cert- files, private keys and tokens are reported with at most their
-first four characters, never more.
+first four characters, never more. The probe finds them by file name and by content (see the
+`histories and credentials` walk in wizard/probe.sh). A secret inside a system file (under
+/etc, /usr, /boot or cloud-init's /var/lib/cloud: /etc/environment, a unit, user-data) is never
+deleted nor moved — the system needs the file — and is left for a manual edit, said per file.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import posixpath
 
 from checks._plans import option
-from checks.base import catalog, unless_complete
+from checks.base import Unchanged, catalog, unless_complete
 from checks.registry import CheckMeta
 from wizard.actions import Action, DeleteFile, MoveFile, Phase, PlanContext, PlanRefused
 from wizard.facts import CredentialFile, Facts
@@ -34,14 +37,45 @@ FILE_KINDS = {
     "x509-certificate": "X.509 certificate (cert-*.pem)",
     "ssh-private-key": "SSH private key",
     "private-key": "private key",
+    "private-key-file": "private key file",
+    "docker-auth": "Docker registry login (config.json)",
+    "password-file": "password file",
+    "mysql-config": "MySQL client config (.my.cnf)",
+    "npm-config": "npm config (.npmrc)",
+    "pypi-config": "PyPI config (.pypirc)",
+    "kube-config": "Kubernetes config",
+    "system-environment": "system environment (/etc/environment)",
+    "systemd-unit": "systemd unit",
+    "cloud-init-user-data": "cloud-init user-data",
+    "secret-in-file": "file with a secret in it",
 }
 HIT_KINDS = {
     "aws-access-key-id": "AWS access key id",
     "aws-secret-access-key": "AWS secret access key",
     "aws-session-token": "AWS session token",
     "private-key": "private key block",
+    "certificate": "certificate block",
+    "github-token": "GitHub token",
+    "gitlab-token": "GitLab token",
+    "slack-token": "Slack token",
+    "url-password": "password in a URL",
+    "kube-client-key": "Kubernetes client key",
+    "npm-token": "npm token",
+    "docker-auth": "Docker registry login",
+    "netrc-password": "netrc password",
+    "pgpass-password": "PostgreSQL password",
+    "environment-file": "EnvironmentFile= that names a secret file",
+    "unit-environment": "Environment= secret",
+    "cloud-init-password": "cloud-init password",
+    "secret-value": "password or secret value",
     "token": "token",
 }
+# Where a file belongs to the system: its secret is edited out by hand, the file stays.
+_SYSTEM_DIRS = ("/etc/", "/usr/", "/boot/", "/var/lib/cloud/")
+
+
+def is_system_file(path: str) -> bool:
+    return path.startswith(_SYSTEM_DIRS)
 
 
 def _label(kind: str, names: dict[str, str]) -> str:
@@ -50,11 +84,16 @@ def _label(kind: str, names: dict[str, str]) -> str:
 
 def _evidence(cred: CredentialFile) -> list[Evidence]:
     owner = cred.file.owner or f"uid {cred.file.uid}"
+    manual = (
+        "; a system file: edit the secret out by hand (the wizard does not delete it)"
+        if is_system_file(cred.file.path)
+        else ""
+    )
     out = [
         Evidence(
             cred.file.path,
             0,
-            f"{_label(cred.kind, FILE_KINDS)}, owner {owner}, mode {cred.file.mode:04o}",
+            f"{_label(cred.kind, FILE_KINDS)}, owner {owner}, mode {cred.file.mode:04o}{manual}",
         )
     ]
     for hit in cred.hits:
@@ -76,21 +115,37 @@ def _verdict(facts: Facts) -> Finding:
         return entry.finding(Status.PASS, "no credential file or secret found")
     evidence = [e for c in facts.credentials for e in _evidence(c)]
     kinds = sorted({_label(c.kind, FILE_KINDS) for c in facts.credentials})
+    system = sum(1 for c in facts.credentials if is_system_file(c.file.path))
+    by_hand = f" ({system} in system files: edit by hand)" if system else ""
     return entry.finding(
         Status.FAIL,
-        f"{len(facts.credentials)} credential file(s) would ship in the image: {', '.join(kinds)}",
+        f"{len(facts.credentials)} credential file(s) would ship in the image: "
+        f"{', '.join(kinds)}{by_hand}",
         evidence,
     )
 
 
+def unchanged(facts: Facts, option_id: str) -> Unchanged | None:
+    """Why a plan is empty while credentials were found: all of them are in system files."""
+    if facts.credentials and all(is_system_file(c.file.path) for c in facts.credentials):
+        paths = ", ".join(c.file.path for c in facts.credentials[:3])
+        return Unchanged(
+            f"every secret found is inside a system file ({paths}): the wizard never deletes "
+            "or moves those; edit each named line by hand, then audit again"
+        )
+    return None
+
+
 def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
     """delete: shred every credential file (final phase; never journaled, so no undo).
+    A file under /etc, /usr, /boot or /var/lib/cloud is never planned (see is_system_file).
     move-outside-bundle: move them under the context's move_dir (undo moves them back); live
     targets only, and the step itself refuses a move_dir on the file system mounted at `/`.
     Each action carries the file as probed: the step refuses a file that is not that one."""
     ctx = ctx or PlanContext()
     chosen = option(ID, option_id)
-    if chosen == "move-outside-bundle" and not facts.live and facts.credentials:
+    movable = [c for c in facts.credentials if not is_system_file(c.file.path)]
+    if chosen == "move-outside-bundle" and not facts.live and movable:
         raise PlanRefused(
             "move-outside-bundle needs a running instance with another file system (the "
             "instance store): every place in an image is part of the image — use delete"
@@ -98,6 +153,8 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
     actions: list[Action] = []
     for cred in facts.credentials:
         path = cred.file.path
+        if is_system_file(path):
+            continue  # the system needs the file: the evidence says to edit it by hand
         if chosen == "delete":
             actions.append(
                 DeleteFile(

@@ -404,10 +404,11 @@ def test_same_facts_where_find_has_no_printf(image: Path) -> None:
 
 
 def _many_files(root: Path, n: int) -> None:
+    # Listed by name (an AWS CLI config) and read for secrets, but holding none.
     for i in range(n):
-        d = root / "home" / "u" / f"d{i}"
-        d.mkdir()
-        (d / ".profile").write_text("# nothing secret\n")
+        d = root / "home" / "u" / f"d{i}" / ".aws"
+        d.mkdir(parents=True)
+        (d / "config").write_text("[default]\nregion = eu-west-1\n")
 
 
 def _rendered(facts: probe.Facts) -> dict[str, str]:

@@ -26,7 +26,7 @@ DEFAULT_IMDS_ENDPOINT = "http://" + ".".join(["169", "254", "169", "254"])
 class ProbeConfig:
     depth: int = 0  # deprecated and ignored: homes are walked to the bottom (max_files bounds)
     timeout: float = 10  # seconds for each file search on the target
-    max_files: int = 20000  # files one search lists at most before it stops
+    max_files: int = 20000  # files one search lists (or reads for secrets) at most
     max_size: int = 262144  # bytes read at most from one file
     imds_mode: str = "auto"  # auto | always | never
     imds_endpoint: str = DEFAULT_IMDS_ENDPOINT

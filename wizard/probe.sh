@@ -4,7 +4,7 @@
 #   $2 LIVE      1 when this is the running system (sshd -T, metadata), else 0
 #   $3 IMDS      auto | always | never  (read instance metadata)
 #   $4 ENDPOINT  instance metadata base URL (configurable so tests use a loopback stub)
-#   $5 MAXF      files listed at most by one file search (homes are walked to the bottom)
+#   $5 MAXF      files listed (or read for secrets) at most by one file search (walked to the bottom)
 #   $6 TMO       seconds allowed for each file search
 #   $7 MAXSIZE   bytes read at most from one file
 #   $8...        stamp files of the first-boot units (checks/_plans.py), reported when present
@@ -120,14 +120,15 @@ statlist() {
 # File search: find's starting points and tests, each test printing with -printf (LETTER and
 # the metadata "size mode uid gid mtime dev ino", then the path) or, where find has no
 # -printf, with STAT_SH. One `list` record of at most MAXF+1 pairs (one more than the limit
-# tells the parser it was hit), then "rc=STATUS" of find when it ran to its end. Swapping
+# tells the parser it was hit), then an empty field and "rc=STATUS" of find when it ran to its
+# end (a field find was killed in is ended by that NUL: the parser drops it). Swapping
 # NUL and newline around `head -n` counts whole fields whatever bytes the names hold.
 listing() {
   f list files
   {
     # shellcheck disable=SC2068
     $TO find "$@" 2>/dev/null
-    printf 'rc=%s\000' "$?"
+    printf '\000rc=%s\000' "$?"
   } | tr '\000\012' '\012\000' | head -n "$((2 * MAXF + 2))" | tr '\000\012' '\012\000'
   end
 }
@@ -425,19 +426,33 @@ if rp /etc/ssh; then
 fi
 
 # ---- histories and credentials in every home (from /etc/passwd) and the usual drop places --
-# Walked to the bottom: bounded by time (TMO) and by the number of files (MAXF), not by depth.
+# One walk, to the bottom, bounded by time (TMO) and by the number of files (MAXF), not by
+# depth: the homes in passwd, every directory under /home (with or without an account), /root,
+# the system's configuration and application places, /tmp and /var/tmp. It lists histories
+# (h) and credential files by name (c), and reads every other regular file below MAXSIZE for
+# secrets: `grep -I` (text files only) picks the few that hold a secret-looking string, then
+# awk reports each secret by kind, line and only its first 4 characters.
 set --
 starts=
 oldifs=$IFS
 IFS=$NL
 set -f
-for h in $homes$NL/root$NL/tmp$NL/var/tmp$NL/opt$NL/srv; do
+for h in /root$NL/home$NL/etc$NL/opt$NL/srv$NL/var/www$NL/var/lib/cloud$NL/usr/local/etc$NL/tmp$NL/var/tmp$NL$homes; do
   IFS=$oldifs
   # A home that is itself a symlink is not searched (it would list another place's files).
   if [ -n "$h" ] && rp "$h" && [ "$RP" != / ] && [ -d "$R$RP" ] && [ ! -L "$R$h" ]; then
     case $NL$starts$NL in
       *"$NL$RP$NL"*) ;;  # already a starting point (entries here hold no newline)
-      *) set -- "$@" "$R$RP"; case $RP in *"$NL"*) ;; *) starts=$starts$NL$RP ;; esac ;;
+      *)
+        _in=
+        for _s in $starts; do
+          case $RP in "$_s"/*) _in=1 ;; esac  # inside one already: walked with it
+        done
+        if [ -z "$_in" ]; then
+          set -- "$@" "$R$RP"
+          case $RP in *"$NL"*) ;; *) starts=$starts$NL$RP ;; esac
+        fi
+        ;;
     esac
   elif [ -n "$h" ] && ! rp "$h"; then
     note "resolve: $h: too many symbolic links, not searched"
@@ -447,7 +462,11 @@ done
 set +f
 IFS=$oldifs
 if [ $# -gt 0 ]; then
-  PRUNE="( -name node_modules -o -name .cache -o -name .git -o -name .npm -o -name .rustup -o -name .cargo -o -name proc ) -prune -o"
+  # Trees of installed third-party code and caches: many files, no builder's secret, and test
+  # keys that are not anyone's (a Python's test/keycert.pem).
+  PRUNE="-type d ( -name node_modules -o -name .cache -o -name .git -o -name .npm -o -name .rustup -o -name .cargo -o -name proc
+    -o -name .pyenv -o -name .nvm -o -name .m2 -o -name .gradle -o -name site-packages -o -name dist-packages
+    -o -name __pycache__ ) -prune -o"
   set -f  # the patterns below are find's, not the shell's
   HISTORY_NAMES="( -name .*history -o -name .*_history* -o -name .*hist -o -name .histfile -o -name .lesshst
     -o -name .viminfo -o -name fish_history -o -name .zhistory -o -name .*_hist )"
@@ -455,54 +474,158 @@ if [ $# -gt 0 ]; then
     -o -name id_rsa -o -name id_dsa -o -name id_ecdsa -o -name id_ed25519 -o -name id_*_sk
     -o -name .s3cfg -o -name .boto -o -name .netrc -o -name .git-credentials -o -name .pgpass
     -o -path */.docker/config.json -o -name *.ppk -o -name *.p12 -o -name *.pfx )"
-  SECRET_NAMES="( -name pk-*.pem -o -name cert-*.pem -o -path */.aws/* -o -name id_* -o -name .s3cfg
-    -o -name .boto -o -name .netrc -o -name .git-credentials -o -name .pgpass -o -name *.key
-    -o -path */.docker/config.json -o -name .env -o -name .bashrc -o -name .profile
-    -o -name .bash_profile -o -name .zshrc -o -name .envrc -o -name *.ppk )"
-  # One walk lists histories (h), credential files by name (c) and files a secret may be in (s).
-  if [ "$FINDPRINTF" = 1 ]; then
-    # shellcheck disable=SC2086
-    listing "$@" -xdev $PRUNE -type f \
-      \( $HISTORY_NAMES -printf "h $PF" -o -true \) \
-      \( $CREDENTIAL_NAMES -printf "c $PF" -o -true \) \
-      \( -size -1024k $SECRET_NAMES -printf "s $PF" -o -true \)
-  else
-    # shellcheck disable=SC2086
-    listing "$@" -xdev $PRUNE -type f \
-      \( $HISTORY_NAMES -exec sh -c "$STAT_SH" h {} + -o -true \) \
-      \( $CREDENTIAL_NAMES -exec sh -c "$STAT_SH" c {} + -o -true \) \
-      \( -size -1024k $SECRET_NAMES -exec sh -c "$STAT_SH" s {} + -o -true \)
-  fi
-  # Secrets inside those files: kind, line number and only the first 4 characters, one
-  # escaped line each. A line "F" per file scanned lets the last awk stop at MAXF files
-  # (find dies on the closed pipe); "rc N" is find's exit status when it ran to the end.
-  SCAN_AWK="$ESC_AWK"'
-      function hit(kind, s) { print esc(FILENAME) "\t" FNR "\t" kind "\t" esc(substr(s, 1, 4)) }
-      mark && FNR == 1 { print "F" }
+  # These and the credential names are read whatever they hold (no grep first): a .pgpass or
+  # .netrc line has no keyword grep knows. Each file meets as few tests as it can: find's
+  # name matching is most of the walk's time in a large tree.
+  DIRECT_NAMES="( -name .my.cnf -o -name .npmrc -o -name .pypirc
+    -o -path */.kube/config -o -name user-data* -o -name .profile -o -name .bashrc
+    -o -name .bash_profile -o -name .zshrc -o -name .envrc -o -name .env )"
+  # grep's first pass (extended regex, any case): a superset of what SCAN_AWK reports. The
+  # rules follow detect-secrets' plugins (tests/test_secret_rules.py compares them).
+  export SCAN_PAT='BEGIN [A-Z0-9 ]*PRIVATE KEY|PuTTY-User-Key-File-|(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}|gh[pousr]_[A-Za-z0-9_]{36}|github_pat_|(glpat|gldt|glft|glsoat|glrt|glcbt|glimt|glptt|glagent|gloas)-|GR1348941|xox[aboprs]-|(api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|client_?key|client_?secret|key_?pass|pass|pwd|secret|token|_auth)[a-z0-9_]*[]"'"'"']*[ 	]*:?=|(api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|client_?key|client_?secret|key_?pass|pass|pwd|secret|token|_auth)[a-z0-9_]*[]"'"'"']*:|://[^ 	/:@]+:[^ 	/@]+@|client-key-data|BEGIN CERTIFICATE|password[ 	]'
+  # Secrets inside a file, one escaped line each: "path line kind prefix", and "M path N" for
+  # the Nth file of the batch when it has a hit. READ_SH prints "F" per file read (the last
+  # awk stops at MAXF files), then the hits, then "S N metadata" for each file with a hit.
+  export SCAN_AWK="$ESC_AWK"'
+      function rep(c, n,  s) { s = ""; while (n-- > 0) s = s c; return s }
+      BEGIN {
+        b64 = "[A-Za-z0-9/+]"; an = "[A-Za-z0-9_]"
+        AKID = "(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)" rep("[A-Z0-9]", 16)
+        SK40 = "(^|[^A-Za-z0-9/+])" rep(b64, 40) "([^A-Za-z0-9/+=]|$)"
+        GHT = "(ghp|gho|ghu|ghs|ghr)_" rep(an, 36)
+        GHPAT = "github_pat_" rep(an, 22)
+        GLT = "(glpat|gldt|glft|glsoat|glrt|glcbt|glimt|glptt|glagent|gloas)-" rep("[A-Za-z0-9_-]", 20)
+        GLR = "GR1348941" rep("[A-Za-z0-9_-]", 20)
+        K = "(api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|client_?key|client_?secret|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|token)[a-z0-9_]*"
+        # NAME=VALUE anywhere; NAME: VALUE only as the key of a line (YAML, JSON, ini), not in prose.
+        KW = K "[]\"'"'"']*[ \t]*:?="
+        KWC = "^[ \t-]*[\"'"'"']?[a-z0-9_.-]*" K "[\"'"'"']?[ \t]*:"
+        root = ENVIRON["R"]; hits = ""
+        for (i = 1; i < ARGC; i++) at[ARGV[i]] = i
+      }
+      END { printf "\nI\t%s", hits }
+      # The value after the end of the match at RSTART/RLENGTH of line: quotes and spaces off.
+      function after(s,  v, q) {
+        v = substr(s, RSTART + RLENGTH); sub(/^[ \t=:]+/, "", v); q = substr(v, 1, 1)
+        if (q == "\"" || q == "'"'"'") {  # quoted: the whole string, and no space in a secret
+          v = substr(v, 2); if (index(v, q)) v = substr(v, 1, index(v, q) - 1)
+          return v ~ /[ \t]/ ? "" : v
+        }
+        sub(/[ \t"'"'"',;]+.*$/, "", v); return v
+      }
+      function plausible(v,  w) {
+        w = tolower(v)
+        if (length(v) < 6 || v ~ /[][$%{}<>()]/ || v ~ /^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_]/ || w ~ /^(true|false|yes|no|none|null|nil|required|optional|string|undefined|secret|password|passwd|example|dummy|redacted|placeholder)$/ || w ~ /^(pass|env|file|fd|stdin):/) return 0
+        return 1
+      }
+      function hit(kind, s) {
+        if (!shown) { print "M\t" esc(FILENAME) "\t" at[FILENAME]; hits = hits " " at[FILENAME]; shown = 1 }
+        print esc(FILENAME) "\t" FNR "\t" kind "\t" esc(substr(s, 1, 4))
+      }
+      FNR == 1 {
+        shown = 0; lastid = -100; inchp = 0; f = FILENAME
+        netrc = f ~ /\/[._]netrc$/; pgpass = f ~ /\/\.pgpass$/
+        docker = f ~ /\/\.docker\/config\.json$/; npmrc = f ~ /\/\.npmrc$/
+        ud = index(f, root "/var/lib/cloud/") == 1 && f ~ /\/user-data[^\/]*$/
+        unit = index(f, root "/etc/systemd/system/") == 1
+        # program code and scripts: only the formats above, no NAME=VALUE guesses
+        code = f ~ /\.(py|pyc|rb|js|mjs|cjs|ts|go|java|kt|scala|c|h|cc|cpp|hpp|rs|php|pl|pm|lua|tcl|el|vim|html|htm|css|md|rst|bats)$/ || $0 ~ /^#!/
+      }
       {
-        line = $0
-        if (match(line, /A(KIA|SIA)[A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9]/))
-          hit("aws-access-key-id", substr(line, RSTART, RLENGTH))
-        l = tolower(line)
-        if (l ~ /aws_secret_access_key[ \t]*[=:]/ || l ~ /secretaccesskey[" \t]*[=:]/) {
-          v = line; sub(/^[^=:]*[=:][ \t"]*/, "", v); if (v != "") hit("aws-secret-access-key", v) }
-        if (l ~ /aws_session_token[ \t]*[=:]/) {
-          v = line; sub(/^[^=:]*[=:][ \t"]*/, "", v); if (v != "") hit("aws-session-token", v) }
-        if (line ~ /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/) hit("private-key", "----")
+        line = $0; l = tolower(line)
+        if (line ~ /BEGIN [A-Z0-9 ]*PRIVATE KEY/ || line ~ /^PuTTY-User-Key-File-/) hit("private-key", "----")
         if (line ~ /-----BEGIN CERTIFICATE-----/) hit("certificate", "----")
-        if (l ~ /(^|[^a-z])(password|passwd|token|secret)[ \t]*[=:]/ && l !~ /aws_secret_access_key|aws_session_token|secretaccesskey/) {
-          v = line; sub(/^[^=:]*[=:][ \t"]*/, "", v); if (v != "") hit("token", v) }
+        if (line ~ /A3T|AKIA|ASIA|ABIA|ACCA/ && match(line, AKID)) { hit("aws-access-key-id", substr(line, RSTART, RLENGTH)); lastid = FNR }
+        if ((l ~ /secret|aws.*key/ || FNR - lastid <= 5) && match(line, SK40)) {
+          v = substr(line, RSTART, RLENGTH); sub(/^[^A-Za-z0-9\/+]/, "", v); hit("aws-secret-access-key", v) }
+        else if (match(l, /(aws_secret_access_key|secretaccesskey|aws_secret_key)[\"'"'"']*[ \t]*[=:]/)) {
+          v = after(line); if (v != "") hit("aws-secret-access-key", v) }
+        if (match(l, /aws_session_token[\"'"'"']*[ \t]*[=:]/)) { v = after(line); if (v != "") hit("aws-session-token", v) }
+        if (line ~ /gh[pousr]_|github_pat_/ && (match(line, GHT) || match(line, GHPAT))) hit("github-token", substr(line, RSTART, RLENGTH))
+        if (line ~ /gl[a-z]+-|GR1348941/ && (match(line, GLT) || match(line, GLR))) hit("gitlab-token", substr(line, RSTART, RLENGTH))
+        if (match(l, /xox[aboprs]-([0-9]+-)+[a-z0-9]+/)) hit("slack-token", substr(line, RSTART, RLENGTH))
+        if (match(line, /:\/\/[^ \t\/:@]+:[^ \t\/@]+@/)) {
+          v = substr(line, RSTART + 3, RLENGTH - 4); sub(/^[^:]*:/, "", v)
+          if (v !~ /^[$%{<]/) hit("url-password", v) }
+        if (match(l, /client-key-data[ \t]*:/)) { v = after(line); if (v != "") hit("kube-client-key", v) }
+        if (npmrc && match(l, /_(authtoken|auth|password)[ \t]*=/)) { v = after(line); if (v != "") hit("npm-token", v) }
+        else if (docker && match(l, /"auth"[ \t]*:/)) { v = after(line); if (v != "") hit("docker-auth", v) }
+        else if (netrc && match(l, /(^|[ \t])password[ \t]+/)) { v = substr(line, RSTART + RLENGTH); sub(/[ \t].*$/, "", v); if (v != "") hit("netrc-password", v) }
+        else if (pgpass && line !~ /^[ \t]*#/ && match(line, /^([^:]|\\:)*:([^:]|\\:)*:([^:]|\\:)*:([^:]|\\:)*:/)) {
+          v = substr(line, RLENGTH + 1); if (v != "" && v != "*") hit("pgpass-password", v) }
+        else if (unit && match(line, /^[ \t]*EnvironmentFile=-?/)) {
+          v = substr(line, RLENGTH + 1); if (tolower(v) ~ /secret|token|passw|cred/) hit("environment-file", v) }
+        else if (!code && line !~ /^[ \t]*[#;]/ && (match(l, KW) || match(l, KWC)) && l !~ /aws_secret_access_key|aws_session_token|secretaccesskey|aws_secret_key|client-key-data/) {
+          v = after(line); if (plausible(v)) hit(unit ? "unit-environment" : "secret-value", v) }
+        if (ud) {
+          if (l ~ /^[ \t]*chpasswd[ \t]*:/) inchp = 1
+          else if (line ~ /^[^ \t#-]/) inchp = 0
+          else if (inchp && match(line, /^[ \t-]*[A-Za-z_][A-Za-z0-9_.-]*:[^ \t]/) && l !~ /^[ \t-]*(list|expire|users|type|name|password)[ \t]*:/) {
+            v = substr(line, RSTART + RLENGTH - 1); hit("cloud-init-password", v) }
+        }
       }'
-  if [ "$FINDPRINTF" = 1 ]; then MARK="-printf F\n" AWKMARK=0; else MARK= AWKMARK=1; fi
+  # One batch of files: "1" reads them all, "0" only those grep -I finds a candidate string in.
+  # Whatever find gives on its output is the listing; secrets go to fd 3.
+  SCAN_SH='exec >&3
+    if [ "$0" = 0 ] && [ "$GREPZ" = 1 ]; then
+      grep -I -l -Z -i -E -e "$SCAN_PAT" -- "$@" 2>/dev/null | xargs -0 -r sh -c "$READ_SH" 0
+    else
+      sh -c "$READ_SH" 0 "$@"
+    fi
+    exit 0'
+  export READ_SH='for p do echo F; done
+    out=$(awk "$SCAN_AWK" "$@" 2>/dev/null)
+    nl="
+"
+    tab=$(printf "\t")
+    body=${out%"${nl}I${tab}"*}
+    idx=${out##*"${nl}I${tab}"}
+    [ -z "$body" ] || printf "%s\n" "$body"
+    [ "$idx" != "$out" ] && [ -n "$idx" ] || exit 0
+    n=0
+    for p do
+      n=$((n + 1))
+      case " $idx " in
+        *" $n "*) s=$(stat -c "%s %a %u %g %Y %d %i" -- "$p" 2>/dev/null) && printf "S\t%s\t%s\n" "$n" "$s" ;;
+      esac
+    done'
+  export R
+  GREPZ=0
+  if printf 'a\n' | grep -I -l -Z -i -E -e A >/dev/null 2>&1 && printf 'a\000' | xargs -0 -r true 2>/dev/null; then
+    GREPZ=1
+  fi
+  export GREPZ
+  # walk: the one find; histories and credential names print their metadata (to the listing).
+  walk() {
+    if [ "$FINDPRINTF" = 1 ]; then
+      # shellcheck disable=SC2086
+      $TO find "$@" -xdev $PRUNE -type f \( $HISTORY_NAMES -printf "h $PF" -o \
+        $CREDENTIAL_NAMES -printf "c $PF" \( -size -"$MAXSIZE"c -exec sh -c "$SCAN_SH" 1 {} + -o -true \) -o \
+        -size -"$MAXSIZE"c \( $DIRECT_NAMES -exec sh -c "$SCAN_SH" 1 {} + -o -exec sh -c "$SCAN_SH" 0 {} + \) \) 2>/dev/null
+    else
+      # shellcheck disable=SC2086
+      $TO find "$@" -xdev $PRUNE -type f \( $HISTORY_NAMES -exec sh -c "$STAT_SH" h {} + -o \
+        $CREDENTIAL_NAMES -exec sh -c "$STAT_SH" c {} + \( -size -"$MAXSIZE"c -exec sh -c "$SCAN_SH" 1 {} + -o -true \) -o \
+        -size -"$MAXSIZE"c \( $DIRECT_NAMES -exec sh -c "$SCAN_SH" 1 {} + -o -exec sh -c "$SCAN_SH" 0 {} + \) \) 2>/dev/null
+    fi
+  }
+  exec 4>&1
+  f list files
+  scan=$(
+    {
+      {
+        walk "$@"
+        rc=$?
+        printf '\000rc=%s\000' "$rc"  # the NUL ends a field find was killed in
+        printf 'rc\t%s\n' "$rc" >&3
+      } | tr '\000\012' '\012\000' | head -n "$((2 * MAXF + 2))" | tr '\000\012' '\012\000' >&4
+    } 3>&1 | awk -v max="$MAXF" '$0 == "F" { if (++n > max) { print "limit\t" max; exit } next } { print }' \
+      | tr -d '\000'
+  )
+  end
+  exec 4>&-
   f secrets
-  {
-    # shellcheck disable=SC2086
-    $TO find "$@" -xdev $PRUNE -type f -size -1024k $SECRET_NAMES $MARK \
-      -exec awk -v mark="$AWKMARK" "$SCAN_AWK" {} + 2>/dev/null
-    printf 'rc\t%s\n' "$?"
-  } | awk -v max="$MAXF" '$0 == "F" { if (++n > max) { print "limit\t" max; exit } next } { print }' \
-    | tr -d '\000'
-  printf '\000'
+  printf '%s\000' "$scan"
   end
   set +f
 fi

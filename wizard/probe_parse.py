@@ -4,7 +4,6 @@ read as data, with a note wherever a search stopped at a limit.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 from wizard.errors import ProbeError
@@ -12,14 +11,12 @@ from wizard.facts import (
     Account,
     AuthorizedKeysFile,
     CloudInit,
-    CredentialFile,
     Facts,
     FileInfo,
     HostKey,
     PasswordState,
     RefusedKeysFile,
     SearchNote,
-    SecretHit,
     Unit,
 )
 from wizard.probe_records import (
@@ -30,37 +27,16 @@ from wizard.probe_records import (
     records,
     unescape,
 )
+from wizard.probe_secrets import WALK_SEARCHES, credentials, read_scan
 from wizard.sshd_config import parse_sshd_t
 
-_CREDENTIAL_KINDS = (
-    (re.compile(r"(^|/)pk-[^/]*\.pem$"), "x509-private-key"),
-    (re.compile(r"(^|/)cert-[^/]*\.pem$"), "x509-certificate"),
-    (re.compile(r"/\.aws/credentials$"), "aws-credentials"),
-    (re.compile(r"/\.aws/config$"), "aws-config"),
-    (re.compile(r"(^|/)id_[^/]*$"), "ssh-private-key"),
-    (re.compile(r"/\.docker/config\.json$"), "docker-auth"),
-    (re.compile(r"(^|/)\.(netrc|git-credentials|pgpass|s3cfg|boto)$"), "password-file"),
-    (re.compile(r"\.(ppk|p12|pfx|key)$"), "private-key-file"),
-)
-
-# Files listed by name alone that are not credentials unless a secret is found inside.
-_NEEDS_HIT = {"aws-config", "private-key-file"}
 # The probe's one walk of the homes: the letter before each file's metadata says which list.
-_LIST_KINDS = {"h": "history", "c": "credential", "s": "secretfile"}
+_LIST_KINDS = {"h": "history", "c": "credential"}
 # Which search a file read whole serves, by the probe's content category.
 _READ_FOR = {"ak": "authorized_keys", "pub": "hostkey", "sshd": "sshd_config", "unit": "first_boot"}
 
 
-def credential_kind(path: str) -> str:
-    for pattern, kind in _CREDENTIAL_KINDS:
-        if pattern.search(path):
-            return kind
-    return "secret-in-file"
-
-
 _STATES = {s.value for s in PasswordState}
-# The searches one walk of the homes serves (a limit there makes all of them partial).
-_WALK_SEARCHES = ("history", "credential", "secrets")
 
 
 def _int(text: str) -> int:
@@ -91,10 +67,15 @@ def _read_walk(
     """Sort the one walk's "LETTER metadata", path pairs into lists; say how it ended.
 
     The probe passes at most max_files + 1 files (the extra one shows the limit was hit),
-    then "rc=STATUS" when find ran to its end: 124 is the timeout's."""
+    then an empty field and "rc=STATUS" when find ran to its end: 124 is the timeout's."""
     status: str | None = None
     if fields and fields[-1].startswith("rc="):
         status = fields.pop()[3:]
+        if fields and fields[-1] == "":
+            fields.pop()  # a clean end
+        elif fields:
+            fields.pop()  # find was killed inside this field: it is partial
+            fields = fields[: len(fields) - len(fields) % 2]
     pairs = list(zip(fields[0::2], fields[1::2], strict=False))
     reason = ""
     if max_files and len(pairs) > max_files:
@@ -109,31 +90,7 @@ def _read_walk(
         kind = _LIST_KINDS.get(letter)
         if kind:
             _add_pairs(lists[kind], [rest, path])
-    return [SearchNote(s, reason) for s in _WALK_SEARCHES] if reason else []
-
-
-def _read_scan(text: str, timeout: str) -> tuple[list[SecretHit], list[SearchNote]]:
-    """The secret scan's escaped lines: "path line kind prefix" hits (tab-separated), and
-    "limit N" or "rc STATUS" about how the scan ended."""
-    hits: list[SecretHit] = []
-    ended = False
-    notes: list[SearchNote] = []
-    for line in lines(text):
-        parts = line.split("\t")
-        if len(parts) == 4:
-            hits.append(
-                SecretHit(unescape(parts[0]), _int(parts[1]), parts[2], unescape(parts[3])[:4])
-            )
-        elif len(parts) == 2 and parts[0] == "limit":
-            notes.append(SearchNote("secrets", f"stopped after {parts[1]} files (probe.max_files)"))
-            ended = True
-        elif len(parts) == 2 and parts[0] == "rc":
-            ended = True
-            if parts[1] == "124":
-                notes.append(SearchNote("secrets", f"stopped after {timeout} s (probe.timeout)"))
-    if not ended:
-        notes.append(SearchNote("secrets", "was cut short (its output ended early)"))
-    return hits, notes
+    return [SearchNote(s, reason) for s in WALK_SEARCHES] if reason else []
 
 
 class _Parser:
@@ -326,31 +283,15 @@ def parse(
         )
     )
 
-    hits: dict[str, list[SecretHit]] = defaultdict(list)
-    if secrets_text is not None:
-        scan_hits, scan_notes = _read_scan(secrets_text, timeout)
-        incomplete += scan_notes
-        for hit in scan_hits:
-            path = p.rel(hit.path)
-            hits[path].append(SecretHit(path, hit.line, hit.kind, hit.prefix))
-    scanned = {p.rel(path): p.file_info(meta, path, owners) for meta, path in lists["secretfile"]}
-    creds: dict[str, CredentialFile] = {}
-    for meta, path in lists["credential"]:
-        info = p.file_info(meta, path, owners)
-        kind = credential_kind(info.path)
-        found = tuple(hits.get(info.path, ()))
-        if kind in _NEEDS_HIT and not any(h.kind != "certificate" for h in found):
-            continue
-        if kind == "ssh-private-key" and info.path.endswith(".pub"):
-            continue
-        creds[info.path] = CredentialFile(info, kind, found)
-    for path, path_hits in hits.items():
-        if path in creds or path.endswith(".pub"):
-            continue
-        if all(h.kind == "certificate" for h in path_hits):
-            continue
-        info = scanned.get(path, FileInfo(path=path))
-        creds[path] = CredentialFile(info, credential_kind(path), tuple(path_hits))
+    scan = read_scan(secrets_text, timeout) if secrets_text is not None else None
+    if scan is not None:
+        incomplete += scan.notes
+    creds = credentials(
+        scan,
+        (p.file_info(meta, path, owners) for meta, path in lists["credential"]),
+        lambda meta, path: p.file_info(meta, path, owners),
+        p.rel,
+    )
 
     # sshd
     sshd_version = ""
@@ -430,7 +371,7 @@ def parse(
         authorized_keys=tuple(authorized),
         authorized_keys_refused=tuple(refused),
         histories=histories,
-        credentials=tuple(creds[k] for k in sorted(creds)),
+        credentials=creds,
         cloud_init=cloud_init,
         units=units,
         rc_local=sysfiles.get("/etc/rc.local", sysfiles.get("/etc/rc.d/rc.local")),

@@ -54,3 +54,60 @@ def test_incomplete_search_never_passes_and_keeps_a_fail() -> None:
     found = bundle_credentials.check(replace(Facts(incomplete=cut), credentials=(cred,)))
     assert found.status.value == "fail"
     assert "search incomplete: " in found.summary
+
+
+def test_secret_in_a_system_file_is_never_deleted_nor_moved() -> None:
+    from checks import bundle_credentials
+    from wizard.actions import DeleteFile, MoveFile, PlanContext
+
+    env = CredentialFile(
+        file("/etc/environment"),
+        "system-environment",
+        (SecretHit("/etc/environment", 3, "aws-access-key-id", "AKIA"),),
+    )
+    unit = CredentialFile(
+        file("/etc/systemd/system/app.service"),
+        "systemd-unit",
+        (SecretHit("/etc/systemd/system/app.service", 7, "unit-environment", "hunt"),),
+    )
+    key = CredentialFile(
+        file("/opt/deploy_key"),
+        "private-key",
+        (SecretHit("/opt/deploy_key", 1, "private-key", "----"),),
+    )
+    facts = Facts(live=True, credentials=(env, unit, key))
+    finding = bundle_credentials.check(facts)
+    assert finding.status is Status.FAIL
+    assert "2 in system files: edit by hand" in finding.summary
+    first = {e.path: e.detail for e in finding.evidence if e.line == 0}
+    assert "edit the secret out by hand" in first["/etc/environment"]
+    assert "edit the secret out by hand" in first["/etc/systemd/system/app.service"]
+    assert "by hand" not in first["/opt/deploy_key"]
+    assert any(e.line == 7 and e.detail == "Environment= secret hunt****" for e in finding.evidence)
+    for option in ("delete", "move-outside-bundle"):
+        actions = bundle_credentials.plan(facts, option, PlanContext())
+        paths = [a.path for a in actions if isinstance(a, DeleteFile | MoveFile)]
+        assert paths == ["/opt/deploy_key"], option
+    assert bundle_credentials.unchanged(facts, "delete") is None
+    only_system = Facts(live=False, credentials=(env, unit))
+    assert bundle_credentials.plan(only_system, "delete") == ()
+    # An image has no other file system, but nothing is to be moved: no refusal either.
+    assert bundle_credentials.plan(only_system, "move-outside-bundle") == ()
+    reason = bundle_credentials.unchanged(only_system, "delete")
+    assert reason is not None and "/etc/environment" in reason.reason
+
+
+def test_every_kind_the_probe_sends_has_words() -> None:
+    import re
+    from pathlib import Path
+
+    from checks.bundle_credentials import FILE_KINDS, HIT_KINDS
+    from wizard import probe_secrets
+
+    script = (Path(__file__).parents[2] / "wizard" / "probe.sh").read_text()
+    sent = set(re.findall(r'hit\((?:unit \? )?"([a-z0-9-]+)"', script))
+    sent |= set(re.findall(r': "([a-z0-9-]+)", v\)', script))
+    assert {"github-token", "pgpass-password", "unit-environment", "secret-value"} <= sent
+    assert sent <= set(HIT_KINDS)
+    kinds = {k for _, k in probe_secrets._CREDENTIAL_KINDS} | {"secret-in-file", "private-key"}
+    assert kinds <= set(FILE_KINDS)
