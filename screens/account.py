@@ -18,7 +18,7 @@ from checks.base import catalog
 from screens.badges import badge
 from screens.base import WizardScreen, letter
 from screens.guideline import NOTE_LABEL, NOTE_MAX, reflow, why_text
-from wizard.model import Finding
+from wizard.model import Finding, Status
 from wizard.results import AuditResult
 
 if TYPE_CHECKING:
@@ -106,11 +106,18 @@ class AccountCheckScreen(WizardScreen):
             state.append(where, style="underline")
             if ev.detail:
                 state.append("  " + ev.detail)
+        per_region = result.matrix.get(self.check_id, {}) if result is not None else {}
+        if per_region:
+            state.append("\nBy region: ", style="bold")
+            for n, (region, status) in enumerate(sorted(per_region.items())):
+                state.append(", " if n else "")
+                state.append(f"{region} ")
+                state.append(badge(Status(status)))
         if result is not None:
             account = result.target.account or {}
             state.append(
-                f"\n(account {account.get('account_id', '?')}, region "
-                f"{account.get('region', '?')}, read {result.started})",
+                f"\n(account {account.get('account_id', '?')}, regions "
+                f"{account.get('regions') or account.get('region', '?')}, read {result.started})",
                 style="dim",
             )
         self.query_one("#state", Static).update(state)

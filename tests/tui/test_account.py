@@ -66,7 +66,8 @@ async def test_careless_account_shows_fails_with_evidence(
         screen = app.screen
         assert isinstance(screen, AccountCheckScreen)
         state = _text(screen, "#state")
-        assert f"ec2:image/{image}" in state and "public (golden)" in state
+        assert f"ec2:{REGION}:image/{image}" in state and "public (golden)" in state
+        assert f"By region: {REGION} [FAIL]" in state
         assert "[FAIL]" in _text(screen, "#heading")
         fix = _text(screen, "#fix")
         assert "Console:" in fix and "CLI:" in fix and "aws ec2" in fix
