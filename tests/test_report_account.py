@@ -63,7 +63,12 @@ def account_result() -> AuditResult:
         kernel="",
         instance_id="",
         ami_id="",
-        account={"account_id": ACCOUNT_ID, "region": "eu-west-1", "caller_arn": "arn:aws:iam::x"},
+        account={
+            "account_id": ACCOUNT_ID,
+            "region": "eu-west-1",
+            "regions": "eu-west-1,us-east-1",
+            "caller_arn": "arn:aws:iam::x",
+        },
     )
     findings, matrix = region_matrix(facts)
     return AuditResult(info, facts, tuple(findings), STARTED, 0.1, matrix=matrix)
@@ -115,6 +120,23 @@ def test_account_section_content(instance: AuditResult) -> None:
     assert {c["id"] for c in report["checks"]}.isdisjoint(ACCOUNT_CHECKS)
     # canonical bytes round-trip: what is signed holds the section
     assert json.loads(to_json_bytes(report))["account"] == account
+    # additive: the regions read and each check's status per region
+    assert account["regions"] == ["eu-west-1", "us-east-1"]
+    assert amis["regions"] == {"eu-west-1": "fail", "us-east-1": "pass"}
+    assert checks["account-root-mfa"]["regions"] == {"global": "fail"}
+
+
+def test_markdown_and_html_show_the_region_matrix(instance: AuditResult) -> None:
+    report = build_report(
+        ReportInput(before=instance, account=AccountInput(account_result()), started=STARTED)
+    )
+    md = to_markdown(report)  # type: ignore[arg-type]
+    assert "### By region" in md
+    assert "| Check | global | eu-west-1 | us-east-1 |" in md
+    assert "| `account-public-amis` | · | fail | pass |" in md
+    assert "| `account-root-mfa` | fail | · | · |" in md
+    html = to_html(report)  # type: ignore[arg-type]
+    assert "<h3>By region</h3>" in html and '<td class="fail">fail</td>' in html
 
 
 def test_account_that_could_not_be_read(instance: AuditResult) -> None:
