@@ -723,3 +723,90 @@ def test_runbook_lists_events_and_flags_runinstances_far_from_home() -> None:
         x.startswith("cloudtrail:eu-west-1:event/RunInstances") and "OUTSIDE" not in x for x in ev
     )
     assert any("ModifyImageAttribute" in x and "on ami-1" in x for x in ev)
+
+
+# --- reasons: never an exception text ------------------------------------------------------
+
+
+def test_reason_is_one_line_without_exception_text() -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from wizard.aws.reader import Areas, reason
+
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListAnalyzers")
+    assert reason(denied, "accessanalyzer") == (
+        "permission denied: the caller needs access-analyzer:ListAnalyzers"
+    )
+    page = ClientError(
+        {
+            "Error": {"Code": "500", "Message": "<!doctype html>"},
+            "ResponseMetadata": {"HTTPStatusCode": 500},
+        },
+        "GetAnomalyMonitors",
+    )
+    assert reason(page, "ce") == "not available at this endpoint/region (GetAnomalyMonitors)"
+    assert reason(EndpointConnectionError(endpoint_url="http://127.0.0.1:1")) == (
+        "could not reach the AWS endpoint (network or timeout)"
+    )
+    areas = Areas()
+    assert areas.area("x", "iam", lambda: {}["PolicyName"], ()) == ()
+    assert areas.errors["x"] == "could not be read (an internal error of the wizard; see --debug)"
+
+
+def test_a_broken_rule_is_an_error_without_its_exception(monkeypatch: pytest.MonkeyPatch) -> None:
+    import checks.account as account
+
+    def broken(*_: Any) -> Any:
+        raise KeyError("PolicyName")
+
+    rule = account.CHECKS["account-public-amis"]
+    monkeypatch.setitem(
+        account.CHECKS, "account-public-amis", dataclasses.replace(rule, per_region=broken)
+    )
+    finding = run_account_check("account-public-amis", facts())
+    assert finding.status is Status.ERROR
+    assert (
+        finding.summary == "the check itself failed (an internal error; see --debug) in eu-west-1"
+    )
+    assert_no_exception_text([finding])
+
+
+def test_progress_line_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from wizard import cli
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Tty()
+    monkeypatch.setattr(sys, "stderr", out)
+    monkeypatch.delenv("CI", raising=False)
+    show = cli._account_progress()
+    assert show is not None
+    show("eu-west-1", 1, 2)
+    show("global services", 2, 2)
+    assert out.getvalue().endswith("reading the account: 2/2 (global services)\n")
+    monkeypatch.setenv("CI", "true")
+    assert cli._account_progress() is None
+
+
+def test_regions_are_parsed_and_checked() -> None:
+    from wizard.aws import parse_regions
+
+    assert parse_regions("us-east-1, eu-west-1,us-east-1") == ("us-east-1", "eu-west-1")
+    assert parse_regions(None) == ()
+    with pytest.raises(UsageError, match="not an AWS region"):
+        parse_regions("eu-west-1;rm")
+
+
+def test_without_region_every_enabled_region_is_listed(aws: Callable[..., Any]) -> None:
+    from wizard.aws import enabled_regions
+    from wizard.aws.reader import Areas, Reader
+
+    boto3 = need("boto3")
+    areas = Areas()
+    found = enabled_regions(Reader(boto3.Session(region_name=REGION)), areas)
+    assert {"us-east-1", "eu-west-1"} <= set(found) and len(found) > 2
+    assert areas.errors == {}
