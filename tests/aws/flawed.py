@@ -54,13 +54,14 @@ def plant_root(keys: bool = True, last_used_days_ago: int | None = 3) -> None:
         f"{when},not_supported,not_supported,false,{'true' if keys else 'false'},"
         "2020-01-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
     )
-    original = models.IAMBackend.get_credential_report
+    original = backend.get_credential_report
 
-    def with_root(self: Any) -> str:
-        header, _, rest = original(self).partition("\n")
+    def with_root() -> str:
+        header, _, rest = original().partition("\n")
         return f"{header}\n{row}{rest}"
 
-    models.IAMBackend.get_credential_report = with_root  # type: ignore[method-assign]
+    # on this backend instance only: moto's reset builds it anew, so no test inherits it
+    backend.get_credential_report = with_root
 
 
 def age_access_keys(user: str, days: int) -> None:
