@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from checks._catalog import raw
-from wizard.account_facts import CONTACT_TYPES, RunbookFacts
+from wizard.account_facts import CONTACT_TYPES, RunbookFacts, TrailEvent, unavailable
 from wizard.model import Evidence
 
 RUNBOOK_ID = "account-runbook"  # its catalog entry: checks/catalog/runbook.yaml
@@ -43,6 +43,7 @@ class RunbookView:
     step: RunbookStep
     evidence: tuple[Evidence, ...] = ()
     errors: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what this endpoint or region cannot answer (not an error)
 
 
 @cache
@@ -83,6 +84,25 @@ def _credential_row(row: Mapping[str, str]) -> Evidence | None:
     return Evidence(path, 0, ", ".join(bits))
 
 
+# regional events an intruder leaves where the owner does not look
+WATCH_REGIONS = frozenset({"RunInstances"})
+
+
+def _event(e: TrailEvent, home: str) -> Evidence:
+    unusual = e.name in WATCH_REGIONS and e.region and e.region != home
+    bits = (
+        e.time,
+        e.username or "?",
+        f"from {e.source_ip}" if e.source_ip else "",
+        f"key {_last4(e.access_key)}" if e.access_key else "",
+        f"on {e.resources}" if e.resources else "",
+        f"({e.user_agent})" if e.user_agent else "",
+        f"OUTSIDE the home region {home}" if unusual else "",
+    )
+    where = f"cloudtrail:{e.region}:event/{e.name}" if e.region else f"cloudtrail:event/{e.name}"
+    return Evidence(where, 0, " ".join(b for b in bits if b))
+
+
 def _live(key: str, facts: RunbookFacts) -> list[Evidence]:
     if key == "root-keys":
         present = facts.root_access_keys_present
@@ -100,25 +120,7 @@ def _live(key: str, facts: RunbookFacts) -> list[Evidence]:
             for k in CONTACT_TYPES
         ]
     if key == "events":
-        return [
-            Evidence(
-                f"cloudtrail:event/{e.name}",
-                0,
-                " ".join(
-                    b
-                    for b in (
-                        e.time,
-                        e.username or "?",
-                        f"from {e.source_ip}" if e.source_ip else "",
-                        f"key {_last4(e.access_key)}" if e.access_key else "",
-                        f"({e.user_agent})" if e.user_agent else "",
-                    )
-                    if b
-                ),
-            )
-            for events in facts.events.values()
-            for e in events
-        ]
+        return [_event(e, facts.region) for events in facts.events.values() for e in events]
     raise KeyError(f"unknown runbook live-data key: {key}")
 
 
@@ -137,12 +139,29 @@ def runbook(facts: RunbookFacts | None = None) -> list[RunbookView]:
     for step in runbook_steps():
         evidence: list[Evidence] = []
         errors: list[str] = []
+        notes: list[str] = []
         if facts is not None:
             for key in step.live:
                 missing = _errors(key, facts)
-                errors += missing
+                errors += [m for m in missing if not unavailable(m.partition(": ")[2])]
+                skipped = [m for m in missing if unavailable(m.partition(": ")[2])]
+                if skipped:
+                    what = sorted(
+                        {
+                            m.partition(":")[0] if key != "events" else "event history"
+                            for m in skipped
+                        }
+                    )
+                    notes.append(
+                        f"{', '.join(what)}: not available at this endpoint/region "
+                        f"({len(skipped)} lookup(s))"
+                    )
                 # event lookups fail one by one: still show the names that could be read
                 if not missing or key == "events":
                     evidence += _live(key, facts)
-        views.append(RunbookView(step=step, evidence=tuple(evidence), errors=tuple(errors)))
+        views.append(
+            RunbookView(
+                step=step, evidence=tuple(evidence), errors=tuple(errors), notes=tuple(notes)
+            )
+        )
     return views

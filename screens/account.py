@@ -11,14 +11,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 
 from checks.account import ACCOUNT_CHECKS
 from checks.base import catalog
 from screens.badges import badge
 from screens.base import WizardScreen, letter
 from screens.guideline import NOTE_LABEL, NOTE_MAX, reflow, why_text
-from wizard.model import Finding
+from wizard.model import Finding, Status
 from wizard.results import AuditResult
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ class AccountCheckScreen(WizardScreen):
         letter("r", "app.read_account", "Read again", id="account-reread"),
         letter("n", "next_check", "Next", id="account-next"),
         letter("t", "note", "Note", id="account-note"),
+        letter("m", "matrix", "By region", id="account-matrix"),
     ]
 
     def __init__(self, check_id: str) -> None:
@@ -106,11 +107,18 @@ class AccountCheckScreen(WizardScreen):
             state.append(where, style="underline")
             if ev.detail:
                 state.append("  " + ev.detail)
+        per_region = result.matrix.get(self.check_id, {}) if result is not None else {}
+        if per_region:
+            state.append("\nBy region: ", style="bold")
+            for n, (region, status) in enumerate(sorted(per_region.items())):
+                state.append(", " if n else "")
+                state.append(f"{region} ")
+                state.append(badge(Status(status)))
         if result is not None:
             account = result.target.account or {}
             state.append(
-                f"\n(account {account.get('account_id', '?')}, region "
-                f"{account.get('region', '?')}, read {result.started})",
+                f"\n(account {account.get('account_id', '?')}, regions "
+                f"{account.get('regions') or account.get('region', '?')}, read {result.started})",
                 style="dim",
             )
         self.query_one("#state", Static).update(state)
@@ -159,6 +167,9 @@ class AccountCheckScreen(WizardScreen):
         else:
             self.wizard.action_runbook()
 
+    def action_matrix(self) -> None:
+        self.app.push_screen(AccountMatrixScreen())
+
     @on(Button.Pressed, "#reread")
     def _reread(self) -> None:
         self.wizard.action_read_account()
@@ -166,3 +177,50 @@ class AccountCheckScreen(WizardScreen):
     @on(Button.Pressed, "#back")
     def _back(self) -> None:
         self.app.pop_screen()
+
+
+class AccountMatrixScreen(WizardScreen):
+    """The account as one table: a row per check, a column per region read (and "global"
+    for the checks judged once), the account's verdict first. Enter opens the check."""
+
+    CSS_PATH = "account.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="matrix-back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="matrix-heading")
+        yield DataTable(id="matrix", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "account_line", self.show_matrix)
+
+    def show_matrix(self) -> None:
+        driver = self.wizard.driver
+        result: AuditResult | None = driver.account if driver else None
+        table = self.query_one("#matrix", DataTable)
+        table.clear(columns=True)
+        heading = self.query_one("#matrix-heading", Static)
+        if result is None:
+            heading.update(self.wizard.account_line or "the account has not been read yet")
+            return
+        regions = sorted({r for per in result.matrix.values() for r in per} - {"global"})
+        columns = ["global", *regions]
+        table.add_column("Check", key="check")
+        table.add_column("Account", key="account")
+        for col in columns:
+            table.add_column(col, key=col)
+        for f in result.findings:
+            per = result.matrix.get(f.id, {})
+            cells = [badge(Status(per[c])) if c in per else Text("·", style="dim") for c in columns]
+            table.add_row(f.title, badge(f.status), *cells, key=f.id)
+        heading.update(
+            Text.assemble(("Account by region", "bold"), f"   {len(regions)} region(s) read")
+        )
+        table.focus()
+
+    @on(DataTable.RowSelected, "#matrix")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        self.wizard.action_open_account_check(str(event.row_key.value))  # from the overview

@@ -226,11 +226,16 @@ class WizardApp(App[None]):
             self.post_message(AccountUnavailable(hint, missing_extra=True))
             return
         try:
-            result = driver.audit_account(aws.profile, aws.region)
+            result = driver.audit_account(aws.profile, aws.region, self._account_progress)
         except WizardError as exc:
             self.post_message(AccountUnavailable(str(exc)))
             return
         self.post_message(AccountAudited(result))
+
+    def _account_progress(self, what: str, done: int, total: int) -> None:
+        """Called from the gatherer's threads while the regions are read."""
+        line = f"reading the AWS account: {done} of {total} read ({what})…"
+        self.call_from_thread(setattr, self, "account_line", line)
 
     @work(thread=True, exclusive=True, group="runbook", exit_on_error=False)
     def load_runbook(self, aws: AwsConfig) -> None:
@@ -257,7 +262,8 @@ class WizardApp(App[None]):
         unread = f", {counts['error']} could not be read" if counts.get("error") else ""
         self.account_missing_extra = False
         self.account_line = (
-            f"account {account.get('account_id', '?')} in {account.get('region', '?')}: "
+            f"account {account.get('account_id', '?')} in "
+            f"{_regions(account.get('regions') or account.get('region', '?'))}: "
             f"{counts.get('fail', 0)} fail, {counts.get('warn', 0)} warn{unread}"
         )
 
@@ -419,8 +425,9 @@ class WizardApp(App[None]):
         self.push_screen(
             InputDialog(
                 "Read the AWS account",
-                "AWS profile, then optionally a space and the region ('-' for the default "
-                "profile). Credentials come from the standard AWS chain; the wizard only reads. "
+                "AWS profile, then optionally a space and the region or regions, comma-"
+                "separated ('-' for the default profile; no region: every enabled one). "
+                "Credentials come from the standard AWS chain; the wizard only reads. "
                 "To skip this question, add `aws: {profile: NAME, region: REGION}` to the "
                 "config file.",
                 " ".join(x for x in (current.profile or "-", current.region or "") if x),
@@ -583,3 +590,11 @@ def make_app(
 
 # The screens reach the app only through this protocol; mypy checks that the app keeps it.
 _HOST: type[WizardHost] = WizardApp
+
+
+def _regions(names: str) -> str:
+    """The regions an account line names: up to three, then how many more."""
+    parts = [p for p in names.split(",") if p]
+    if len(parts) <= 3:
+        return ", ".join(parts)
+    return f"{', '.join(parts[:3])} and {len(parts) - 3} more regions"

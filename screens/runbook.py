@@ -103,6 +103,8 @@ class RunbookScreen(WizardScreen):
                 live.append("\n")
             for why in view.errors:
                 live.append(f"  could not read {why}\n", style="magenta")
+            for note in view.notes:
+                live.append(f"  {note}\n", style="dim")
             widget = self.query_one(f"#live-{view.step.id}", Static)
             widget.update(live)
             widget.display = bool(live)

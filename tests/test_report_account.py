@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from checks.account import ACCOUNT_CHECKS, run_account_checks
+from checks.account import ACCOUNT_CHECKS, region_matrix
 from checks.base import catalog
 from checks.runbook import runbook_steps
-from wizard.account_facts import AccountFacts, Image
+from wizard.account_facts import AccountFacts, Image, RegionFacts
 from wizard.config import AwsConfig, load_config
 from wizard.demo import seed_practice_image
 from wizard.driver import Driver
@@ -47,8 +47,14 @@ def account_result() -> AuditResult:
         account_id=ACCOUNT_ID,
         region="eu-west-1",
         summary={"AccountMFAEnabled": 0, "AccountAccessKeysPresent": 1},
-        images=(Image("ami-0123", name=SCRIPT, public=True),),
-        image_block_public_access="unblocked",
+        regions={
+            "eu-west-1": RegionFacts(
+                region="eu-west-1",
+                images=(Image("ami-0123", name=SCRIPT, public=True),),
+                image_block_public_access="unblocked",
+            ),
+            "us-east-1": RegionFacts(region="us-east-1", image_block_public_access="unblocked"),
+        },
     )
     info = TargetInfo(
         uri="aws:audit",
@@ -57,9 +63,15 @@ def account_result() -> AuditResult:
         kernel="",
         instance_id="",
         ami_id="",
-        account={"account_id": ACCOUNT_ID, "region": "eu-west-1", "caller_arn": "arn:aws:iam::x"},
+        account={
+            "account_id": ACCOUNT_ID,
+            "region": "eu-west-1",
+            "regions": "eu-west-1,us-east-1",
+            "caller_arn": "arn:aws:iam::x",
+        },
     )
-    return AuditResult(info, facts, tuple(run_account_checks(facts)), STARTED, 0.1)
+    findings, matrix = region_matrix(facts)
+    return AuditResult(info, facts, tuple(findings), STARTED, 0.1, matrix=matrix)
 
 
 def ticks(done: set[str]) -> tuple[RunbookTick, ...]:
@@ -97,7 +109,7 @@ def test_account_section_content(instance: AuditResult) -> None:
     amis = checks["account-public-amis"]
     assert amis["status"] == "fail"
     assert amis["evidence"] == [
-        {"path": "ec2:image/ami-0123", "line": 0, "detail": f"public ({SCRIPT})"}
+        {"path": "ec2:eu-west-1:image/ami-0123", "line": 0, "detail": f"public ({SCRIPT})"}
     ]
     assert amis["console"] == catalog()["account-public-amis"].console != ""
     assert amis["cli"] == catalog()["account-public-amis"].cli != ""
@@ -108,6 +120,23 @@ def test_account_section_content(instance: AuditResult) -> None:
     assert {c["id"] for c in report["checks"]}.isdisjoint(ACCOUNT_CHECKS)
     # canonical bytes round-trip: what is signed holds the section
     assert json.loads(to_json_bytes(report))["account"] == account
+    # additive: the regions read and each check's status per region
+    assert account["regions"] == ["eu-west-1", "us-east-1"]
+    assert amis["regions"] == {"eu-west-1": "fail", "us-east-1": "pass"}
+    assert checks["account-root-mfa"]["regions"] == {"global": "fail"}
+
+
+def test_markdown_and_html_show_the_region_matrix(instance: AuditResult) -> None:
+    report = build_report(
+        ReportInput(before=instance, account=AccountInput(account_result()), started=STARTED)
+    )
+    md = to_markdown(report)  # type: ignore[arg-type]
+    assert "### By region" in md
+    assert "| Check | global | eu-west-1 | us-east-1 |" in md
+    assert "| `account-public-amis` | · | fail | pass |" in md
+    assert "| `account-root-mfa` | fail | · | · |" in md
+    html = to_html(report)  # type: ignore[arg-type]
+    assert "<h3>By region</h3>" in html and '<td class="fail">fail</td>' in html
 
 
 def test_account_that_could_not_be_read(instance: AuditResult) -> None:
@@ -134,7 +163,7 @@ def test_markdown_and_html_show_findings_fixes_and_ticks(instance: AuditResult) 
     assert "## AWS account" in md and "## Compromised-account runbook" in md
     assert f"- [ ] 1. {steps[0].title}" in md
     assert f"- [x] 2. {steps[1].title}" in md
-    assert "ec2:image/ami-0123" in md
+    assert "ec2:eu-west-1:image/ami-0123" in md
     assert SCRIPT not in md  # markup in account data is escaped
     assert "**CLI:**" in md and "**Console:**" in md
     page = to_html(report)

@@ -54,6 +54,8 @@ class Trail:
     logging: bool | None = None  # None: the status could not be read (see status_error)
     insights: tuple[str, ...] = ()  # enabled insight types
     status_error: str = ""
+    log_file_validation: bool = False
+    kms_key_id: str = ""  # "" : log files are encrypted with S3's own keys only
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,76 @@ class Image:
     id: str
     name: str = ""
     public: bool = False
+    imds_support: str = ""  # "v2.0" when registered with ImdsSupport=v2.0, else ""
 
 
 @dataclass(frozen=True)
 class Snapshot:
     id: str
     public: bool = False
+
+
+@dataclass(frozen=True)
+class OpenRule:
+    """One security-group ingress rule that lets the whole internet in."""
+
+    group_id: str
+    group_name: str
+    source: str  # 0.0.0.0/0 or ::/0
+    protocol: str  # "tcp", "udp", "-1" (all)
+    from_port: int | None = None
+    to_port: int | None = None
+    in_use: bool = True  # attached to at least one network interface
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    state: str = ""
+    http_tokens: str = ""  # "required" (IMDSv2 only) | "optional"
+    http_endpoint: str = "enabled"
+
+
+@dataclass(frozen=True)
+class Recorder:
+    name: str
+    recording: bool = False
+    all_supported: bool = False
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    block_public_access: Mapping[str, bool] | None = None  # None: the bucket has no BPA config
+    public_acl: tuple[str, ...] = ()  # grantee groups (AllUsers, AuthenticatedUsers)
+    policy_public: bool | None = None  # None: no bucket policy (or its status is unknown)
+
+
+@dataclass(frozen=True)
+class RegionFacts:
+    """What one region holds. An area listed in `errors` holds its empty default."""
+
+    region: str
+    guardduty_detectors: tuple[Detector, ...] = ()
+    analyzers: tuple[Analyzer, ...] = ()
+    images: tuple[Image, ...] = ()
+    snapshots: tuple[Snapshot, ...] = ()
+    image_block_public_access: str = ""  # block-new-sharing | unblocked
+    open_rules: tuple[OpenRule, ...] = ()
+    ebs_encryption_by_default: bool | None = None
+    instances: tuple[Instance, ...] = ()
+    imds_default_http_tokens: str = ""  # the account default for new instances ("" : none)
+    config_recorders: tuple[Recorder, ...] = ()
+    trails: tuple[Trail, ...] = ()  # what describe-trails answers in this region
+    errors: Mapping[str, str] = field(default_factory=dict)  # area -> why it could not be read
+
+
+# The reason text that means "this endpoint or region has no such API": such a check skips.
+UNAVAILABLE = "not available at this endpoint/region"
+
+
+def unavailable(reason: str) -> bool:
+    return reason.startswith(UNAVAILABLE)
 
 
 @dataclass(frozen=True)
@@ -121,11 +187,20 @@ class AccountFacts:
     billing_alarms: tuple[Alarm, ...] = ()
     guardduty_detectors: tuple[Detector, ...] = ()
     organization: Organization | None = None  # None: not a member of an organization
-    analyzers: tuple[Analyzer, ...] = ()
-    images: tuple[Image, ...] = ()
-    snapshots: tuple[Snapshot, ...] = ()
-    image_block_public_access: str = ""  # block-new-sharing | unblocked
+    support_role_entities: tuple[str, ...] = ()  # who holds AWSSupportAccess ("role/NAME"...)
+    account_block_public_access: Mapping[str, bool] | None = None  # S3, account-wide
+    buckets: tuple[Bucket, ...] = ()
+    regions: Mapping[str, RegionFacts] = field(default_factory=dict)  # every region read
     errors: Mapping[str, str] = field(default_factory=dict)  # area -> why it could not be read
+
+    @property
+    def trails_all(self) -> tuple[Trail, ...]:
+        """Every trail seen in any region, once (a multi-region trail shows in each)."""
+        seen: dict[str, Trail] = {t.arn or t.name: t for t in self.trails}
+        for r in self.regions.values():
+            for t in r.trails:
+                seen.setdefault(t.arn or t.name, t)
+        return tuple(seen.values())
 
 
 @dataclass(frozen=True)
@@ -138,6 +213,8 @@ class TrailEvent:
     source_ip: str = ""
     user_agent: str = ""
     access_key: str = ""
+    region: str = ""
+    resources: str = ""  # what it touched, as CloudTrail names it (user, image, instance ids)
 
 
 @dataclass(frozen=True)
@@ -146,6 +223,7 @@ class RunbookFacts:
 
     account_id: str
     region: str
+    regions: tuple[str, ...] = ()  # where the events were looked up
     root_access_keys_present: bool | None = None
     root_mfa_enabled: bool | None = None
     credential_report: tuple[Mapping[str, str], ...] = ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from wizard import __version__
@@ -74,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this check (repeatable)",
     )
     a.add_argument(
-        "--region", metavar="REGION", help="AWS region for aws:[PROFILE] (default: the profile's)"
+        "--region",
+        metavar="REGION[,REGION...]",
+        help="aws:[PROFILE] only: read these regions (default: every enabled region)",
     )
     a.add_argument(
         "--report",
@@ -168,11 +170,26 @@ def _audit_aws(args: argparse.Namespace) -> int:
 
     if args.checks:
         raise UsageError("--check selects instance checks; the account chapter runs all of its own")
-    result = audit_account(args.target, args.region)
+    result = audit_account(args.target, args.region, _account_progress())
     emit(render(result, args.format), args.output)
     sign_output(args)
     _report(args, result)
     return EXIT_FAIL if result.summary.failed else EXIT_OK
+
+
+def _account_progress() -> Callable[[str, int, int], None] | None:
+    """One self-overwriting stderr line while the regions are read; quiet in CI or a pipe."""
+    import os
+
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return None
+
+    def show(what: str, done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\r\033[Kreading the account: {done}/{total} ({what}){end}")
+        sys.stderr.flush()
+
+    return show
 
 
 def build_tui_parser() -> argparse.ArgumentParser:

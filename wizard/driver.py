@@ -313,12 +313,18 @@ class Driver:
             return BOTO3_MISSING
         return None
 
-    def audit_account(self, profile: str | None, region: str | None) -> AuditResult:
-        """Read the account (standard credential chain) and run every account check."""
+    def audit_account(
+        self,
+        profile: str | None,
+        region: str | None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> AuditResult:
+        """Read the account (standard credential chain) and run every account check;
+        `region`: one, a comma-separated list, or None (every enabled region)."""
         from wizard.engine import audit_account
 
         try:
-            result = audit_account(f"aws:{profile or ''}", region)
+            result = audit_account(f"aws:{profile or ''}", region, progress)
         except WizardError as exc:
             self.account_error = str(exc)
             raise
@@ -331,10 +337,10 @@ class Driver:
     def runbook(self, profile: str | None, region: str | None) -> list[RunbookView]:
         """The runbook's steps with live data (root keys, credential report, recent events)."""
         from checks.runbook import runbook
-        from wizard.aws import gather_runbook, make_session
+        from wizard.aws import gather_runbook, make_session, parse_regions
 
         try:
-            facts = gather_runbook(make_session(profile, region))
+            facts = gather_runbook(make_session(profile, region), regions=parse_regions(region))
         except WizardError:
             raise
         except Exception as exc:

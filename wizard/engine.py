@@ -7,7 +7,7 @@ I/O (through the target) so that screens and checks do none.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -19,6 +19,8 @@ from wizard.model import Finding
 from wizard.probe import run_probe
 from wizard.results import AuditResult, TargetInfo
 from wizard.targets.base import ConnectOptions, Target
+
+Progress = Callable[[str, int, int], None]  # the account read: (what, done, total)
 
 
 def open_target(spec: str, options: ConnectOptions) -> Target:
@@ -68,22 +70,28 @@ def audit(
 
 
 def gather_and_check_account(
-    profile: str | None, region: str | None
-) -> tuple[AccountFacts, list[Finding]]:
-    """Gather the account's facts (`wizard.aws`) and run every account check on them."""
-    from checks.account import run_account_checks
-    from wizard.aws import gather_account, make_session
+    profile: str | None, region: str | None, progress: Progress | None = None
+) -> tuple[AccountFacts, list[Finding], dict[str, dict[str, str]]]:
+    """Gather the account's facts (`wizard.aws`) and run every account check on them: the
+    findings and the region x check matrix (check id -> region or "global" -> status)."""
+    from checks.account import region_matrix
+    from wizard.aws import gather_account, make_session, parse_regions
 
-    facts = gather_account(make_session(profile, region))
-    return facts, run_account_checks(facts)
+    regions = parse_regions(region)
+    facts = gather_account(make_session(profile, region), regions=regions, progress=progress)
+    findings, matrix = region_matrix(facts)
+    return facts, findings, matrix
 
 
-def audit_account(spec: str, region: str | None = None) -> AuditResult:
-    """The account chapter headless: `aws:` or `aws:PROFILE`, read-only."""
+def audit_account(
+    spec: str, region: str | None = None, progress: Progress | None = None
+) -> AuditResult:
+    """The account chapter headless: `aws:` or `aws:PROFILE`, read-only. `region`: one region,
+    a comma-separated list, or None for every enabled region."""
     profile = spec.removeprefix("aws:") or None
     started = datetime.now(UTC).replace(microsecond=0).isoformat()
     t0 = time.monotonic()
-    facts, findings = gather_and_check_account(profile, region)
+    facts, findings, matrix = gather_and_check_account(profile, region, progress)
     info = TargetInfo(
         uri=spec,
         hostname="",
@@ -94,7 +102,8 @@ def audit_account(spec: str, region: str | None = None) -> AuditResult:
         account={
             "account_id": facts.account_id,
             "region": facts.region,
+            "regions": ",".join(facts.regions),  # additive: every region read
             "caller_arn": facts.caller_arn,
         },
     )
-    return AuditResult(info, facts, tuple(findings), started, time.monotonic() - t0)
+    return AuditResult(info, facts, tuple(findings), started, time.monotonic() - t0, matrix=matrix)

@@ -48,7 +48,16 @@ def audit_dict(result: AuditResult) -> dict[str, Any]:
             k: summary.get(k, 0) for k in ("pass", "fail", "warn", "info", "skip", "error")
         },
         "probe_notes": probe_notes(result),  # additive to audit/v1
+        **_account_regions(result),
     }
+
+
+def _account_regions(result: AuditResult) -> dict[str, Any]:
+    """The account chapter's region x check matrix (additive to audit/v1; absent otherwise)."""
+    if not result.matrix:
+        return {}
+    regions = sorted({r for per in result.matrix.values() for r in per})
+    return {"account_regions": {"regions": regions, "matrix": result.matrix}}
 
 
 def to_json(result: AuditResult) -> str:

@@ -295,4 +295,10 @@ def _account(acc: AccountInput, notes: Mapping[str, str]) -> AccountDoc:
         doc["region"] = str(account["region"])
     if "caller_arn" in account:
         doc["caller_arn"] = str(account["caller_arn"])
+    if account.get("regions"):
+        doc["regions"] = str(account["regions"]).split(",")
+    matrix = acc.result.matrix if acc.result is not None else {}
+    for c in checks:
+        if c["id"] in matrix:
+            c["regions"] = dict(matrix[c["id"]])
     return doc

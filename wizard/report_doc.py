@@ -115,6 +115,7 @@ class AccountCheckDoc(TypedDict):
     console: str
     cli: str
     note: str
+    regions: NotRequired[dict[str, str]]  # region (or "global") -> status; additive
 
 
 class RunbookDoc(TypedDict):
@@ -136,6 +137,7 @@ class AccountDoc(TypedDict):
     summary: dict[str, int] | None
     checks: list[AccountCheckDoc]
     runbook: list[RunbookDoc]
+    regions: NotRequired[list[str]]  # every region read; additive
 
 
 class ReportDoc(TypedDict):

@@ -18,6 +18,7 @@ from wizard.report_text import (
     counts_text,
     evidence_sets,
     evidence_where,
+    region_matrix,
     report_title,
     target_rows,
 )
@@ -157,7 +158,25 @@ def _account_html(acc: AccountDoc) -> str:
             for t in acc["runbook"]
         )
         runbook = f'<h2>Compromised-account runbook</h2><ul class="runbook">{items}</ul>'
-    return f'<h2>AWS account</h2><table class="meta">{meta}</table>{table}{runbook}'
+    matrix = _matrix_html(acc)
+    return f'<h2>AWS account</h2><table class="meta">{meta}</table>{table}{matrix}{runbook}'
+
+
+def _matrix_html(acc: AccountDoc) -> str:
+    columns, rows = region_matrix(acc)
+    if len(columns) < 2:
+        return ""
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    body = "".join(
+        f"<tr><td><code>{_e(c['id'])}</code></td>"
+        + "".join(f'<td class="{_e(cell)}">{_e(cell or "·")}</td>' for cell in cells)
+        + "</tr>"
+        for c, cells in rows
+    )
+    return (
+        '<h3>By region</h3><table class="list matrix"><thead><tr><th>Check</th>'
+        f"{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def to_html(report: ReportDoc) -> str:

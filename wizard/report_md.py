@@ -16,6 +16,7 @@ from wizard.report_text import (
     counts_text,
     evidence_sets,
     evidence_where,
+    region_matrix,
     report_title,
     target_rows,
 )
@@ -133,6 +134,7 @@ def _account_md(acc: AccountDoc) -> list[str]:
             f"| {_md(c['title'])} ({_md_code(c['id'])}) | {_status_md(c)} | {_md(c['summary'])} |"
             for c in acc["checks"]
         ]
+    out += _matrix_md(acc)
     for c in acc["checks"]:
         if c["status"] not in OPEN_STATUSES and not c["note"]:
             continue
@@ -156,6 +158,20 @@ def _account_md(acc: AccountDoc) -> list[str]:
             f"- [{'x' if t['done'] else ' '}] {t['step']}. {_md(t['title'])} ({_md_code(t['id'])})"
             for t in acc["runbook"]
         ]
+    return out
+
+
+def _matrix_md(acc: AccountDoc) -> list[str]:
+    columns, rows = region_matrix(acc)
+    if len(columns) < 2:
+        return []
+    out = ["", "### By region", ""]
+    out.append("| Check | " + " | ".join(_md(c) for c in columns) + " |")
+    out.append("|---|" + "---|" * len(columns))
+    out += [
+        f"| {_md_code(c['id'])} | " + " | ".join(cell or "·" for cell in cells) + " |"
+        for c, cells in rows
+    ]
     return out
 
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from wizard.report import STATUS_ORDER
-from wizard.report_doc import AccountDoc, CheckDoc, ChoiceDoc, EvidenceDoc, ReportDoc
+from wizard.report_doc import (
+    AccountCheckDoc,
+    AccountDoc,
+    CheckDoc,
+    ChoiceDoc,
+    EvidenceDoc,
+    ReportDoc,
+)
 
 
 def choice_text(choice: ChoiceDoc | None) -> str:
@@ -78,9 +85,26 @@ def account_rows(acc: AccountDoc) -> list[tuple[str, str]]:
         ("Read at", acc.get("read_at", "")),
         ("Could not read", acc.get("error", "")),
     ]
+    if acc.get("regions"):
+        rows.insert(2, ("Regions read", ", ".join(acc["regions"])))
     if acc.get("summary"):
         rows.append(("Checks", counts_text(acc["summary"])))
     return [(k, v) for k, v in rows if v]
+
+
+GLOBAL_COLUMN = "global"
+
+
+def region_matrix(acc: AccountDoc) -> tuple[list[str], list[tuple[AccountCheckDoc, list[str]]]]:
+    """The region x check matrix: its columns ("global" first, then each region read) and,
+    per check, the status in each column ("" where the check does not apply)."""
+    columns = [GLOBAL_COLUMN, *acc.get("regions", [])]
+    rows = []
+    for c in acc["checks"]:
+        per = c.get("regions", {})
+        rows.append((c, [per.get(col, "") for col in columns]))
+    used = [i for i, col in enumerate(columns) if any(r[1][i] for r in rows)]
+    return [columns[i] for i in used], [(c, [cells[i] for i in used]) for c, cells in rows]
 
 
 VERIFY_TEXT = (

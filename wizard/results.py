@@ -47,6 +47,8 @@ class AuditResult:
     started: str  # ISO 8601, UTC
     duration_s: float
     tool_version: str = __version__
+    # the account chapter: check id -> region (or "global") -> status; empty for an instance
+    matrix: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def summary(self) -> Summary:

@@ -48,12 +48,12 @@ def post(url: str, data: bytes = b"") -> None:
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
     """moto's real HTTP server, started once for the session on a free loopback port."""
-    server_mod = need("moto.server")
-    port = _free_port()
-    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    need("moto.server")
+    from tests.aws.flawed import start_moto
+
+    server, url = start_moto(_free_port())  # without moto's ~2,600 default images
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.stop()
 

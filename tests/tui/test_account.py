@@ -66,7 +66,8 @@ async def test_careless_account_shows_fails_with_evidence(
         screen = app.screen
         assert isinstance(screen, AccountCheckScreen)
         state = _text(screen, "#state")
-        assert f"ec2:image/{image}" in state and "public (golden)" in state
+        assert f"ec2:{REGION}:image/{image}" in state and "public (golden)" in state
+        assert f"By region: {REGION} [FAIL]" in state
         assert "[FAIL]" in _text(screen, "#heading")
         fix = _text(screen, "#fix")
         assert "Console:" in fix and "CLI:" in fix and "aws ec2" in fix
@@ -231,3 +232,41 @@ def test_snapshot_account_check_without_boto3(
         await settle(pilot)
 
     assert snap_compare(_app(practice_root), terminal_size=size, run_before=open_it)
+
+
+async def test_matrix_of_a_two_region_account(
+    aws: Callable[..., Any],  # noqa: F811
+    practice_root: Path,
+) -> None:
+    from textual.widgets import DataTable
+
+    from screens.account import AccountMatrixScreen
+    from tests.aws.flawed import seed_flawed
+
+    ids = seed_flawed(aws)
+    app = _app(practice_root, AwsConfig(region="us-east-1,eu-west-1", configured=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.driver is not None and app.driver.account is not None
+        assert "in us-east-1, eu-west-1" in _prompt(app.screen, READ_ACCOUNT)
+        app.action_open_account_check("account-open-admin-ports")
+        await settle(pilot)
+        state = _text(app.screen, "#state")
+        assert f"ec2:eu-west-1:security-group/{ids['security_group']}" in state
+        assert "eu-west-1 [FAIL], us-east-1 [PASS]" in state
+        await pilot.press("m")
+        await settle(pilot)
+        matrix = app.screen
+        assert isinstance(matrix, AccountMatrixScreen)
+        table = matrix.query_one("#matrix", DataTable)
+        labels = [str(c.label) for c in table.columns.values()]
+        assert labels == ["Check", "Account", "global", "eu-west-1", "us-east-1"]
+        row = [str(c) for c in table.get_row("account-public-amis")]
+        assert row[1:] == ["[FAIL]", "·", "[FAIL]", "[FAIL]"]
+        row = [str(c) for c in table.get_row("account-root-access-keys")]
+        assert row[1:] == ["[FAIL]", "[FAIL]", "·", "·"]
+        table.move_cursor(row=table.get_row_index("account-imdsv2"))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AccountCheckScreen)
+        assert app.screen.check_id == "account-imdsv2"
