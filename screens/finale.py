@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Footer, Header, Label, Static
+from textual.widgets import Button, Footer, Header, Label, ProgressBar, Static
 
 from checks import registry
 from checks.base import catalog
@@ -21,9 +21,10 @@ from screens.badges import badge
 from screens.base import WizardScreen, letter
 from screens.guideline import preview_text
 from screens.input_dialog import InputDialog
-from screens.messages import Applied, Audited, EngineFailed, Saved, TestBooted
+from screens.messages import Applied, Audited, EngineFailed, Saved, TestBooted, TestBootProgress
 from screens.typed_confirm_dialog import TypedConfirmDialog
 from screens.workers import failing_as
+from wizard.progress import ProgressEvent
 from wizard.report_testboot import TestBootInput, side_by_side
 from wizard.results import AuditResult
 from wizard.session import Preview
@@ -108,6 +109,7 @@ class FinaleScreen(WizardScreen):
             yield Static(id="final-result")
             yield Label("Test-boot the image", classes="section")
             yield Static(id="testboot")
+            yield ProgressBar(total=None, show_eta=False, id="testboot-progress")
             with Horizontal(classes="row"):
                 yield Button("Test-boot…", id="test-boot-run")
         with Horizontal(id="finale-actions"):
@@ -118,6 +120,7 @@ class FinaleScreen(WizardScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#testboot-progress").display = False
         self.watch(self.app, "result", self._result_changed)
         self.show_test_boot_offer()
         self.load()
@@ -290,6 +293,7 @@ class FinaleScreen(WizardScreen):
     def _failed(self, message: EngineFailed) -> None:
         self.notify(message.message, title=f"{message.action} failed", severity="error")
         if message.action == "test-boot":
+            self.query_one("#testboot-progress").display = False
             self.query_one("#test-boot-run", Button).disabled = False
             self.show_test_boot_offer()  # not "Booting…" any more
         self.query_one("#run", Button).disabled = self.last_preview is None or self.done
@@ -317,6 +321,8 @@ class FinaleScreen(WizardScreen):
             return
         if self.wizard.run_on_target("test-booting the image", self.run_test_boot):
             self.query_one("#test-boot-run", Button).disabled = True
+            self.query_one("#testboot-progress", ProgressBar).update(total=None, progress=0)
+            self.query_one("#testboot-progress").display = True
             self.query_one("#testboot", Static).update(
                 Text("Booting two throw-away launches of the image…")
             )
@@ -328,10 +334,25 @@ class FinaleScreen(WizardScreen):
         driver = self.wizard.driver
         if driver is None:
             return
-        self.post_message(TestBooted(driver.test_boot()))
+
+        def progress(event: ProgressEvent) -> None:
+            self.post_message(TestBootProgress(event))
+
+        self.post_message(TestBooted(driver.test_boot(progress)))
+
+    @on(TestBootProgress)
+    def _test_boot_progress(self, message: TestBootProgress) -> None:
+        event = message.event
+        self.query_one("#testboot-progress", ProgressBar).update(
+            total=event.total, progress=event.done
+        )
+        if event.text:
+            step = f"Step {event.done + 1} of {event.total}: {event.text}…"
+            self.query_one("#testboot", Static).update(Text(step))
 
     @on(TestBooted)
     def _test_booted(self, message: TestBooted) -> None:
+        self.query_one("#testboot-progress").display = False
         self.wizard.report_stale = True  # the report now has a test_boot section to carry
         self.show_test_boot(message.run)
         self.query_one("#test-boot-run", Button).disabled = False
