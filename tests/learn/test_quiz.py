@@ -55,3 +55,15 @@ def test_a_quiz_is_optional() -> None:
 def test_a_bad_quiz_is_one_line(quiz: list[dict[str, Any]], message: str) -> None:
     with pytest.raises(CatalogError, match=message):
         validate(ENTRY | {"quiz": quiz}, "x.yaml")
+
+
+def test_a_guideline_without_a_quiz_still_makes_a_lesson(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wizard.learn_progress import FIX_POINTS, Course
+
+    course = Course.new(2, "basic")
+    first = next(iter(course.lessons))
+    monkeypatch.setattr(Course, "quiz", lambda self, check_id: ())
+    assert course.score(first) == (0, FIX_POINTS) and not course.done(first)
+    course.lessons[first].fixed = True
+    assert course.score(first) == (FIX_POINTS, FIX_POINTS) and course.done(first)
+    assert course.next_lesson() != first
