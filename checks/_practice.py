@@ -362,6 +362,28 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
 }
 
 
+# Tricky scenarios also plant look-alikes that are fine: a learner who "fixes" them wastes
+# time, one who reads the probe's evidence does not. Every one leaves its guideline passing.
+DECOYS: tuple[tuple[str, Callable[[random.Random], tuple[Change, ...]]], ...] = (
+    (
+        "a commented-out PermitRootLogin yes",
+        lambda r: (_sshd_global("#PermitRootLogin yes   # old setting, kept for reference"),),
+    ),
+    (
+        "a commented-out PasswordAuthentication yes in a drop-in",
+        lambda r: (_dropin(r, "#PasswordAuthentication yes"),),
+    ),
+    (
+        "an empty authorized_keys in the builder's home",
+        lambda r: (Write("/home/admin/.ssh/authorized_keys", "", 0o600),),
+    ),
+    (
+        "a public key on its own (no private half) in a home",
+        lambda r: (Write("/home/admin/.ssh/id_ed25519.pub", Key("laptop", True, "admin@laptop")),),
+    ),
+)
+
+
 def _with_user(
     rng: random.Random, uid: int, more: Callable[[str, str], tuple[Change, ...]]
 ) -> tuple[Change, ...]:

@@ -36,6 +36,23 @@ def lesson_prompt(run: LearnRun, check_id: str) -> Text:
     return Text.assemble((mark, "bold"), f" {points}/{out_of} ", catalog()[check_id].title)
 
 
+def course_chart(run: LearnRun, width: int = 20) -> Text:
+    """The course's final summary: one bar per guideline (points of its maximum), the total."""
+    course = run.course
+    text = Text("Your course, guideline by guideline:\n", style="bold")
+    for check_id in course.lessons:
+        points, out_of = course.score(check_id)
+        full = round(width * points / out_of) if out_of else 0
+        text.append("█" * full, style="green")
+        text.append("░" * (width - full), style="dim")
+        text.append(f" {points}/{out_of} {catalog()[check_id].title}\n")
+    points, out_of = course.total()
+    text.append(f"Total: {points}/{out_of}", style="bold")
+    if course.scenario.decoys:
+        text.append("\nLook-alikes that were fine: " + "; ".join(course.scenario.decoys) + ".")
+    return text
+
+
 class QuizScreen(ModalScreen[bool]):
     """One guideline's quiz, a question at a time: 1-5 answers, then the reason; n next."""
 
@@ -200,6 +217,9 @@ class CourseScreen(WizardScreen):
             state.append(f"\nQuiz: {answered}/{len(quiz)} answered (q).")
         else:
             state.append("\nNo quiz for this guideline yet.")
+        if self.learn_run.course.finished:
+            state.append("\n\n")
+            state.append_text(course_chart(self.learn_run))
         self.query_one("#lesson-state", Static).update(state)
 
     @on(OptionList.OptionHighlighted, "#lessons")

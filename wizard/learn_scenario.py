@@ -36,6 +36,7 @@ class Scenario:
     flaws: tuple[Flaw, ...]  # in the wizard's order of guidelines
     files: tuple[tuple[str, File], ...]  # the whole tree, sorted by path
     dirs: tuple[str, ...]
+    decoys: tuple[str, ...] = ()  # look-alikes planted at the tricky level (all fine)
 
     @property
     def check_ids(self) -> tuple[str, ...]:
@@ -49,6 +50,7 @@ class Scenario:
             "flaws": [
                 {"check": f.check_id, "variant": f.variant, "level": f.level} for f in self.flaws
             ],
+            "decoys": list(self.decoys),
             "tree": self.digest(),
         }
 
@@ -84,7 +86,14 @@ def make_scenario(seed: int, level: str = "basic") -> Scenario:
         for change in variant.changes(rng):
             _apply(files, change)
         flaws.append(Flaw(check_id, variant.id, variant.level, variant.where))
-    return Scenario(seed, level, tuple(flaws), tuple(sorted(files.items())), DIRS)
+    decoys: tuple[str, ...] = ()
+    if level == "tricky":
+        picked = rng.sample(practice.DECOYS, 2)
+        for _, changes in picked:
+            for change in changes(rng):
+                _apply(files, change)
+        decoys = tuple(what for what, _ in picked)
+    return Scenario(seed, level, tuple(flaws), tuple(sorted(files.items())), DIRS, decoys)
 
 
 def _apply(files: dict[str, File], change: practice.Change) -> None:

@@ -50,6 +50,9 @@ def test_levels_pick_their_own_variants() -> None:
     tricky = {f.level for s in range(10) for f in make_scenario(s, "tricky").flaws}
     assert "tricky" in tricky
     assert {f.level for s in range(10) for f in make_scenario(s, "basic").flaws} == {"basic"}
+    # tricky scenarios add look-alikes that are fine (the found-test below checks they pass)
+    assert all(len(make_scenario(s, "tricky").decoys) == 2 for s in range(10))
+    assert not any(make_scenario(s, lv).decoys for s in range(10) for lv in LEVELS[:2])
 
 
 def test_unknown_level_is_a_usage_error() -> None:

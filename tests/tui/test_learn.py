@@ -108,6 +108,18 @@ async def test_a_lesson_end_to_end_with_quiz_and_score(tmp_path: Path) -> None:
             score = static_text(app.screen.query_one("#course-score", Static))
             points, out_of = run.course.total()
             assert f"score {points}/{out_of}" in score and points == want + FIX_POINTS
+            # the rest of the course, then the final summary chart
+            for check_id, lesson in run.course.lessons.items():
+                lesson.fixed = True
+                for q in run.course.quiz(check_id):
+                    run.course.answer(check_id, q.id, q.answer)
+            run.save()
+            app.screen.refresh_course()  # type: ignore[attr-defined]
+            await pilot.pause()
+            final = static_text(app.screen.query_one("#lesson-state", Static))
+            assert "Course finished" in static_text(app.screen.query_one("#course-score", Static))
+            total = run.course.total()
+            assert f"Total: {total[0]}/{total[1]}" in final and "█" in final
         # saved (atomically, under the given state file): a new course object resumes it
         saved = json.loads(state.read_text())
         assert saved["current"] == f"basic-{seed}"
