@@ -166,6 +166,15 @@ class CourseScreen(WizardScreen):
     def on_mount(self) -> None:
         self.refresh_course()
         self.query_one("#lessons", OptionList).focus()
+        self.set_interval(0.25, self._show_probing)
+
+    def _show_probing(self) -> None:
+        """A LoadingIndicator over the lesson's state while a probe judges the fixes."""
+        gate = self.wizard.gate
+        probing = gate.busy and "prob" in gate.doing
+        state = self.query_one("#lesson-state", Static)
+        if state.loading != probing:
+            state.loading = probing
 
     def refresh_course(self) -> None:
         course = self.learn_run.course

@@ -66,6 +66,16 @@ class OverviewScreen(WizardScreen):
         guidelines.focus()
         self.watch(self.app, "result", self._result_changed)
         self.watch(self.app, "account_line", self.show_account, init=False)
+        self.set_interval(0.25, self._show_probing)
+
+    def _show_probing(self) -> None:
+        """A LoadingIndicator over the list while a probe holds the target (the first one,
+        a re-probe, the verification after an apply): the badges are about to change."""
+        gate = self.wizard.gate
+        probing = self.wizard.result is None or (gate.busy and "prob" in gate.doing)
+        guidelines = self.query_one("#guidelines", OptionList)
+        if guidelines.loading != probing:
+            guidelines.loading = probing
 
     def _result_changed(self, result: AuditResult | None) -> None:
         if result is not None:

@@ -56,6 +56,15 @@ async def test_overview_summary_and_apply_progress(practice_root: Path) -> None:
         fails = sum(1 for f in app.result.findings if f.status is Status.FAIL)
         summary = static_text(app.screen.query_one("#summary", Static))
         assert f"{fails} fail" in summary
+        # while a probe holds the target the list shows a LoadingIndicator, not stale badges
+        guidelines = app.screen.query_one("#guidelines")
+        assert not guidelines.loading
+        assert app.gate.claim("probing again")
+        await pilot.pause(0.5)
+        assert guidelines.loading
+        app.gate.release()
+        await pilot.pause(0.5)
+        assert not guidelines.loading
         app.action_open_guideline("machine-id")
         await settle(pilot)
         screen = app.screen
