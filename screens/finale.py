@@ -5,7 +5,7 @@ history shred as the very last command), the bundle exclude list, a test-boot of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -21,7 +21,15 @@ from screens.badges import badge
 from screens.base import WizardScreen, letter
 from screens.guideline import preview_text
 from screens.input_dialog import InputDialog
-from screens.messages import Applied, Audited, EngineFailed, Saved, TestBooted, TestBootProgress
+from screens.messages import (
+    Applied,
+    ApplyProgress,
+    Audited,
+    EngineFailed,
+    Saved,
+    TestBooted,
+    TestBootProgress,
+)
 from screens.typed_confirm_dialog import TypedConfirmDialog
 from screens.workers import failing_as
 from wizard.progress import ProgressEvent
@@ -107,6 +115,7 @@ class FinaleScreen(WizardScreen):
             yield Label("The last command", classes="section")
             yield Static(Text("Working it out…"), id="last")
             yield Static(id="final-result")
+            yield ProgressBar(total=None, show_eta=False, id="final-progress")
             yield Label("Test-boot the image", classes="section")
             yield Static(id="testboot")
             yield ProgressBar(total=None, show_eta=False, id="testboot-progress")
@@ -121,6 +130,7 @@ class FinaleScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#testboot-progress").display = False
+        self.query_one("#final-progress").display = False
         self.watch(self.app, "result", self._result_changed)
         self.show_test_boot_offer()
         self.load()
@@ -241,6 +251,8 @@ class FinaleScreen(WizardScreen):
             if ok and self.wizard.run_on_target("running the final phase", self.run_final):
                 self.query_one("#run", Button).disabled = True
                 self.query_one("#final-result", Static).update(Text("Running the final phase…"))
+                self.query_one("#final-progress", ProgressBar).update(total=None, progress=0)
+                self.query_one("#final-progress").display = True
 
         if self.wizard.gate.busy:
             self.wizard.notify_busy()
@@ -254,12 +266,32 @@ class FinaleScreen(WizardScreen):
         if driver is None:
             return
         choices = {c: o for c in registry.final_ids() if (o := self.choice(c))}
-        outcome, result = driver.apply(choices, final=True, confirm_irreversible=True)
+        # One step per final check (the engine names the check in each action it starts),
+        # then the final probe.
+        order = list(choices)
+
+        def progress(*args: Any, **_: Any) -> None:
+            text = " ".join(str(a) for a in args)
+            check_id = text.split(":", 1)[0]
+            done = order.index(check_id) if check_id in order else 0
+            self.post_message(ApplyProgress(text, done, len(order) + 1))
+
+        outcome, result = driver.apply(
+            choices, final=True, confirm_irreversible=True, progress=progress
+        )
         self.post_message(Applied(choices, outcome, result, final=True))
         self.app.post_message(Audited(result, "verify"))
 
+    @on(ApplyProgress)
+    def _final_progress(self, message: ApplyProgress) -> None:
+        if message.total and not self.done:
+            bar = self.query_one("#final-progress", ProgressBar)
+            bar.update(total=message.total, progress=message.done)
+            self.query_one("#final-result", Static).update(Text(message.text))
+
     @on(Applied)
     def _applied(self, message: Applied) -> None:
+        self.query_one("#final-progress").display = False
         outcome = message.outcome
         self.done = outcome.last_done
         assert message.result is not None
@@ -292,6 +324,7 @@ class FinaleScreen(WizardScreen):
     @on(EngineFailed)
     def _failed(self, message: EngineFailed) -> None:
         self.notify(message.message, title=f"{message.action} failed", severity="error")
+        self.query_one("#final-progress").display = False
         if message.action == "test-boot":
             self.query_one("#testboot-progress").display = False
             self.query_one("#test-boot-run", Button).disabled = False

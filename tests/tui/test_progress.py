@@ -82,3 +82,26 @@ async def test_overview_summary_and_apply_progress(practice_root: Path) -> None:
         await settle(pilot)
         summary = static_text(app.screen.query_one("#summary", Static))
         assert f"{fails - 1} fail" in summary
+
+
+async def test_final_phase_progress_is_one_step_per_final_check(practice_root: Path) -> None:
+    from checks import registry
+    from screens.finale import FinaleScreen
+
+    app = make_app("demo", practice_root=str(practice_root))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        finale = app.screen
+        assert isinstance(finale, FinaleScreen)
+        bar = finale.query_one("#final-progress", ProgressBar)
+        assert not bar.display and bar.total is None
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press(*"shred", "enter")
+        await settle(pilot)
+        assert finale.done
+        # one step per final check, then the final probe; the bar went when it was done
+        steps = len(registry.final_ids()) + 1
+        assert (bar.total, bar.progress, bar.display) == (steps, steps - 2, False)
