@@ -74,6 +74,18 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Question:
+    """One quiz question of a guideline (`quiz:` in its catalog file): the right choice is
+    `choices[answer]`, and `reason` says why, shown after the learner answers."""
+
+    id: str
+    question: str
+    choices: tuple[str, ...]
+    answer: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class CatalogEntry:
     id: str
     title: str
@@ -86,6 +98,7 @@ class CatalogEntry:
     optional: bool = False  # the guideline itself is optional (e.g. UseDNS)
     console: str = ""  # account chapter: where in the AWS console to fix it
     cli: str = ""  # account chapter: the AWS CLI command that fixes it
+    quiz: tuple[Question, ...] = ()  # `ami-wizard learn`'s questions (optional, English)
 
     @property
     def recommended(self) -> str | None:
@@ -126,12 +139,15 @@ def validate(data: Any, where: str) -> dict[str, Any]:
     if error is not None:
         raise CatalogError(f"{where}: {_field(error.absolute_path)}: {error.message}")
     assert isinstance(data, dict)  # the schema says it is an object
-    for kind in ("options", "steps"):
+    for kind in ("options", "steps", "quiz"):
         seen: set[str] = set()
         for n, item in enumerate(data.get(kind, [])):
             if item["id"] in seen:
                 raise CatalogError(f"{where}: {kind}.{n}.id: {item['id']!r} appears twice")
             seen.add(item["id"])
+    for n, q in enumerate(data.get("quiz", [])):
+        if q["answer"] >= len(q["choices"]):
+            raise CatalogError(f"{where}: quiz.{n}.answer: {q['answer']} is not one of the choices")
     recommended = [o["id"] for o in data["options"] if o.get("recommended")]
     if len(recommended) > 1:
         raise CatalogError(f"{where}: options: more than one recommended ({recommended})")
@@ -271,6 +287,16 @@ def _entry(data: dict[str, Any], words: dict[str, Any] | None = None) -> Catalog
                 reversible=bool(o.get("reversible", True)),
             )
             for o in data.get("options", [])
+        ),
+        quiz=tuple(
+            Question(
+                id=q["id"],
+                question=" ".join(q["question"].split()),
+                choices=tuple(" ".join(c.split()) for c in q["choices"]),
+                answer=int(q["answer"]),
+                reason=" ".join(q["reason"].split()),
+            )
+            for q in data.get("quiz", [])
         ),
     )
 

@@ -5,7 +5,7 @@ history shred as the very last command), the bundle exclude list, a test-boot of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Footer, Header, Label, Static
+from textual.widgets import Button, Footer, Header, Label, ProgressBar, Static
 
 from checks import registry
 from checks.base import catalog
@@ -21,9 +21,18 @@ from screens.badges import badge
 from screens.base import WizardScreen, letter
 from screens.guideline import preview_text
 from screens.input_dialog import InputDialog
-from screens.messages import Applied, Audited, EngineFailed, Saved, TestBooted
+from screens.messages import (
+    Applied,
+    ApplyProgress,
+    Audited,
+    EngineFailed,
+    Saved,
+    TestBooted,
+    TestBootProgress,
+)
 from screens.typed_confirm_dialog import TypedConfirmDialog
 from screens.workers import failing_as
+from wizard.progress import ProgressEvent
 from wizard.report_testboot import TestBootInput, side_by_side
 from wizard.results import AuditResult
 from wizard.session import Preview
@@ -131,8 +140,10 @@ class FinaleScreen(WizardScreen):
             yield Static(id="final-result")
             yield Label("Registering and sharing the image", classes="section")
             yield Static(id="registration")
+            yield ProgressBar(total=None, show_eta=False, id="final-progress")
             yield Label("Test-boot the image", classes="section")
             yield Static(id="testboot")
+            yield ProgressBar(total=None, show_eta=False, id="testboot-progress")
             with Horizontal(classes="row"):
                 yield Button("Test-boot…", id="test-boot-run")
         with Horizontal(id="finale-actions"):
@@ -143,6 +154,8 @@ class FinaleScreen(WizardScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#testboot-progress").display = False
+        self.query_one("#final-progress").display = False
         self.watch(self.app, "result", self._result_changed)
         self.show_test_boot_offer()
         self.load()
@@ -264,6 +277,8 @@ class FinaleScreen(WizardScreen):
             if ok and self.wizard.run_on_target("running the final phase", self.run_final):
                 self.query_one("#run", Button).disabled = True
                 self.query_one("#final-result", Static).update(Text("Running the final phase…"))
+                self.query_one("#final-progress", ProgressBar).update(total=None, progress=0)
+                self.query_one("#final-progress").display = True
 
         if self.wizard.gate.busy:
             self.wizard.notify_busy()
@@ -277,12 +292,32 @@ class FinaleScreen(WizardScreen):
         if driver is None:
             return
         choices = {c: o for c in registry.final_ids() if (o := self.choice(c))}
-        outcome, result = driver.apply(choices, final=True, confirm_irreversible=True)
+        # One step per final check (the engine names the check in each action it starts),
+        # then the final probe.
+        order = list(choices)
+
+        def progress(*args: Any, **_: Any) -> None:
+            text = " ".join(str(a) for a in args)
+            check_id = text.split(":", 1)[0]
+            done = order.index(check_id) if check_id in order else 0
+            self.post_message(ApplyProgress(text, done, len(order) + 1))
+
+        outcome, result = driver.apply(
+            choices, final=True, confirm_irreversible=True, progress=progress
+        )
         self.post_message(Applied(choices, outcome, result, final=True))
         self.app.post_message(Audited(result, "verify"))
 
+    @on(ApplyProgress)
+    def _final_progress(self, message: ApplyProgress) -> None:
+        if message.total and not self.done:
+            bar = self.query_one("#final-progress", ProgressBar)
+            bar.update(total=message.total, progress=message.done)
+            self.query_one("#final-result", Static).update(Text(message.text))
+
     @on(Applied)
     def _applied(self, message: Applied) -> None:
+        self.query_one("#final-progress").display = False
         outcome = message.outcome
         self.done = outcome.last_done
         assert message.result is not None
@@ -316,7 +351,9 @@ class FinaleScreen(WizardScreen):
     @on(EngineFailed)
     def _failed(self, message: EngineFailed) -> None:
         self.notify(message.message, title=f"{message.action} failed", severity="error")
+        self.query_one("#final-progress").display = False
         if message.action == "test-boot":
+            self.query_one("#testboot-progress").display = False
             self.query_one("#test-boot-run", Button).disabled = False
             self.show_test_boot_offer()  # not "Booting…" any more
         self.query_one("#run", Button).disabled = self.last_preview is None or self.done
@@ -344,6 +381,8 @@ class FinaleScreen(WizardScreen):
             return
         if self.wizard.run_on_target("test-booting the image", self.run_test_boot):
             self.query_one("#test-boot-run", Button).disabled = True
+            self.query_one("#testboot-progress", ProgressBar).update(total=None, progress=0)
+            self.query_one("#testboot-progress").display = True
             self.query_one("#testboot", Static).update(
                 Text("Booting two throw-away launches of the image…")
             )
@@ -355,10 +394,25 @@ class FinaleScreen(WizardScreen):
         driver = self.wizard.driver
         if driver is None:
             return
-        self.post_message(TestBooted(driver.test_boot()))
+
+        def progress(event: ProgressEvent) -> None:
+            self.post_message(TestBootProgress(event))
+
+        self.post_message(TestBooted(driver.test_boot(progress)))
+
+    @on(TestBootProgress)
+    def _test_boot_progress(self, message: TestBootProgress) -> None:
+        event = message.event
+        self.query_one("#testboot-progress", ProgressBar).update(
+            total=event.total, progress=event.done
+        )
+        if event.text:
+            step = f"Step {event.done + 1} of {event.total}: {event.text}…"
+            self.query_one("#testboot", Static).update(Text(step))
 
     @on(TestBooted)
     def _test_booted(self, message: TestBooted) -> None:
+        self.query_one("#testboot-progress").display = False
         self.wizard.report_stale = True  # the report now has a test_boot section to carry
         self.show_test_boot(message.run)
         self.query_one("#test-boot-run", Button).disabled = False

@@ -398,8 +398,15 @@ class GuidelineScreen(WizardScreen):
         if driver is None:
             return
 
+        # The engine reports each action as it starts; the verifying probe is the last step.
+        planned = (len(self.preview.actions) if self.preview else 0) + 1
+        started = 0
+
         def progress(*args: Any, **_: Any) -> None:
-            self.post_message(ApplyProgress(" ".join(str(a) for a in args)))
+            nonlocal started
+            total = max(planned, started + 2)  # an sshd change reports steps of its own
+            self.post_message(ApplyProgress(" ".join(str(a) for a in args), started, total))
+            started += 1
 
         outcome, result = driver.apply(
             {self.check_id: option_id}, confirm_irreversible=confirm, progress=progress
@@ -410,6 +417,9 @@ class GuidelineScreen(WizardScreen):
     @on(ApplyProgress)
     def _progress(self, message: ApplyProgress) -> None:
         self.query_one("#progress-text", Static).update(Text(message.text))
+        if message.total:
+            bar = self.query_one("#apply-progress", ProgressBar)
+            bar.update(total=message.total, progress=message.done)
         if not message.text:
             self.query_one("#apply-progress").display = False
             self.query_one("#apply", Button).disabled = False

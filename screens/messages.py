@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from checks.runbook import RunbookView
+from wizard.progress import ProgressEvent
 from wizard.report_testboot import TestBootInput
 from wizard.results import AuditResult
 from wizard.session import ApplyOutcome, Preview, UndoOutcome
@@ -52,9 +53,12 @@ class Previewed(Message):
 
 @dataclass
 class ApplyProgress(Message):
-    """One step of an apply; a burst of them repaints once."""
+    """One step of an apply; a burst of them repaints once. `done` of `total` steps have
+    finished (total 0: not known)."""
 
     text: str
+    done: int = 0
+    total: int = 0
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ApplyProgress)
@@ -124,3 +128,15 @@ class EngineFailed(Message):
 
     action: str
     message: str
+
+
+@dataclass
+class TestBootProgress(Message):
+    """A test-boot step started (the engine's event); a burst of them repaints once."""
+
+    __test__ = False  # not a pytest test class
+
+    event: ProgressEvent
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, TestBootProgress)

@@ -21,6 +21,7 @@ from checks.account import ACCOUNT_CHECKS
 from checks.base import GROUPS, catalog
 from screens.badges import DONE, GROUP_TITLES, badge
 from screens.base import WizardScreen, letter
+from screens.summary_chart import summary_chart
 from wizard.model import Finding
 from wizard.results import AuditResult
 
@@ -53,6 +54,7 @@ class OverviewScreen(WizardScreen):
             with Horizontal(id="progress-row"):
                 yield Label("Progress", id="progress-label")
                 yield ProgressBar(total=len(registry.ids()), show_eta=False, id="progress")
+            yield Static(summary_chart(()), id="summary")
             yield OptionList(id="guidelines")
             yield Static("", id="detail")
         yield Footer()
@@ -64,6 +66,16 @@ class OverviewScreen(WizardScreen):
         guidelines.focus()
         self.watch(self.app, "result", self._result_changed)
         self.watch(self.app, "account_line", self.show_account, init=False)
+        self.set_interval(0.25, self._show_probing)
+
+    def _show_probing(self) -> None:
+        """A LoadingIndicator over the list while a probe holds the target (the first one,
+        a re-probe, the verification after an apply): the badges are about to change."""
+        gate = self.wizard.gate
+        probing = self.wizard.result is None or (gate.busy and "prob" in gate.doing)
+        guidelines = self.query_one("#guidelines", OptionList)
+        if guidelines.loading != probing:
+            guidelines.loading = probing
 
     def _result_changed(self, result: AuditResult | None) -> None:
         if result is not None:
@@ -90,6 +102,7 @@ class OverviewScreen(WizardScreen):
         self.query_one("#progress-label", Label).update(
             f"{done}/{len(result.findings)} guidelines done"
         )
+        self.query_one("#summary", Static).update(summary_chart(result.findings))
         guidelines = self.query_one("#guidelines", OptionList)
         highlighted = guidelines.highlighted
         self._fill(self.findings)

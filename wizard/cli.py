@@ -17,7 +17,7 @@ from wizard.cli_report import emit, prompt, sign_output, write_checklist
 from wizard.errors import SignatureError, UsageError, WizardError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("audit", "apply", "undo", "report", "demo", "sessions", "test-boot")
+COMMANDS = ("audit", "apply", "undo", "report", "demo", "sessions", "test-boot", "learn")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wizard.cli_testboot import add_parser as add_test_boot_parser
 
     add_test_boot_parser(sub, _sign_options)
+    from wizard.cli_learn import add_parser as add_learn_parser
+
+    add_learn_parser(sub, _sign_options)
 
     r = sub.add_parser(
         "report",
@@ -314,6 +317,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from wizard.cli_testboot import cmd_test_boot
 
             return cmd_test_boot(args)
+        if args.command == "learn":
+            from wizard.cli_learn import cmd_learn
+
+            return cmd_learn(args)
         if args.command == "report" and args.report_command == "verify":
             return cmd_report_verify(args)
         parser.error("unknown command")

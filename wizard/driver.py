@@ -27,6 +27,7 @@ from wizard.targets.base import ConnectOptions, Target
 
 if TYPE_CHECKING:
     from checks.runbook import RunbookView
+    from wizard.progress import ProgressFn
     from wizard.report import AccountInput, ReportInput
     from wizard.report_testboot import TestBootInput
     from wizard.ssh_keys import PassphraseCallback
@@ -254,7 +255,7 @@ class Driver:
             return TestBootOffer(how=TEST_BOOT_HOW)
         return TestBootOffer(spec=f"image:{target.root}")
 
-    def test_boot(self) -> TestBootInput:
+    def test_boot(self, progress: ProgressFn | None = None) -> TestBootInput:
         """Boot throw-away launches of the image (wizard/testboot.py) and keep the outcome for
         the report. When this machine or the image cannot boot it, nothing is booted and the
         outcome says what is therefore not proven. The image itself is never written."""
@@ -271,7 +272,9 @@ class Driver:
             run = TestBootInput(offer.spec, utc_now(), not_proven=why)
         else:
             try:
-                run = from_result(test_boot(offer.spec, Options(config=self.config)))
+                run = from_result(
+                    test_boot(offer.spec, Options(config=self.config, progress=progress))
+                )
             except BootError as exc:
                 why = f"a launch did not boot ({exc}): nothing about the launches is proven"
                 run = TestBootInput(offer.spec, utc_now(), not_proven=why)

@@ -39,6 +39,7 @@ from wizard.formats import render
 from wizard.model import Evidence
 from wizard.probe import run_probe
 from wizard.probe_parse import parse_public_keys
+from wizard.progress import ProgressFn, Steps
 from wizard.report_testboot import TestBootInput
 from wizard.targets.image import ImageTarget
 from wizard.targets.ssh import fingerprint
@@ -74,6 +75,7 @@ class Options:
     reboot: bool = True
     allow_imdsv1: bool = False  # the stub also answers token-less GETs (IMDSv1 "optional")
     config: Config = field(default_factory=Config)
+    progress: ProgressFn | None = None  # told before each step (probe, each launch, judging)
 
 
 # ---------------------------------------------------------------- the image
@@ -472,22 +474,27 @@ def test_boot(spec: str, options: Options) -> TestBootResult:
     refuse = [(f"key {path}", load_private_key(path)) for path in options.refuse_keys]
     started = datetime.now(UTC).replace(microsecond=0).isoformat()
     t0 = time.monotonic()
+    steps = Steps(options.progress, options.launches + 2)
     with tempfile.TemporaryDirectory(prefix="ami-wizard-test-boot-") as tmp:
         work = Path(tmp)
         with image_root(spec, work) as (root, uri):
             require_systemd(root)
+            steps.start("probing the image")
             facts = run_probe(ImageTarget(str(root)), options.config.probe)
             ami_id = "ami-" + secrets.token_hex(9)[:17]
-            launches = tuple(
-                run_launch(i, root, work, facts, ami_id, options, refuse)
-                for i in range(1, options.launches + 1)
-            )
+            launches = []
+            for i in range(1, options.launches + 1):
+                again = ", logging in, rebooting" if options.reboot else ", logging in"
+                steps.start(f"launch {i} of {options.launches}: booting{again}")
+                launches.append(run_launch(i, root, work, facts, ami_id, options, refuse))
             served = stub_address(facts, options.config) is not None
-            findings = tuple(judge(facts, launches, served, stamps(facts)))
+            steps.start("judging the launches")
+            findings = tuple(judge(facts, tuple(launches), served, stamps(facts)))
+            steps.finish()
     os_name = facts.os_pretty or " ".join(x for x in (facts.os_id, facts.os_version) if x)
     info = TargetInfo(uri, facts.hostname, os_name, facts.kernel, "", ami_id)
     audit = AuditResult(info, facts, findings, started, time.monotonic() - t0)
-    return TestBootResult(audit, launches)
+    return TestBootResult(audit, tuple(launches))
 
 
 def launch_rows(result: TestBootResult) -> list[dict[str, object]]:

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from rich.text import Text
-from textual.widgets import Button, Static
+from textual.widgets import Button, ProgressBar, Static
 
 from screens.app import make_app
 from screens.finale import FinaleScreen
@@ -117,6 +117,9 @@ async def test_an_image_with_systemd_is_booted_from_the_finale(tmp_path: Path) -
             assert finding in shown
         run = app.driver.test_boot_run if app.driver else None
         assert run is not None and run.booted and len(run.launches) == 2
+        # The engine's steps drove the progress bar: probe, two launches, judging; then done.
+        bar = finale.query_one("#testboot-progress", ProgressBar)
+        assert (bar.total, bar.progress, bar.display) == (4, 4, False)
         ids = [row["machine_id"] for row in run.launches]
         assert ids[0] and ids[1] and ids[0] != ids[1]
         status = {f.id: str(f.status) for f in run.findings}
