@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard.aws import ENDPOINT_ENV
+from wizard.aws.reader import ENDPOINT_ENV
 
 REGION = "us-east-1"
 MOTO_MISSING = "the practice AWS account needs moto's server: pip install 'moto[server]>=5,<6'"

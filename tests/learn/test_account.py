@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.aws.conftest import need
-from wizard.aws import ENDPOINT_ENV
+from wizard.aws.reader import ENDPOINT_ENV
 from wizard.engine import gather_and_check_account
 from wizard.learn_account import start_practice_account
 from wizard.model import Status
