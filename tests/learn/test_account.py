@@ -26,7 +26,7 @@ def test_practice_account_is_flawed_local_and_stopped(monkeypatch: pytest.Monkey
         url = urlparse(account.url)
         assert url.hostname == "127.0.0.1" and url.port
         assert os.environ[ENDPOINT_ENV] == account.url and "AWS_PROFILE" not in os.environ
-        _, findings = gather_and_check_account(None, None)
+        _, findings, _ = gather_and_check_account(None, None)
         found = {f.id: f for f in findings}
         assert found["account-console-mfa"].status is Status.FAIL
         assert {e.path for e in found["account-console-mfa"].evidence} == {
