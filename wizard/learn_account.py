@@ -112,6 +112,17 @@ def _seed(url: str, seed: int) -> tuple[str, ...]:
     return names
 
 
+def _reset(url: str) -> None:
+    """Empty moto's backends: in one process every moto server shares them, so a practice
+    account starts from nothing, whatever another server in this process held before."""
+    import urllib.request
+
+    reset = f"{url}/moto-api/reset"  # an http://127.0.0.1 URL we built
+    request = urllib.request.Request(reset, data=b"", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
+
+
 def start_practice_account(seed: int) -> PracticeAccount:
     """Start moto on loopback, point boto3 at it and seed it. Raises ImportError without moto."""
     from moto.server import ThreadedMotoServer
@@ -129,6 +140,7 @@ def start_practice_account(seed: int) -> PracticeAccount:
     account = PracticeAccount(url, server, (), saved, folder)
     try:
         server.start()
+        _reset(url)
         account.users = _seed(url, seed)
     except BaseException:
         account.stop()
