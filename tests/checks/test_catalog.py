@@ -31,6 +31,7 @@ OPTION_IDS = {
     "paid-product-code": [],
     "machine-id": ["empty"],
     "cloud-init-state": ["clean"],
+    "cloud-init-config": ["drop-in"],
     "ami-tools": ["update"],
 }
 # Steps that destroy material the journal must never keep (or, for package upgrades, cannot).

@@ -36,6 +36,7 @@ ORDER = (
     "shell-history",
     "machine-id",
     "cloud-init-state",
+    "cloud-init-config",
     "ami-tools",
     "bundle-excludes",
     "identify",
