@@ -335,7 +335,7 @@ HEADER = (
 
 def drop_in_path(cfg: CloudConfig) -> str:
     """Where the drop-in goes: a name that sorts after every other drop-in."""
-    others = [p.rsplit("/", 1)[-1] for p in cfg.texts if p.startswith(CONFIG_DIR + "/")]
+    others = [p.rsplit("/", 1)[-1] for p in cfg.order if p.startswith(CONFIG_DIR + "/")]
     for name in _DROP_IN_NAMES:
         if all(other <= name for other in others if not other.endswith("-ami-wizard.cfg")):
             return f"{CONFIG_DIR}/{name}"

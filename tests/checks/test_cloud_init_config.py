@@ -178,6 +178,7 @@ def test_drop_in_overrides_every_problem_and_sorts_last() -> None:
             "disable_root: 0\nusers:\n  - default\n  - name: bob\n    lock_passwd: false\n"
             "    plain_text_passwd: x\n    groups: [sudo]\n",
         ),
+        (f"{D}/README", "not a drop-in: sorts after 99 but does not count\n"),
     )
     (action,) = plan(facts(*files), "drop-in")
     assert isinstance(action, WriteFile)
