@@ -192,6 +192,10 @@ class Facts:
     pending_updates: int | None = None  # from the local package cache; None when unknown
     ami_tools: tuple[FileInfo, ...] = ()  # ec2-bundle-vol & co found on the target
     ami_tools_version: str = ""
+    ami_tools_package: str = ""  # the installed package that holds them ("" none or unknown)
+    ami_tools_update: str = ""  # the newer version of that package on offer ("" none known)
+    pending_packages: tuple[str, ...] = ()  # names with an update pending (live targets)
+    pending_security: int | None = None  # how many of those fix security issues; None unknown
     # what the operator says of the image (from the plan/config; not read from the target)
     identity: dict[str, str] = field(default_factory=dict)  # publisher, description, contact
     # probe bookkeeping

@@ -576,6 +576,62 @@ for p in /opt/aws/bin/ec2-bundle-vol /usr/bin/ec2-bundle-vol /usr/local/bin/ec2-
   rp "$p" && [ -f "$R$RP" ] && f "$p"
 done
 end
+# The AMI tools' package and version, read from the package database under ROOT (dpkg and apk
+# keep text files; rpm's database is read by this machine's rpm with --root, which runs
+# nothing from the image): one `pkgver NAME VERSION` per installed package.
+AMI_PKGS="ec2-ami-tools aws-amitools-ec2"
+if rp /var/lib/dpkg/status && [ -f "$R$RP" ]; then
+  awk -v want=" $AMI_PKGS " '
+    /^Package:/ { p = $2 } /^Status:/ { st = $NF } /^Version:/ { v = $2 }
+    /^$/ { if (index(want, " " p " ") && st == "installed") print p, v; p = st = v = "" }
+    END { if (index(want, " " p " ") && st == "installed") print p, v }' "$R$RP" 2>/dev/null |
+    while read -r n v; do rec pkgver "$n" "$v"; done
+fi
+if rp /lib/apk/db/installed && [ -f "$R$RP" ]; then
+  awk -v want=" $AMI_PKGS " '
+    /^P:/ { p = substr($0, 3) } /^V:/ { v = substr($0, 3) }
+    /^$/ { if (index(want, " " p " ")) print p, v; p = v = "" }
+    END { if (index(want, " " p " ")) print p, v }' "$R$RP" 2>/dev/null |
+    while read -r n v; do rec pkgver "$n" "$v"; done
+fi
+if { rp /var/lib/rpm && [ -d "$R$RP" ]; } || { rp /usr/lib/sysimage/rpm && [ -d "$R$RP" ]; }; then
+  if command -v rpm >/dev/null 2>&1; then
+    # shellcheck disable=SC2086
+    $TO rpm --root "${R:-/}" -q --qf '%{NAME} %{VERSION}-%{RELEASE}\n' $AMI_PKGS 2>/dev/null |
+      while read -r n v; do
+        case $v in *" "*) ;; ?*) rec pkgver "$n" "$v" ;; esac
+      done
+  else
+    note "packages: the rpm database was not read (no rpm command here)"
+  fi
+fi
+# Pending updates on a live system, from the package manager's local cache only (never a
+# refresh: nothing here goes to the network), each bounded by the search timeout:
+# `pkgupd MANAGER STATUS OUTPUT` and, where the manager knows advisories, `pkgsec ...`.
+if [ "$LIVE" = 1 ]; then
+  case $pm in
+    apt)
+      out=$($TO apt list --upgradable 2>/dev/null) && rc=0 || rc=$?
+      rec pkgupd apt "$rc" "$out" ;;
+    dnf | yum)
+      out=$($TO "$pm" -q -C check-update 2>/dev/null) && rc=0 || rc=$?
+      rec pkgupd "$pm" "$rc" "$out"
+      if [ "$pm" = dnf ]; then
+        out=$($TO dnf -q -C updateinfo list --security 2>/dev/null) && rc=0 || rc=$?
+      else
+        out=$($TO yum -q -C updateinfo list security 2>/dev/null) && rc=0 || rc=$?
+      fi
+      rec pkgsec "$pm" "$rc" "$out" ;;
+    zypper)
+      out=$($TO zypper --non-interactive --no-refresh list-updates 2>/dev/null) && rc=0 || rc=$?
+      rec pkgupd zypper "$rc" "$out"
+      out=$($TO zypper --non-interactive --no-refresh list-patches --category security 2>/dev/null) && rc=0 || rc=$?
+      rec pkgsec zypper "$rc" "$out" ;;
+    apk)
+      out=$($TO apk version -l '<' 2>/dev/null) && rc=0 || rc=$?
+      rec pkgupd apk "$rc" "$out" ;;
+  esac
+fi
 
 # ---- instance metadata (IMDSv2), only on EC2 and only from the configured endpoint ------
 if [ "$LIVE" = 1 ] && [ "$IMDS" != never ] && [ -n "$EP" ]; then

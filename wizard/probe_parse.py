@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 
 from wizard.errors import ProbeError
 from wizard.facts import (
@@ -24,8 +25,10 @@ from wizard.facts import (
 )
 from wizard.probe_records import (
     count_pending_updates,
+    count_security_updates,
     lines,
     parse_public_keys,
+    parse_updates,
     read_os_release,
     records,
     unescape,
@@ -136,6 +139,42 @@ def _read_scan(text: str, timeout: str) -> tuple[list[SecretHit], list[SearchNot
     return hits, notes
 
 
+@dataclass(frozen=True)
+class _Packages:
+    name: str = ""
+    version: str = ""
+    update: str = ""
+    pending: int | None = None
+    names: tuple[str, ...] = ()
+    security: int | None = None
+
+
+def _packages(other: dict[str, list[str]], manager: str) -> _Packages:
+    """The AMI tools' package (`pkgver`) and the pending updates (`pkgupd`, `pkgsec`)."""
+    name, version = (other.get("pkgver") or ["", ""])[:2]
+    upd = other.get("pkgupd")
+    if not upd or len(upd) < 3:
+        return _Packages(name, version)
+    updates = parse_updates(upd[0], upd[1], upd[2])
+    sec = other.get("pkgsec")
+    if upd[0] == "apt":
+        security = count_security_updates("apt", upd[1], upd[2], updates)
+    elif sec and len(sec) >= 3:
+        security = count_security_updates(sec[0], sec[1], sec[2], updates)
+    else:
+        security = None
+    if updates is None:
+        return _Packages(name, version, security=security)
+    return _Packages(
+        name,
+        version,
+        updates.get(name, "") if name else "",
+        len(updates),
+        tuple(sorted(updates)),
+        security,
+    )
+
+
 class _Parser:
     def __init__(self, root: str) -> None:
         self.prefix = "" if root in ("", "/") else root.rstrip("/")
@@ -216,6 +255,8 @@ def parse(
             cloud = args
         elif kind == "pkg":
             pkg = args
+        elif kind == "pkgver" and len(args) == 2:
+            other.setdefault("pkgver", args)  # the first installed package of the AMI tools
         elif kind == "stamps":
             stamps = args
         elif kind == "wants" and args:
@@ -396,6 +437,7 @@ def parse(
         None if "/var/lib/dbus/machine-id" in symlinks else sysfiles.get("/var/lib/dbus/machine-id")
     )
     updates = sysfiles.get("/var/lib/update-notifier/updates-available")
+    packages = _packages(other, pkg[0] if pkg else "")
     return Facts(
         target_kind=target_kind,
         root=root,
@@ -434,8 +476,19 @@ def parse(
         dbus_machine_id=dbus_id,
         stamps=tuple(stamps),
         package_manager=pkg[0] if pkg else "",
-        pending_updates=count_pending_updates(updates) if updates else None,
+        pending_updates=(
+            packages.pending
+            if packages.pending is not None
+            else count_pending_updates(updates)
+            if updates
+            else None
+        ),
         ami_tools=tuple(FileInfo(path=x) for x in pkg[1:]),
+        ami_tools_version=packages.version,
+        ami_tools_package=packages.name,
+        ami_tools_update=packages.update,
+        pending_packages=packages.names,
+        pending_security=packages.security,
         incomplete=tuple(dict.fromkeys(incomplete)),
         limits_hit=tuple(dict.fromkeys(n.text for n in incomplete)),
         probe_errors=tuple(notes),

@@ -32,11 +32,12 @@ OPTION_IDS = {
     "machine-id": ["empty"],
     "cloud-init-state": ["clean"],
     "cloud-init-config": ["drop-in"],
-    "ami-tools": ["update"],
+    "ami-tools": ["update", "ami-tools-only"],
 }
 # Steps that destroy material the journal must never keep (or, for package upgrades, cannot).
 IRREVERSIBLE = {
     ("ami-tools", "update"),
+    ("ami-tools", "ami-tools-only"),
     ("ssh-host-keys", "delete-and-regenerate"),
     ("shell-history", "shred"),
     ("bundle-credentials", "delete"),
