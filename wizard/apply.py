@@ -23,6 +23,7 @@ from wizard.actions import (
     ExportExcludeList,
     LockPassword,
     MoveFile,
+    RemoveWorldWrite,
     RunCommand,
     SetSshd,
     ShredHistories,
@@ -33,6 +34,7 @@ from wizard.backend import Backend, FileState, StepsFailed
 from wizard.backend_image import ImageBackend
 from wizard.backend_remote import RemoteBackend
 from wizard.errors import ApplyError, WizardError
+from wizard.facts import FileInfo
 from wizard.journal import Entry, Journal
 from wizard.shell_steps import Step, restore_step, written
 from wizard.sshd_config import SshdConfig
@@ -200,6 +202,12 @@ class Applier:
                 entry = self.journal.record_move(check_id, a.path, a.destination)
                 step = Step("move", a.path, other=a.destination, expect=a.expect)
                 batch.append((step, entry, a.describe()))
+            elif isinstance(a, RemoveWorldWrite):
+                x = a.expect or FileInfo(a.path)
+                entry = self.journal.record_mode(check_id, a.path, x.dev, x.ino, x.uid)
+                batch.append(
+                    (Step("chmod", a.path, other="o-w", expect=a.expect), entry, a.describe())
+                )
             elif isinstance(a, DisablePassword):
                 # Only the fact: the hash is gone for good, and never copied anywhere.
                 entry = self.journal.record_irreversible(check_id, a.describe(), "/etc/shadow")

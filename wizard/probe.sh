@@ -633,6 +633,101 @@ if [ "$LIVE" = 1 ]; then
   esac
 fi
 
+# ---- privilege: the files sudoers includes, world-writable files in system paths ----------
+# /etc/sudoers and /etc/sudoers.d/* are read whole above; here every other file their
+# include lines name (#include/@include FILE, #includedir/@includedir DIR: in a directory
+# sudo skips names with a "." or ending in "~") is read too, as `content sudoers`, down to 8
+# levels and 128 files. Relative names are relative to the including file's directory; a
+# name with sudo's %h escape is reported, not guessed.
+SUDO_INC_AWK='
+{ s = $0; sub(/^[ \t]+/, "", s)
+  if (s !~ /^[#@]include(dir)?[ \t]/) next
+  kw = s; sub(/[ \t].*/, "", kw); sub(/^[#@]/, "", kw)
+  arg = s; sub(/^[#@]include(dir)?[ \t]+/, "", arg); sub(/[ \t\r]+$/, "", arg)
+  if (arg ~ /^".*"$/) arg = substr(arg, 2, length(arg) - 2)
+  print kw "\t" arg }'
+sudo_seen=/etc/sudoers
+if rp /etc/sudoers.d && [ -d "$R$RP" ]; then
+  for p in "$R$RP"/*; do [ -f "$p" ] && sudo_seen="$sudo_seen$NL/etc/sudoers.d/${p##*/}"; done
+fi
+sudo_todo=$sudo_seen
+sudo_level=0
+sudo_n=0
+while [ -n "$sudo_todo" ] && [ "$sudo_level" -lt 8 ]; do
+  sudo_level=$((sudo_level + 1))
+  sudo_inc=$(printf '%s\n' "$sudo_todo" | while IFS= read -r p; do
+    rp "$p" && [ -f "$R$RP" ] || continue
+    tr -d '\000' < "$R$RP" 2>/dev/null | awk "$SUDO_INC_AWK" 2>/dev/null | while IFS= read -r l; do
+      a=${l#*"$TAB"}
+      case $a in /*) ;; *) a=${p%/*}/$a ;; esac
+      printf '%s\t%s\n' "${l%%"$TAB"*}" "$a"
+    done
+  done)
+  sudo_todo=
+  oldifs=$IFS
+  IFS=$NL
+  set -f
+  for l in $sudo_inc; do
+    IFS=$oldifs
+    kw=${l%%"$TAB"*}
+    a=${l#*"$TAB"}
+    case $a in *%*) note "sudoers: include $a names the host (%h): not read"; IFS=$NL; continue ;; esac
+    names=
+    if [ "$kw" = includedir ]; then
+      if rp "$a" && [ -d "$R$RP" ]; then
+        set +f
+        for q in "$R$RP"/*; do
+          case ${q##*/} in *.* | *~) continue ;; esac
+          [ -f "$q" ] && names="$names$NL$a/${q##*/}"
+        done
+        set -f
+      fi
+    else
+      names=$a
+    fi
+    for q in $names; do
+      [ -n "$q" ] || continue
+      case "$NL$sudo_seen$NL" in *"$NL$q$NL"*) continue ;; esac
+      if [ "$sudo_n" -ge 128 ]; then note "limit: sudoers include files beyond 128 were not read"; break; fi
+      sudo_n=$((sudo_n + 1))
+      sudo_seen="$sudo_seen$NL$q"
+      sudo_todo="$sudo_todo$NL$q"
+      dumpf sudoers "$q"
+    done
+    IFS=$NL
+  done
+  set +f
+  IFS=$oldifs
+done
+# Accounts with a login shell whose home is not a directory inside ROOT: `nohome USER HOME`.
+awk -F: '$1 !~ /^#/ && NF >= 7 && $7 !~ /(nologin|false)$/ && $7 != "" && $7 != "/bin/sync" { print $1 ":" $6 }' \
+  "$PASSWD" 2>/dev/null | while IFS= read -r l; do
+  h=${l#*:}
+  if [ -z "$h" ] || ! rp "$h" || [ ! -d "$R$RP" ]; then rec nohome "${l%%:*}" "$h"; fi
+done
+# World-writable files and directories under the system paths (not followed into sticky
+# directories such as /var/tmp, never symlinks, sockets or devices). Bounded like the home
+# walk: by time (TMO) and by the number of files found (MAXF), never by depth.
+set --
+for d in /etc /usr /bin /sbin /lib /lib32 /lib64 /libx32 /opt /boot /var; do
+  # A top directory that is a symlink (/bin -> usr/bin) is searched where it leads already.
+  rp "$d" && [ -d "$R$RP" ] && [ ! -L "$R$d" ] && set -- "$@" "$R$RP"
+done
+if [ $# -gt 0 ]; then
+  f list worldwritable
+  {
+    if [ "$FINDPRINTF" = 1 ]; then
+      $TO find "$@" -xdev \( -type d -perm -1000 \) -prune -o -perm -0002 \( -type f -o -type d \) \
+        -printf "w $PF" 2>/dev/null
+    else
+      $TO find "$@" -xdev \( -type d -perm -1000 \) -prune -o -perm -0002 \( -type f -o -type d \) \
+        -exec sh -c "$STAT_SH" w {} + 2>/dev/null
+    fi
+    printf 'rc=%s\000' "$?"
+  } | tr '\000\012' '\012\000' | head -n "$((2 * MAXF + 2))" | tr '\000\012' '\012\000'
+  end
+fi
+
 # ---- instance metadata (IMDSv2), only on EC2 and only from the configured endpoint ------
 if [ "$LIVE" = 1 ] && [ "$IMDS" != never ] && [ -n "$EP" ]; then
   ec2=0

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 
 from wizard.errors import ProbeError
 from wizard.facts import (
@@ -25,11 +24,11 @@ from wizard.facts import (
 )
 from wizard.probe_records import (
     count_pending_updates,
-    count_security_updates,
     lines,
+    package_facts,
     parse_public_keys,
-    parse_updates,
     read_os_release,
+    read_world_writable,
     records,
     unescape,
 )
@@ -139,42 +138,6 @@ def _read_scan(text: str, timeout: str) -> tuple[list[SecretHit], list[SearchNot
     return hits, notes
 
 
-@dataclass(frozen=True)
-class _Packages:
-    name: str = ""
-    version: str = ""
-    update: str = ""
-    pending: int | None = None
-    names: tuple[str, ...] = ()
-    security: int | None = None
-
-
-def _packages(other: dict[str, list[str]], manager: str) -> _Packages:
-    """The AMI tools' package (`pkgver`) and the pending updates (`pkgupd`, `pkgsec`)."""
-    name, version = (other.get("pkgver") or ["", ""])[:2]
-    upd = other.get("pkgupd")
-    if not upd or len(upd) < 3:
-        return _Packages(name, version)
-    updates = parse_updates(upd[0], upd[1], upd[2])
-    sec = other.get("pkgsec")
-    if upd[0] == "apt":
-        security = count_security_updates("apt", upd[1], upd[2], updates)
-    elif sec and len(sec) >= 3:
-        security = count_security_updates(sec[0], sec[1], sec[2], updates)
-    else:
-        security = None
-    if updates is None:
-        return _Packages(name, version, security=security)
-    return _Packages(
-        name,
-        version,
-        updates.get(name, "") if name else "",
-        len(updates),
-        tuple(sorted(updates)),
-        security,
-    )
-
-
 class _Parser:
     def __init__(self, root: str) -> None:
         self.prefix = "" if root in ("", "/") else root.rstrip("/")
@@ -233,6 +196,8 @@ def parse(
     shadow_text = ""
     other: dict[str, list[str]] = {}
     walks: list[list[str]] = []
+    world: list[str] | None = None
+    nohome: list[str] = []
     for rec in records(data):
         if not rec:
             continue
@@ -243,6 +208,8 @@ def parse(
             content[args[0]][p.rel(args[1])] = args[2][1:] if args[2].startswith("=") else args[2]
         elif kind == "list" and args and args[0] == "files":
             walks.append(args[1:])
+        elif kind == "list" and args and args[0] == "worldwritable":
+            world = args[1:]
         elif kind == "list" and args:
             _add_pairs(lists[args[0]], args[1:])
         elif kind == "akfile" and len(args) == 2:
@@ -255,6 +222,8 @@ def parse(
             cloud = args
         elif kind == "pkg":
             pkg = args
+        elif kind == "nohome" and args:
+            nohome.append(args[0])
         elif kind == "pkgver" and len(args) == 2:
             other.setdefault("pkgver", args)  # the first installed package of the AMI tools
         elif kind == "stamps":
@@ -357,6 +326,14 @@ def parse(
             )
         )
 
+    writable: tuple[FileInfo, ...] = ()
+    if world is not None:
+        world_pairs, world_notes = read_world_writable(world, max_files, timeout)
+        incomplete += world_notes
+        writable = tuple(
+            sorted((p.file_info(m, path, owners) for m, path in world_pairs), key=lambda f: f.path)
+        )
+
     histories = tuple(
         sorted(
             (p.file_info(meta, path, owners) for meta, path in lists["history"]),
@@ -437,7 +414,7 @@ def parse(
         None if "/var/lib/dbus/machine-id" in symlinks else sysfiles.get("/var/lib/dbus/machine-id")
     )
     updates = sysfiles.get("/var/lib/update-notifier/updates-available")
-    packages = _packages(other, pkg[0] if pkg else "")
+    packages = package_facts(other)
     return Facts(
         target_kind=target_kind,
         root=root,
@@ -453,7 +430,12 @@ def parse(
         ami_id=imds[1] if len(imds) > 1 else "",
         product_codes=tuple(imds[2].split()) if len(imds) > 2 else (),
         accounts=tuple(accounts),
-        sudoers={k: v for k, v in sysfiles.items() if k.startswith("/etc/sudoers")},
+        sudoers={
+            **{k: v for k, v in sysfiles.items() if k.startswith("/etc/sudoers")},
+            **content["sudoers"],
+        },
+        world_writable=writable,
+        missing_homes=tuple(nohome),
         sshd_main=(other.get("sshd_main") or ["/etc/ssh/sshd_config"])[0],
         sshd_files=dict(content["sshd"]),
         sshd_version=sshd_version,

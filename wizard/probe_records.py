@@ -14,8 +14,9 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from wizard.facts import PublicKey
+from wizard.facts import PublicKey, SearchNote
 
 log = logging.getLogger(__name__)
 
@@ -182,3 +183,60 @@ def count_security_updates(
                 count += 1
         return count
     return None
+
+
+@dataclass(frozen=True)
+class PackageFacts:
+    name: str = ""
+    version: str = ""
+    update: str = ""
+    pending: int | None = None
+    names: tuple[str, ...] = ()
+    security: int | None = None
+
+
+def package_facts(other: dict[str, list[str]]) -> PackageFacts:
+    """The AMI tools' package (`pkgver`) and the pending updates (`pkgupd`, `pkgsec`)."""
+    name, version = (other.get("pkgver") or ["", ""])[:2]
+    upd = other.get("pkgupd")
+    if not upd or len(upd) < 3:
+        return PackageFacts(name, version)
+    updates = parse_updates(upd[0], upd[1], upd[2])
+    sec = other.get("pkgsec")
+    if upd[0] == "apt":
+        security = count_security_updates("apt", upd[1], upd[2], updates)
+    elif sec and len(sec) >= 3:
+        security = count_security_updates(sec[0], sec[1], sec[2], updates)
+    else:
+        security = None
+    if updates is None:
+        return PackageFacts(name, version, security=security)
+    return PackageFacts(
+        name,
+        version,
+        updates.get(name, "") if name else "",
+        len(updates),
+        tuple(sorted(updates)),
+        security,
+    )
+
+
+def read_world_writable(
+    fields: list[str], max_files: int, timeout: str
+) -> tuple[list[tuple[str, str]], list[SearchNote]]:
+    """The world-writable search's "w metadata", path pairs and how it ended (as a walk)."""
+    status = fields.pop()[3:] if fields and fields[-1].startswith("rc=") else None
+    pairs = [
+        (meta[2:], path)
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False)
+        if meta.startswith("w ")
+    ]
+    reason = ""
+    if max_files and len(pairs) > max_files:
+        pairs = pairs[:max_files]
+        reason = f"stopped after {max_files} files (probe.max_files)"
+    elif status == "124":
+        reason = f"stopped after {timeout} s (probe.timeout)"
+    elif status is None:
+        reason = "was cut short (its output ended early)"
+    return pairs, [SearchNote("world-writable", reason)] if reason else []

@@ -52,17 +52,17 @@ READ = _LIBRARY["read"]
 class Step:
     """One low-level operation of a step script (after planning and journaling)."""
 
-    op: str  # write | link | delete | move | unmove | lock | unlock | disable | run
+    op: str  # write | link | delete | move | unmove | lock | unlock | disable | run | chmod
     path: str = ""
     content: bytes = b""
     mode: int = 0o644
     uid: int = 0
     gid: int = 0
-    other: str = ""  # link target or move destination
+    other: str = ""  # link target, move destination or chmod's "o-w"/"o+w"
     shred: bool = False
     recursive: bool = False
     argv: tuple[str, ...] = ()
-    flag: bool = False  # unlock: the password was empty
+    flag: bool = False  # unlock: the password was empty; chmod: an undo
     expect: FileInfo | None = None  # delete/move: the file as probed (None: not known)
 
     def describe(self) -> str:
@@ -85,6 +85,15 @@ def identity(expect: FileInfo | None) -> tuple[str, str, str, str]:
     dev = str(expect.dev) if expect.dev else "-"
     ino = str(expect.ino) if expect.ino else "-"
     return (dev, ino, str(expect.size), str(expect.uid))
+
+
+def chmod_identity(step: Step) -> tuple[str, str, str, str]:
+    """What a chmod step must find: as probed, except on undo (`flag`), where the size may
+    have changed since and only device, inode and owner (from the journal) count."""
+    if step.flag and step.expect is not None:
+        e = step.expect
+        return (str(e.dev) if e.dev else "-", str(e.ino) if e.ino else "-", "-", str(e.uid))
+    return identity(step.expect)
 
 
 # Directories our writes go to on every target, swept for temp files a killed run left.
@@ -123,6 +132,8 @@ def step_script(steps: Sequence[Step], on_fail: str = f"exit {STEP_FAILED}") -> 
                 call = f"aw_delete {q(step.path)} {int(step.shred)} {int(step.recursive)} {ident}"
             elif step.op == "move":
                 call = f"aw_move {q(step.path)} {q(step.other)} {ident}"
+            elif step.op == "chmod":
+                call = f"aw_chmod {q(step.path)} {q(step.other)} {' '.join(chmod_identity(step))}"
             elif step.op == "unmove":
                 call = f"aw_unmove {q(step.path)} {q(step.other)} {q(move_stop(step))}"
             elif step.op == "lock":

@@ -201,6 +201,19 @@ aw_move() { # SOURCE DESTINATION DEV INO SIZE UID: only onto another file system
   [ -f "./$aw_b" ] || { aw_err "$1 is not a regular file"; return 1; }
   mv -- "./$aw_b" "$2"
 }
+aw_chmod() { # PATH SPEC DEV INO SIZE UID: chmod SPEC ("o-w" or "o+w") on the file or directory
+  # probed, never through a symlink
+  aw_verify "$1" "$3" "$4" "$5" "$6"
+  aw_rc=$?
+  [ "$aw_rc" = 2 ] && { aw_err "$1 is gone"; return 1; }
+  [ "$aw_rc" = 3 ] && { aw_err "refusing $1: it is a symlink"; return 1; }
+  [ "$aw_rc" = 0 ] || return 1
+  if [ -L "./$aw_b" ] || { [ ! -f "./$aw_b" ] && [ ! -d "./$aw_b" ]; }; then
+    aw_err "refusing $1: not a regular file or directory"
+    return 1
+  fi
+  chmod "$2" "./$aw_b"
+}
 aw_unmove() { # SOURCE DESTINATION STOP: put a moved file back, then remove the directories
   # the move made (empty ones below STOP, the parent of the move directory)
   if [ -e "$2" ] || [ -L "$2" ]; then

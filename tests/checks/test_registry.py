@@ -29,6 +29,7 @@ ORDER = (
     "ssh-use-dns",
     "root-password",
     "user-passwords",
+    "accounts-privilege",
     "authorized-keys",
     "ssh-host-keys",
     "launch-key",
