@@ -5,11 +5,12 @@ From /etc/sudoers, include lines are followed where they stand (`#include`/`@inc
 "." or ending in "~"; relative names are relative to the including file's directory), lines
 ending in a backslash are joined, `User_Alias` names are expanded, and each user
 specification whose commands carry the `NOPASSWD` tag, and each `Defaults` line that turns
-`authenticate` off, is reported with the file and line that says so. Not modelled (reported as
-written): group members (`%group`), netgroups, host and runas lists, negations (`!user` is
-ignored rather than subtracted), and sudo's "last match wins" between a NOPASSWD rule and a
-later rule for the same commands — so a rule is reported even where a later one asks for the
-password again; the operator reads the named line.
+`authenticate` off, is reported with the file and line that says so — unless a later line
+restates it exactly with `PASSWD` (or `authenticate`): sudo uses the last entry that matches,
+so that later line decides, and it is what the drop-in of the accounts-privilege fix writes.
+Not modelled (reported as written): group members (`%group`), netgroups, host and runas
+lists, negations (`!user` is ignored rather than subtracted), and later rules that override
+only in part.
 """
 
 from __future__ import annotations
@@ -138,12 +139,42 @@ def _users_of(text: str) -> list[str]:
     return _split_list(lhs.split()[0]) if lhs else []
 
 
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"\s*([,:=()])\s*", r"\1", text)).strip()
+
+
+def override(text: str) -> str:
+    """The line that asks for the password again where `text` did not: the same
+    specification with PASSWD for NOPASSWD (authenticate for !authenticate)."""
+    if _DEFAULTS.match(text):
+        return re.sub(r"!\s*authenticate\b", "authenticate", text)
+    return re.sub(r"\bNOPASSWD\s*:", "PASSWD:", text)
+
+
 def passwordless(files: dict[str, str]) -> list[Rule]:
-    """Every user specification with NOPASSWD and every Defaults line with !authenticate."""
+    """Every user specification with NOPASSWD and every Defaults line with !authenticate
+    that no later line restates with the password asked."""
     lines = read_order(files)
+    later: dict[str, int] = {}
+    for index, (_, _, text) in enumerate(lines):
+        later[_norm(text)] = index
+    rules = [
+        rule
+        for rule in _passwordless(lines)
+        if later.get(_norm(override(rule.text)), -1) <= rule.index
+    ]
+    return [Rule(r.path, r.line, r.principals, r.all_commands, r.text) for r in rules]
+
+
+@dataclass(frozen=True)
+class _Found(Rule):
+    index: int = 0  # its place in the read order
+
+
+def _passwordless(lines: list[tuple[str, int, str]]) -> list[_Found]:
     aliases = _aliases(lines)
-    rules: list[Rule] = []
-    for path, number, text in lines:
+    rules: list[_Found] = []
+    for index, (path, number, text) in enumerate(lines):
         if _ALIAS.match(text) or _OTHER_ALIAS.match(text):
             continue
         d = _DEFAULTS.match(text)
@@ -151,12 +182,13 @@ def passwordless(files: dict[str, str]) -> list[Rule]:
             if re.search(r"(^|[\s,])!\s*authenticate\b", d[2]):
                 scope = d[1] or ""
                 who = _split_list(scope[1:]) if scope.startswith(":") else ["ALL"]
-                rules.append(Rule(path, number, tuple(_expand(who, aliases)), True, text))
+                rules.append(_Found(path, number, tuple(_expand(who, aliases)), True, text, index))
             continue
         if "=" not in text or "NOPASSWD" not in text:
             continue
         principals = tuple(_expand(_users_of(text), aliases))
         after = text.split("NOPASSWD", 1)[1]
         commands = re.sub(r"\bPASSWD\s*:.*", "", after)
-        rules.append(Rule(path, number, principals, bool(re.search(r"\bALL\b", commands)), text))
+        every = bool(re.search(r"\bALL\b", commands))
+        rules.append(_Found(path, number, principals, every, text, index))
     return rules

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from checks._cloudinit import cloud_config
 from checks._plans import option
-from checks._sudoers import Rule, passwordless
+from checks._sudoers import Rule, override, passwordless
 from checks.base import Unchanged, catalog, search_gaps
 from checks.registry import CheckMeta
-from wizard.actions import Action, PlanContext, RemoveWorldWrite
+from wizard.actions import Action, PlanContext, PlanRefused, RemoveWorldWrite, WriteSudoers
 from wizard.facts import Facts, FileInfo
 from wizard.model import Evidence, Finding, Status
 
@@ -28,8 +28,18 @@ META = CheckMeta(
         "pending_security",
         "package_manager",
         "incomplete",
+        "live",
     ),
-    actions=(RemoveWorldWrite,),
+    actions=(RemoveWorldWrite, WriteSudoers),
+)
+SUDOERS_D = "/etc/sudoers.d"
+# sudo reads a directory's files in lexical order and skips names with a "." or ending "~":
+# the first of these that sorts after every other one is where the drop-in goes.
+_DROP_IN_NAMES = ("zz-ami-wizard", "~~-ami-wizard")
+DROP_IN_HEADER = (
+    "# Written by ami-wizard (accounts-privilege): each line below restates a rule found\n"
+    "# elsewhere with the password asked again. sudo uses the last rule that matches, and\n"
+    "# this file is read last. Remove a line (visudo -f) to give that rule back.\n"
 )
 # The cloud images' default users, in the order the launch-key guideline prefers them.
 USUAL_DEFAULT_USERS = ("ec2-user", "admin", "ubuntu", "debian")
@@ -154,14 +164,60 @@ def check(facts: Facts) -> Finding:
     return entry.finding(status, "; ".join(text for _, text, _ in parts), evidence)
 
 
+def _drop_in_path(facts: Facts) -> str:
+    prefix = SUDOERS_D + "/"
+    names = [
+        p[len(prefix) :]
+        for p in facts.sudoers
+        if p.startswith(prefix) and not p.endswith("-ami-wizard")
+    ]
+    for name in _DROP_IN_NAMES:
+        if all(other < name for other in names):
+            return prefix + name
+    raise PlanRefused(f"a file in {SUDOERS_D} sorts after every name the wizard would use")
+
+
+def sudo_fixes(facts: Facts, login_user: str) -> tuple[str, list[Rule]]:
+    """The drop-in's path and the rules it can safely restate with a password: only rules
+    for plain user names, never root, the cloud default user or the account the operator is
+    logged in as (so that sudo is never taken from whoever runs the wizard), and only where
+    the drop-in is really read after the rule (checked by reading the result back)."""
+    keep = {"root", "ALL", default_user(facts), login_user} - {""}
+    candidates = [
+        r
+        for r in sudo_rules(facts)
+        if not set(r.principals) & keep and all(p[:1] not in "%+#&" and p for p in r.principals)
+    ]
+    if not candidates:
+        return "", []
+    path = _drop_in_path(facts)
+    old = facts.sudoers.get(path, DROP_IN_HEADER)
+    text = old + "".join(override(r.text) + "\n" for r in candidates)
+    left = {(r.path, r.line) for r in passwordless({**facts.sudoers, path: text})}
+    return path, [r for r in candidates if (r.path, r.line) not in left]
+
+
 def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:
     """`chmod o-w` on each world-writable file, re-checked on the target (the file probed,
-    no symlink) in the same step; journaled (undo gives the bit back). Nothing else is
-    changed automatically: accounts and sudo rules are the operator's call (see the catalog)."""
-    option(ID, option_id)
-    return tuple(
+    no symlink) in the same step; journaled (undo gives the bit back). With `fix-all`, also
+    one sudoers drop-in that asks for the password again on the rules `sudo_fixes` allows,
+    written only if visudo accepts it. Accounts are never changed automatically."""
+    chosen = option(ID, option_id)
+    actions: list[Action] = [
         RemoveWorldWrite(check_id=ID, path=f.path, expect=f) for f in world_writable(facts)
-    )
+    ]
+    if chosen == "fix-all":
+        path, rules = sudo_fixes(facts, ctx.login_user if ctx else "")
+        if rules:
+            if not facts.live:
+                raise PlanRefused(
+                    "sudoers in an image cannot be checked with visudo: apply `remove-world-write`"
+                    " here and change sudo rules by hand"
+                )
+            old = facts.sudoers.get(path, DROP_IN_HEADER)
+            text = old + "".join(override(r.text) + "\n" for r in rules)
+            actions.append(WriteSudoers(check_id=ID, path=path, content=text.encode()))
+    return tuple(actions)
 
 
 def unchanged(facts: Facts, option_id: str) -> Unchanged | None:
@@ -169,8 +225,10 @@ def unchanged(facts: Facts, option_id: str) -> Unchanged | None:
     manual = []
     if extra_roots(facts):
         manual.append("extra UID 0 accounts")
-    if sudo_rules(facts):
-        manual.append("passwordless sudo rules")
+    if sudo_rules(facts) and option_id == "fix-all":  # the plan is empty: none could be fixed
+        manual.append("passwordless sudo rules (yours, a group's, or read after the drop-in)")
+    elif sudo_rules(facts):
+        manual.append("passwordless sudo rules (the fix-all option restates those it may)")
     if homeless(facts):
         manual.append("login accounts without a home")
     if facts.pending_security:

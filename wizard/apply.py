@@ -29,6 +29,7 @@ from wizard.actions import (
     ShredHistories,
     Symlink,
     WriteFile,
+    WriteSudoers,
 )
 from wizard.backend import Backend, FileState, StepsFailed
 from wizard.backend_image import ImageBackend
@@ -164,7 +165,9 @@ class Applier:
         need: list[str] = []
         content: list[str] = []
         for a in actions:
-            if isinstance(a, WriteFile | Symlink) or (isinstance(a, DeleteFile) and a.reversible):
+            if isinstance(a, WriteFile | WriteSudoers | Symlink) or (
+                isinstance(a, DeleteFile) and a.reversible
+            ):
                 need.append(a.path)
                 if a.reversible:
                     content.append(a.path)
@@ -202,6 +205,14 @@ class Applier:
                 entry = self.journal.record_move(check_id, a.path, a.destination)
                 step = Step("move", a.path, other=a.destination, expect=a.expect)
                 batch.append((step, entry, a.describe()))
+            elif isinstance(a, WriteSudoers):
+                if not self.backend.live:
+                    raise ApplyError(f"cannot check {a.path} with visudo on an image target")
+                st = states[a.path]
+                if st.kind not in ("file", "absent"):
+                    raise ApplyError(f"{a.path} is not a regular file: not replaced")
+                entry = self._record(check_id, st)
+                batch.append((Step("sudoers", a.path, a.content, 0o440, 0, 0), entry, a.describe()))
             elif isinstance(a, RemoveWorldWrite):
                 x = a.expect or FileInfo(a.path)
                 entry = self.journal.record_mode(check_id, a.path, x.dev, x.ino, x.uid)

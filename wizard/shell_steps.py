@@ -53,6 +53,7 @@ class Step:
     """One low-level operation of a step script (after planning and journaling)."""
 
     op: str  # write | link | delete | move | unmove | lock | unlock | disable | run | chmod
+    # | sudoers (a write that visudo must accept)
     path: str = ""
     content: bytes = b""
     mode: int = 0o644
@@ -111,17 +112,17 @@ def step_script(steps: Sequence[Step], on_fail: str = f"exit {STEP_FAILED}") -> 
     """Steps as `if CALL; then echo ok N; else ON_FAIL; fi`, contents in quoted heredocs.
     Writes first sweep their directories for temp files a killed earlier run left."""
     q = shlex.quote
-    written = [posixpath.dirname(s.path) for s in steps if s.op in ("write", "link")]
+    written = [posixpath.dirname(s.path) for s in steps if s.op in ("write", "link", "sudoers")]
     out: list[str] = [
         f"aw_stale {q(d)}\n" for d in dict.fromkeys([*_OUR_DIRS, *written]) if written
     ]
     for number, step in enumerate(steps, 1):
         ident = " ".join(identity(step.expect))
-        if step.op == "write":
+        if step.op in ("write", "sudoers"):
             delim = "AMI_WIZARD_" + secrets.token_hex(8)
             body = base64.encodebytes(step.content).decode()
             call = (
-                f"aw_write {q(step.path)} {step.mode:o} {step.uid} {step.gid} <<'{delim}'\n"
+                f"aw_{step.op} {q(step.path)} {step.mode:o} {step.uid} {step.gid} <<'{delim}'\n"
                 f"{body}{delim}\n"
             )
             out.append(f"if {call.rstrip()}\n")
@@ -214,7 +215,7 @@ def restore_step(record: FileRecord) -> Step:
 
 def written(step: Step) -> FileRecord | None:
     """What a write/link/delete step leaves at its path (journaled as a hash when done)."""
-    if step.op == "write":
+    if step.op in ("write", "sudoers"):
         return FileRecord(step.path, "file", step.mode, step.uid, step.gid, step.content)
     if step.op == "link":
         return FileRecord(step.path, "link", link=step.other)

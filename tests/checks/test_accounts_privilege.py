@@ -1,7 +1,9 @@
+import pytest
+
 from checks._sudoers import passwordless, read_order
 from checks.accounts_privilege import check, default_user, plan, unchanged
 from tests.checks import account
-from wizard.actions import RemoveWorldWrite
+from wizard.actions import PlanContext, PlanRefused, RemoveWorldWrite, WriteSudoers
 from wizard.facts import CloudInit, Facts, FileInfo, SearchNote
 from wizard.model import Status
 
@@ -121,3 +123,48 @@ def test_pending_security_updates_warn_with_the_count() -> None:
     assert "5 pending security" in finding.summary
     assert "not known" in check(facts({})).summary
     assert check(facts({}, pending_security=0)).status is Status.PASS
+
+
+CI_RULE = {"/etc/sudoers.d/50-ci": "ci ALL=(ALL:ALL) NOPASSWD: ALL\n"}
+
+
+def test_fix_all_restates_the_rule_with_a_password_in_a_drop_in_read_last() -> None:
+    files = {
+        **CI_RULE,
+        "/etc/sudoers.d/10-x": "Defaults:erin !authenticate\n",
+        "/etc/sudoers.d/90-cloud-init-users": "admin ALL=(ALL) NOPASSWD:ALL\n",
+    }
+    actions = plan(facts(files), "fix-all", PlanContext(login_user="admin"))
+    (drop_in,) = [a for a in actions if isinstance(a, WriteSudoers)]
+    assert drop_in.path == "/etc/sudoers.d/zz-ami-wizard" and drop_in.reversible
+    text = drop_in.content.decode()
+    assert "ci ALL=(ALL:ALL) PASSWD: ALL\n" in text
+    assert "Defaults:erin authenticate\n" in text
+    assert "admin" not in text.split("\n", 3)[-1]  # the default user's rule is not touched
+    after = facts({**files, drop_in.path: text})
+    assert check(after).status is Status.PASS
+    assert plan(after, "fix-all") == ()
+    assert plan(facts(files), "remove-world-write") == ()
+
+
+def test_the_operators_own_rule_groups_and_root_are_never_restated() -> None:
+    files = {
+        "/etc/sudoers.d/50-ops": "ops ALL=(ALL) NOPASSWD: ALL\n%wheel ALL=(ALL) NOPASSWD: ALL\n",
+    }
+    assert plan(facts(files), "fix-all", PlanContext(login_user="ops")) == ()
+    finding = check(facts(files))
+    assert finding.status is Status.FAIL
+    gone = unchanged(facts(files), "fix-all")
+    assert gone is not None and "sudo" in gone.reason
+
+
+def test_no_drop_in_where_sudo_would_not_read_it_last() -> None:
+    files = {"/etc/sudoers": "#includedir /etc/sudoers.d\nci ALL=(ALL) NOPASSWD: ALL\n"}
+    assert plan(facts(files), "fix-all") == ()
+    no_dir = {"/etc/sudoers": "ci ALL=(ALL) NOPASSWD: ALL\n"}
+    assert plan(facts(no_dir), "fix-all") == ()
+
+
+def test_sudoers_is_never_changed_in_an_image() -> None:
+    with pytest.raises(PlanRefused, match="visudo"):
+        plan(facts(CI_RULE, live=False), "fix-all")

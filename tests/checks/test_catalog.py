@@ -32,7 +32,7 @@ OPTION_IDS = {
     "machine-id": ["empty"],
     "cloud-init-state": ["clean"],
     "cloud-init-config": ["drop-in"],
-    "accounts-privilege": ["remove-world-write"],
+    "accounts-privilege": ["fix-all", "remove-world-write"],
     "ami-tools": ["update", "ami-tools-only"],
 }
 # Steps that destroy material the journal must never keep (or, for package upgrades, cannot).

@@ -1,7 +1,8 @@
 """accounts-privilege on a real instance: an extra UID 0 account, passwordless sudo for a
 build account (in sudoers.d and in a file reached by @include), a login account without a
 home and world-writable files are all found; the fix removes only the write bits (checked on
-the target, journaled) and undo gives them back. One instance for the module."""
+the target, journaled) and restates ci's sudo rules with a password in a visudo-checked
+drop-in (sudo really asks again), and undo takes both back. One instance for the module."""
 
 from __future__ import annotations
 
@@ -23,6 +24,15 @@ CHECK = "accounts-privilege"
 WW_FILE = "/etc/ami-test-app.conf"
 WW_DIR = "/opt/ami-test-drop"
 STICKY = "/var/ami-test-sticky"
+
+
+DROP_IN = "/etc/sudoers.d/zz-ami-wizard"
+
+
+def _sudo_without_password(inst: Instance) -> bool:
+    """Can ci run /usr/bin/id through sudo without typing a password?"""
+    proc = inst.exec(["su", "-s", "/bin/sh", "ci", "-c", "sudo -n /usr/bin/id -u"], check=False)
+    return proc.returncode == 0 and proc.stdout.strip() == b"0"
 
 
 def _mode(inst: Instance, path: str) -> str:
@@ -74,13 +84,22 @@ def test_planted_privilege_problems_found_and_write_bits_removed_undoably(
         assert {WW_FILE, WW_DIR} <= paths
         assert f"{STICKY}/inside" not in paths and STICKY not in paths
         assert "/etc/ami-test-link" not in paths
-        outcome = session.apply({CHECK: "remove-world-write"})
+        assert _sudo_without_password(inst)
+        outcome = session.apply({CHECK: "fix-all"})
         assert outcome.ok, outcome.errors
         assert (_mode(inst, WW_FILE), _mode(inst, WW_DIR)) == ("664", "775")
-        after = session.after.facts  # type: ignore[union-attr]
-        assert not {f.path for f in after.world_writable} & {WW_FILE, WW_DIR}
-        # accounts and sudo rules are left to the operator
-        assert inst.exists("/etc/sudoers.d/ci")
+        after = session.after  # type: ignore[union-attr]
+        assert not {f.path for f in after.facts.world_writable} & {WW_FILE, WW_DIR}
+        # sudo asks ci for a password again (the drop-in restates both rules, read last) ...
+        drop_in = inst.read(DROP_IN).decode()
+        assert "ci ALL=(ALL:ALL) PASSWD: ALL" in drop_in and "PASSWD: /usr/bin/id" in drop_in
+        assert not _sudo_without_password(inst)
+        left = {f.id: f for f in after.findings}[CHECK]
+        assert not any(e.path.startswith("/etc/sudoers") for e in left.evidence), left.evidence
+        # ... while the accounts and the original rules are left to the operator
+        assert inst.exists("/etc/sudoers.d/ci") and "toor" in left.summary + str(left.evidence)
         assert _mode(inst, f"{STICKY}/inside") == "666"
         assert session.undo().ok
     assert (_mode(inst, WW_FILE), _mode(inst, WW_DIR)) == ("666", "777")
+    assert not inst.exists(DROP_IN)
+    assert _sudo_without_password(inst)

@@ -1,10 +1,12 @@
-"""The chmod step (accounts-privilege's `chmod o-w`) under dash, bash and busybox and in the
+"""The privilege steps: chmod (accounts-privilege's `chmod o-w`) under dash, bash and busybox and in the
 image backend: it changes only the file probed, never through a symlink, and its undo gives
-the bit back even when the file's size changed since."""
+the bit back even when the file's size changed since; and the sudoers write, which lands
+only when visudo accepts the new file."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,25 @@ def test_image_backend_chmod(tmp_path: Path) -> None:
     other.write_text("y\n")
     with pytest.raises(ApplyError, match="not the file probed"):
         backend.perform([Step("chmod", "/etc/other", other="o-w", expect=expect)])
+
+
+def _visudo() -> None:
+    if shutil.which("visudo") is None and not Path("/usr/sbin/visudo").exists():
+        pytest.fail("visudo is needed for this test (Debian: sudo)")
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_sudoers_step_writes_only_what_visudo_accepts(shell: list[str], tmp_path: Path) -> None:
+    _visudo()
+    good = tmp_path / "sudoers.d" / "zz-ami-wizard"
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    ok = Step("sudoers", str(good), b"nobody ALL=(ALL) PASSWD: ALL\n", 0o440, 0, 0)
+    proc = run(shell, [ok], env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert good.read_bytes() == b"nobody ALL=(ALL) PASSWD: ALL\n"
+    assert _mode(good) == 0o440
+    bad = Step("sudoers", str(good), b"nobody ALL=(ALL PASSWD ALL\n", 0o440, 0, 0)
+    proc = run(shell, [bad], env=env)
+    assert proc.returncode != 0 and b"visudo refused" in proc.stderr
+    assert good.read_bytes() == b"nobody ALL=(ALL) PASSWD: ALL\n"  # the old one stays
+    assert [p.name for p in good.parent.iterdir()] == ["zz-ami-wizard"]  # no temp file left
