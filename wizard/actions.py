@@ -143,6 +143,44 @@ class MoveFile(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WriteSudoers(Action):
+    """A sudoers drop-in (mode 0440, root), written only if `visudo -cf` accepts it: a temp
+    file in the same directory (its name holds a ".", so sudo never reads it), checked, then
+    renamed; sudo's whole configuration is checked again after, and the file removed if it
+    fails. Journaled like WriteFile (undo restores or removes it). Live targets only."""
+
+    path: str
+    content: bytes
+
+    def describe(self) -> str:
+        return f"write {self.path} ({len(self.content)} bytes, checked with visudo)"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveWorldWrite(Action):
+    """`chmod o-w` on a file or directory, only if it is still the one probed (`expect`:
+    device, inode, size, owner; never through a symlink). Undo gives others their write bit
+    back on that same file. Only the mode is journaled, never the content."""
+
+    path: str
+    expect: FileInfo | None = None
+
+    def describe(self) -> str:
+        was = (
+            f" (mode {self.expect.mode:o})" if self.expect is not None and self.expect.mode else ""
+        )
+        return f"remove write access for others from {self.path}{was}"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunCommand(Action):
     """Run an argv on a live target; `undo_argv` (if any) reverses it."""
 

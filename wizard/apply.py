@@ -23,16 +23,19 @@ from wizard.actions import (
     ExportExcludeList,
     LockPassword,
     MoveFile,
+    RemoveWorldWrite,
     RunCommand,
     SetSshd,
     ShredHistories,
     Symlink,
     WriteFile,
+    WriteSudoers,
 )
 from wizard.backend import Backend, FileState, StepsFailed
 from wizard.backend_image import ImageBackend
 from wizard.backend_remote import RemoteBackend
 from wizard.errors import ApplyError, WizardError
+from wizard.facts import FileInfo
 from wizard.journal import Entry, Journal
 from wizard.shell_steps import Step, restore_step, written
 from wizard.sshd_config import SshdConfig
@@ -162,7 +165,9 @@ class Applier:
         need: list[str] = []
         content: list[str] = []
         for a in actions:
-            if isinstance(a, WriteFile | Symlink) or (isinstance(a, DeleteFile) and a.reversible):
+            if isinstance(a, WriteFile | WriteSudoers | Symlink) or (
+                isinstance(a, DeleteFile) and a.reversible
+            ):
                 need.append(a.path)
                 if a.reversible:
                     content.append(a.path)
@@ -200,6 +205,20 @@ class Applier:
                 entry = self.journal.record_move(check_id, a.path, a.destination)
                 step = Step("move", a.path, other=a.destination, expect=a.expect)
                 batch.append((step, entry, a.describe()))
+            elif isinstance(a, WriteSudoers):
+                if not self.backend.live:
+                    raise ApplyError(f"cannot check {a.path} with visudo on an image target")
+                st = states[a.path]
+                if st.kind not in ("file", "absent"):
+                    raise ApplyError(f"{a.path} is not a regular file: not replaced")
+                entry = self._record(check_id, st)
+                batch.append((Step("sudoers", a.path, a.content, 0o440, 0, 0), entry, a.describe()))
+            elif isinstance(a, RemoveWorldWrite):
+                x = a.expect or FileInfo(a.path)
+                entry = self.journal.record_mode(check_id, a.path, x.dev, x.ino, x.uid)
+                batch.append(
+                    (Step("chmod", a.path, other="o-w", expect=a.expect), entry, a.describe())
+                )
             elif isinstance(a, DisablePassword):
                 # Only the fact: the hash is gone for good, and never copied anywhere.
                 entry = self.journal.record_irreversible(check_id, a.describe(), "/etc/shadow")

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from wizard.actions import ACCOUNT_BACKUPS, ShredHistories, probed
 from wizard.backend import Backend, FileState, StepsFailed
 from wizard.errors import ApplyError, WizardError
-from wizard.shell_steps import Step, identity, move_stop
+from wizard.shell_steps import Step, chmod_identity, identity, move_stop
 from wizard.targets.base import CommandResult
 
 # What a disabled password field holds: no crypt(3) output is ever "!*", so nothing matches.
@@ -174,6 +174,8 @@ class ImageBackend(Backend):
             )
         elif step.op == "unmove":
             self._unmove(step)
+        elif step.op == "chmod":
+            self._chmod(step)
         elif step.op in ("lock", "unlock", "disable"):
             self._shadow(step.path, step.op, was_empty=step.flag)
         else:
@@ -196,6 +198,36 @@ class ImageBackend(Backend):
             except OSError:
                 break
             d = os.path.dirname(d)
+
+    def _chmod(self, step: Step) -> None:
+        """chmod o-w (o+w on undo) on the file probed: opened without following a symlink,
+        its identity checked on the open descriptor, then fchmod (no name is used twice)."""
+        opened = self._parent(step.path)
+        if opened is None:
+            raise ApplyError(f"{step.path} is gone")
+        dir_fd, name = opened
+        try:
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+            except OSError as exc:
+                raise ApplyError(f"refusing {step.path}: {exc.strerror}") from exc
+            try:
+                st = os.fstat(fd)
+                if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+                    raise ApplyError(f"refusing {step.path}: not a regular file or directory")
+                want = chmod_identity(step)
+                have = (str(st.st_dev), str(st.st_ino), str(st.st_size), str(st.st_uid))
+                if any(w not in ("-", h) for w, h in zip(want, have, strict=True)):
+                    raise ApplyError(
+                        f"refusing {step.path}: it is not the file probed "
+                        f"(device inode size uid now: {' '.join(have)})"
+                    )
+                mode = stat.S_IMODE(st.st_mode)
+                os.fchmod(fd, mode | stat.S_IWOTH if step.other == "o+w" else mode & ~stat.S_IWOTH)
+            finally:
+                os.close(fd)
+        finally:
+            os.close(dir_fd)
 
     def _parent(self, path: str) -> tuple[int, str] | None:
         """A descriptor of `path`'s directory reached without following any symlink, and the

@@ -89,6 +89,8 @@ def _describe(e: Entry) -> str:
         return f"{where}about to lock the password of {d.get('user')}"
     if e.op == "move":
         return f"{where}about to move {d.get('source')} to {d.get('destination')}"
+    if e.op == "mode":
+        return f"{where}about to remove write access for others from {d.get('path')}"
     if e.op == "command":
         undo = d.get("undo")
         tail = f" (undo: {shlex.join(undo)})" if undo else " (cannot be undone)"

@@ -164,7 +164,8 @@ class Facts:
     product_codes: tuple[str, ...] = ()
     # accounts
     accounts: tuple[Account, ...] = ()
-    sudoers: dict[str, str] = field(default_factory=dict)  # path -> text of /etc/sudoers(.d)
+    # path -> text of /etc/sudoers, /etc/sudoers.d/* and every file their include lines name
+    sudoers: dict[str, str] = field(default_factory=dict)
     # sshd
     sshd_main: str = "/etc/ssh/sshd_config"
     sshd_files: dict[str, str] = field(default_factory=dict)  # path -> text, main + includes
@@ -194,6 +195,13 @@ class Facts:
     pending_updates: int | None = None  # from the local package cache; None when unknown
     ami_tools: tuple[FileInfo, ...] = ()  # ec2-bundle-vol & co found on the target
     ami_tools_version: str = ""
+    ami_tools_package: str = ""  # the installed package that holds them ("" none or unknown)
+    ami_tools_update: str = ""  # the newer version of that package on offer ("" none known)
+    pending_packages: tuple[str, ...] = ()  # names with an update pending (live targets)
+    pending_security: int | None = None  # how many of those fix security issues; None unknown
+    # privilege
+    world_writable: tuple[FileInfo, ...] = ()  # files and dirs o+w under the system paths
+    missing_homes: tuple[str, ...] = ()  # accounts with a login shell and no home directory
     # what the operator says of the image (from the plan/config; not read from the target)
     identity: dict[str, str] = field(default_factory=dict)  # publisher, description, contact
     # optional guidelines that are off by default and that the operator turned on (config

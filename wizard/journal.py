@@ -236,6 +236,10 @@ class Journal:
     def record_move(self, check_id: str, source: str, destination: str) -> Entry:
         return self._append("move", check_id, {"source": source, "destination": destination})
 
+    def record_mode(self, check_id: str, path: str, dev: int, ino: int, uid: int) -> Entry:
+        """Before `chmod o-w`: which file (device, inode, owner) gets the bit back on undo."""
+        return self._append("mode", check_id, {"path": path, "dev": dev, "ino": ino, "uid": uid})
+
     def record_command(self, check_id: str, argv: list[str], undo: list[str] | None) -> Entry:
         return self._append("command", check_id, {"argv": argv, "undo": undo})
 

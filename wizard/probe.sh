@@ -706,6 +706,157 @@ for p in /opt/aws/bin/ec2-bundle-vol /usr/bin/ec2-bundle-vol /usr/local/bin/ec2-
   rp "$p" && [ -f "$R$RP" ] && f "$p"
 done
 end
+# The AMI tools' package and version, read from the package database under ROOT (dpkg and apk
+# keep text files; rpm's database is read by this machine's rpm with --root, which runs
+# nothing from the image): one `pkgver NAME VERSION` per installed package.
+AMI_PKGS="ec2-ami-tools aws-amitools-ec2"
+if rp /var/lib/dpkg/status && [ -f "$R$RP" ]; then
+  awk -v want=" $AMI_PKGS " '
+    /^Package:/ { p = $2 } /^Status:/ { st = $NF } /^Version:/ { v = $2 }
+    /^$/ { if (index(want, " " p " ") && st == "installed") print p, v; p = st = v = "" }
+    END { if (index(want, " " p " ") && st == "installed") print p, v }' "$R$RP" 2>/dev/null |
+    while read -r n v; do rec pkgver "$n" "$v"; done
+fi
+if rp /lib/apk/db/installed && [ -f "$R$RP" ]; then
+  awk -v want=" $AMI_PKGS " '
+    /^P:/ { p = substr($0, 3) } /^V:/ { v = substr($0, 3) }
+    /^$/ { if (index(want, " " p " ")) print p, v; p = v = "" }
+    END { if (index(want, " " p " ")) print p, v }' "$R$RP" 2>/dev/null |
+    while read -r n v; do rec pkgver "$n" "$v"; done
+fi
+if { rp /var/lib/rpm && [ -d "$R$RP" ]; } || { rp /usr/lib/sysimage/rpm && [ -d "$R$RP" ]; }; then
+  if command -v rpm >/dev/null 2>&1; then
+    # shellcheck disable=SC2086
+    $TO rpm --root "${R:-/}" -q --qf '%{NAME} %{VERSION}-%{RELEASE}\n' $AMI_PKGS 2>/dev/null |
+      while read -r n v; do
+        case $v in *" "*) ;; ?*) rec pkgver "$n" "$v" ;; esac
+      done
+  else
+    note "packages: the rpm database was not read (no rpm command here)"
+  fi
+fi
+# Pending updates on a live system, from the package manager's local cache only (never a
+# refresh: nothing here goes to the network), each bounded by the search timeout:
+# `pkgupd MANAGER STATUS OUTPUT` and, where the manager knows advisories, `pkgsec ...`.
+if [ "$LIVE" = 1 ]; then
+  case $pm in
+    apt)
+      out=$($TO apt list --upgradable 2>/dev/null) && rc=0 || rc=$?
+      rec pkgupd apt "$rc" "$out" ;;
+    dnf | yum)
+      out=$($TO "$pm" -q -C check-update 2>/dev/null) && rc=0 || rc=$?
+      rec pkgupd "$pm" "$rc" "$out"
+      if [ "$pm" = dnf ]; then
+        out=$($TO dnf -q -C updateinfo list --security 2>/dev/null) && rc=0 || rc=$?
+      else
+        out=$($TO yum -q -C updateinfo list security 2>/dev/null) && rc=0 || rc=$?
+      fi
+      rec pkgsec "$pm" "$rc" "$out" ;;
+    zypper)
+      out=$($TO zypper --non-interactive --no-refresh list-updates 2>/dev/null) && rc=0 || rc=$?
+      rec pkgupd zypper "$rc" "$out"
+      out=$($TO zypper --non-interactive --no-refresh list-patches --category security 2>/dev/null) && rc=0 || rc=$?
+      rec pkgsec zypper "$rc" "$out" ;;
+    apk)
+      out=$($TO apk version -l '<' 2>/dev/null) && rc=0 || rc=$?
+      rec pkgupd apk "$rc" "$out" ;;
+  esac
+fi
+
+# ---- privilege: the files sudoers includes, world-writable files in system paths ----------
+# /etc/sudoers and /etc/sudoers.d/* are read whole above; here every other file their
+# include lines name (#include/@include FILE, #includedir/@includedir DIR: in a directory
+# sudo skips names with a "." or ending in "~") is read too, as `content sudoers`, down to 8
+# levels and 128 files. Relative names are relative to the including file's directory; a
+# name with sudo's %h escape is reported, not guessed.
+SUDO_INC_AWK='
+{ s = $0; sub(/^[ \t]+/, "", s)
+  if (s !~ /^[#@]include(dir)?[ \t]/) next
+  kw = s; sub(/[ \t].*/, "", kw); sub(/^[#@]/, "", kw)
+  arg = s; sub(/^[#@]include(dir)?[ \t]+/, "", arg); sub(/[ \t\r]+$/, "", arg)
+  if (arg ~ /^".*"$/) arg = substr(arg, 2, length(arg) - 2)
+  print kw "\t" arg }'
+sudo_seen=/etc/sudoers
+if rp /etc/sudoers.d && [ -d "$R$RP" ]; then
+  for p in "$R$RP"/*; do [ -f "$p" ] && sudo_seen="$sudo_seen$NL/etc/sudoers.d/${p##*/}"; done
+fi
+sudo_todo=$sudo_seen
+sudo_level=0
+sudo_n=0
+while [ -n "$sudo_todo" ] && [ "$sudo_level" -lt 8 ]; do
+  sudo_level=$((sudo_level + 1))
+  sudo_inc=$(printf '%s\n' "$sudo_todo" | while IFS= read -r p; do
+    rp "$p" && [ -f "$R$RP" ] || continue
+    tr -d '\000' < "$R$RP" 2>/dev/null | awk "$SUDO_INC_AWK" 2>/dev/null | while IFS= read -r l; do
+      a=${l#*"$TAB"}
+      case $a in /*) ;; *) a=${p%/*}/$a ;; esac
+      printf '%s\t%s\n' "${l%%"$TAB"*}" "$a"
+    done
+  done)
+  sudo_todo=
+  oldifs=$IFS
+  IFS=$NL
+  set -f
+  for l in $sudo_inc; do
+    IFS=$oldifs
+    kw=${l%%"$TAB"*}
+    a=${l#*"$TAB"}
+    case $a in *%*) note "sudoers: include $a names the host (%h): not read"; IFS=$NL; continue ;; esac
+    names=
+    if [ "$kw" = includedir ]; then
+      if rp "$a" && [ -d "$R$RP" ]; then
+        set +f
+        for q in "$R$RP"/*; do
+          case ${q##*/} in *.* | *~) continue ;; esac
+          [ -f "$q" ] && names="$names$NL$a/${q##*/}"
+        done
+        set -f
+      fi
+    else
+      names=$a
+    fi
+    for q in $names; do
+      [ -n "$q" ] || continue
+      case "$NL$sudo_seen$NL" in *"$NL$q$NL"*) continue ;; esac
+      if [ "$sudo_n" -ge 128 ]; then note "limit: sudoers include files beyond 128 were not read"; break; fi
+      sudo_n=$((sudo_n + 1))
+      sudo_seen="$sudo_seen$NL$q"
+      sudo_todo="$sudo_todo$NL$q"
+      dumpf sudoers "$q"
+    done
+    IFS=$NL
+  done
+  set +f
+  IFS=$oldifs
+done
+# Accounts with a login shell whose home is not a directory inside ROOT: `nohome USER HOME`.
+awk -F: '$1 !~ /^#/ && NF >= 7 && $7 !~ /(nologin|false)$/ && $7 != "" && $7 != "/bin/sync" { print $1 ":" $6 }' \
+  "$PASSWD" 2>/dev/null | while IFS= read -r l; do
+  h=${l#*:}
+  if [ -z "$h" ] || ! rp "$h" || [ ! -d "$R$RP" ]; then rec nohome "${l%%:*}" "$h"; fi
+done
+# World-writable files and directories under the system paths (not followed into sticky
+# directories such as /var/tmp, never symlinks, sockets or devices). Bounded like the home
+# walk: by time (TMO) and by the number of files found (MAXF), never by depth.
+set --
+for d in /etc /usr /bin /sbin /lib /lib32 /lib64 /libx32 /opt /boot /var; do
+  # A top directory that is a symlink (/bin -> usr/bin) is searched where it leads already.
+  rp "$d" && [ -d "$R$RP" ] && [ ! -L "$R$d" ] && set -- "$@" "$R$RP"
+done
+if [ $# -gt 0 ]; then
+  f list worldwritable
+  {
+    if [ "$FINDPRINTF" = 1 ]; then
+      $TO find "$@" -xdev \( -type d -perm -1000 \) -prune -o -perm -0002 \( -type f -o -type d \) \
+        -printf "w $PF" 2>/dev/null
+    else
+      $TO find "$@" -xdev \( -type d -perm -1000 \) -prune -o -perm -0002 \( -type f -o -type d \) \
+        -exec sh -c "$STAT_SH" w {} + 2>/dev/null
+    fi
+    printf 'rc=%s\000' "$?"
+  } | tr '\000\012' '\012\000' | head -n "$((2 * MAXF + 2))" | tr '\000\012' '\012\000'
+  end
+fi
 
 # ---- instance metadata (IMDSv2), only on EC2 and only from the configured endpoint ------
 if [ "$LIVE" = 1 ] && [ "$IMDS" != never ] && [ -n "$EP" ]; then

@@ -22,8 +22,10 @@ from wizard.facts import (
 from wizard.probe_records import (
     count_pending_updates,
     lines,
+    package_facts,
     parse_public_keys,
     read_os_release,
+    read_world_writable,
     records,
     unescape,
 )
@@ -152,6 +154,8 @@ def parse(
     shadow_text = ""
     other: dict[str, list[str]] = {}
     walks: list[list[str]] = []
+    world: list[str] | None = None
+    nohome: list[str] = []
     for rec in records(data):
         if not rec:
             continue
@@ -162,6 +166,8 @@ def parse(
             content[args[0]][p.rel(args[1])] = args[2][1:] if args[2].startswith("=") else args[2]
         elif kind == "list" and args and args[0] == "files":
             walks.append(args[1:])
+        elif kind == "list" and args and args[0] == "worldwritable":
+            world = args[1:]
         elif kind == "list" and args:
             _add_pairs(lists[args[0]], args[1:])
         elif kind == "akfile" and len(args) == 2:
@@ -174,6 +180,10 @@ def parse(
             cloud = args
         elif kind == "pkg":
             pkg = args
+        elif kind == "nohome" and args:
+            nohome.append(args[0])
+        elif kind == "pkgver" and len(args) == 2:
+            other.setdefault("pkgver", args)  # the first installed package of the AMI tools
         elif kind == "stamps":
             stamps = args
         elif kind == "wants" and args:
@@ -276,6 +286,14 @@ def parse(
             )
         )
 
+    writable: tuple[FileInfo, ...] = ()
+    if world is not None:
+        world_pairs, world_notes = read_world_writable(world, max_files, timeout)
+        incomplete += world_notes
+        writable = tuple(
+            sorted((p.file_info(m, path, owners) for m, path in world_pairs), key=lambda f: f.path)
+        )
+
     histories = tuple(
         sorted(
             (p.file_info(meta, path, owners) for meta, path in lists["history"]),
@@ -340,6 +358,7 @@ def parse(
         None if "/var/lib/dbus/machine-id" in symlinks else sysfiles.get("/var/lib/dbus/machine-id")
     )
     updates = sysfiles.get("/var/lib/update-notifier/updates-available")
+    packages = package_facts(other)
     return Facts(
         target_kind=target_kind,
         root=root,
@@ -355,7 +374,12 @@ def parse(
         ami_id=imds[1] if len(imds) > 1 else "",
         product_codes=tuple(imds[2].split()) if len(imds) > 2 else (),
         accounts=tuple(accounts),
-        sudoers={k: v for k, v in sysfiles.items() if k.startswith("/etc/sudoers")},
+        sudoers={
+            **{k: v for k, v in sysfiles.items() if k.startswith("/etc/sudoers")},
+            **content["sudoers"],
+        },
+        world_writable=writable,
+        missing_homes=tuple(nohome),
         sshd_main=(other.get("sshd_main") or ["/etc/ssh/sshd_config"])[0],
         sshd_files=dict(content["sshd"]),
         sshd_version=sshd_version,
@@ -379,8 +403,19 @@ def parse(
         dbus_machine_id=dbus_id,
         stamps=tuple(stamps),
         package_manager=pkg[0] if pkg else "",
-        pending_updates=count_pending_updates(updates) if updates else None,
+        pending_updates=(
+            packages.pending
+            if packages.pending is not None
+            else count_pending_updates(updates)
+            if updates
+            else None
+        ),
         ami_tools=tuple(FileInfo(path=x) for x in pkg[1:]),
+        ami_tools_version=packages.version,
+        ami_tools_package=packages.name,
+        ami_tools_update=packages.update,
+        pending_packages=packages.names,
+        pending_security=packages.security,
         incomplete=tuple(dict.fromkeys(incomplete)),
         limits_hit=tuple(dict.fromkeys(n.text for n in incomplete)),
         probe_errors=tuple(notes),

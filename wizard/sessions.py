@@ -33,7 +33,7 @@ REPORT_INPUT = "report-input.json"
 REPORT_INPUT_SCHEMA = "ami-wizard/session-report-input/v1"
 
 # Journal ops that announce a change to the target.
-CHANGE_OPS = ("file", "lock", "move", "command", "irreversible")
+CHANGE_OPS = ("file", "lock", "move", "command", "irreversible", "mode")
 
 
 class TargetBusy(UsageError):

@@ -52,17 +52,18 @@ READ = _LIBRARY["read"]
 class Step:
     """One low-level operation of a step script (after planning and journaling)."""
 
-    op: str  # write | link | delete | move | unmove | lock | unlock | disable | run
+    op: str  # write | link | delete | move | unmove | lock | unlock | disable | run | chmod
+    # | sudoers (a write that visudo must accept)
     path: str = ""
     content: bytes = b""
     mode: int = 0o644
     uid: int = 0
     gid: int = 0
-    other: str = ""  # link target or move destination
+    other: str = ""  # link target, move destination or chmod's "o-w"/"o+w"
     shred: bool = False
     recursive: bool = False
     argv: tuple[str, ...] = ()
-    flag: bool = False  # unlock: the password was empty
+    flag: bool = False  # unlock: the password was empty; chmod: an undo
     expect: FileInfo | None = None  # delete/move: the file as probed (None: not known)
 
     def describe(self) -> str:
@@ -87,6 +88,15 @@ def identity(expect: FileInfo | None) -> tuple[str, str, str, str]:
     return (dev, ino, str(expect.size), str(expect.uid))
 
 
+def chmod_identity(step: Step) -> tuple[str, str, str, str]:
+    """What a chmod step must find: as probed, except on undo (`flag`), where the size may
+    have changed since and only device, inode and owner (from the journal) count."""
+    if step.flag and step.expect is not None:
+        e = step.expect
+        return (str(e.dev) if e.dev else "-", str(e.ino) if e.ino else "-", "-", str(e.uid))
+    return identity(step.expect)
+
+
 # Directories our writes go to on every target, swept for temp files a killed run left.
 _OUR_DIRS = (
     "/etc",
@@ -102,17 +112,17 @@ def step_script(steps: Sequence[Step], on_fail: str = f"exit {STEP_FAILED}") -> 
     """Steps as `if CALL; then echo ok N; else ON_FAIL; fi`, contents in quoted heredocs.
     Writes first sweep their directories for temp files a killed earlier run left."""
     q = shlex.quote
-    written = [posixpath.dirname(s.path) for s in steps if s.op in ("write", "link")]
+    written = [posixpath.dirname(s.path) for s in steps if s.op in ("write", "link", "sudoers")]
     out: list[str] = [
         f"aw_stale {q(d)}\n" for d in dict.fromkeys([*_OUR_DIRS, *written]) if written
     ]
     for number, step in enumerate(steps, 1):
         ident = " ".join(identity(step.expect))
-        if step.op == "write":
+        if step.op in ("write", "sudoers"):
             delim = "AMI_WIZARD_" + secrets.token_hex(8)
             body = base64.encodebytes(step.content).decode()
             call = (
-                f"aw_write {q(step.path)} {step.mode:o} {step.uid} {step.gid} <<'{delim}'\n"
+                f"aw_{step.op} {q(step.path)} {step.mode:o} {step.uid} {step.gid} <<'{delim}'\n"
                 f"{body}{delim}\n"
             )
             out.append(f"if {call.rstrip()}\n")
@@ -123,6 +133,8 @@ def step_script(steps: Sequence[Step], on_fail: str = f"exit {STEP_FAILED}") -> 
                 call = f"aw_delete {q(step.path)} {int(step.shred)} {int(step.recursive)} {ident}"
             elif step.op == "move":
                 call = f"aw_move {q(step.path)} {q(step.other)} {ident}"
+            elif step.op == "chmod":
+                call = f"aw_chmod {q(step.path)} {q(step.other)} {' '.join(chmod_identity(step))}"
             elif step.op == "unmove":
                 call = f"aw_unmove {q(step.path)} {q(step.other)} {q(move_stop(step))}"
             elif step.op == "lock":
@@ -203,7 +215,7 @@ def restore_step(record: FileRecord) -> Step:
 
 def written(step: Step) -> FileRecord | None:
     """What a write/link/delete step leaves at its path (journaled as a hash when done)."""
-    if step.op == "write":
+    if step.op in ("write", "sudoers"):
         return FileRecord(step.path, "file", step.mode, step.uid, step.gid, step.content)
     if step.op == "link":
         return FileRecord(step.path, "link", link=step.other)

@@ -122,6 +122,29 @@ aw_write() { # PATH MODE UID GID, base64 content on stdin
   aw_cleanup
   return 1
 }
+aw_sudoers() { # PATH MODE UID GID, base64 content on stdin: aw_write, but only what visudo
+  # accepts, alone and then as part of sudo's whole configuration (else removed again)
+  command -v visudo >/dev/null 2>&1 || { aw_err "visudo not found: $1 not written"; return 1; }
+  aw_mkhere "$1" || return 1
+  if [ -L "./$aw_b" ] || [ -d "./$aw_b" ]; then aw_err "refusing to replace $1"; return 1; fi
+  aw_t=$(mktemp "./.ami-wizard.XXXXXX") || return 1
+  aw_tmp="$aw_now/${aw_t#./}"
+  if ! { base64 -d > "$aw_t" && chown "$3:$4" "$aw_t" && chmod "$2" "$aw_t" && aw_sync "$aw_t"; }; then
+    aw_cleanup
+    return 1
+  fi
+  if ! visudo -c -q -f "$aw_t" >/dev/null 2>&1; then
+    aw_cleanup
+    aw_err "visudo refused the new $1: not written"
+    return 1
+  fi
+  mv -f -- "$aw_t" "./$aw_b" || { aw_cleanup; return 1; }
+  aw_tmp=
+  visudo -c -q >/dev/null 2>&1 && return 0
+  rm -f -- "./$aw_b"
+  aw_err "sudo's configuration fails its check with $1: removed again"
+  return 1
+}
 aw_link() { # PATH TARGET
   aw_mkhere "$1" || return 1
   if [ -d "./$aw_b" ] && [ ! -L "./$aw_b" ]; then aw_err "$1 is a directory"; return 1; fi
@@ -200,6 +223,19 @@ aw_move() { # SOURCE DESTINATION DEV INO SIZE UID: only onto another file system
   [ "$aw_rc" = 0 ] || return 1
   [ -f "./$aw_b" ] || { aw_err "$1 is not a regular file"; return 1; }
   mv -- "./$aw_b" "$2"
+}
+aw_chmod() { # PATH SPEC DEV INO SIZE UID: chmod SPEC ("o-w" or "o+w") on the file or directory
+  # probed, never through a symlink
+  aw_verify "$1" "$3" "$4" "$5" "$6"
+  aw_rc=$?
+  [ "$aw_rc" = 2 ] && { aw_err "$1 is gone"; return 1; }
+  [ "$aw_rc" = 3 ] && { aw_err "refusing $1: it is a symlink"; return 1; }
+  [ "$aw_rc" = 0 ] || return 1
+  if [ -L "./$aw_b" ] || { [ ! -f "./$aw_b" ] && [ ! -d "./$aw_b" ]; }; then
+    aw_err "refusing $1: not a regular file or directory"
+    return 1
+  fi
+  chmod "$2" "./$aw_b"
 }
 aw_unmove() { # SOURCE DESTINATION STOP: put a moved file back, then remove the directories
   # the move made (empty ones below STOP, the parent of the move directory)

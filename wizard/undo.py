@@ -15,6 +15,7 @@ from typing import Any
 from wizard.apply import Progress, backend_for
 from wizard.backend import FileState
 from wizard.errors import ApplyError, WizardError
+from wizard.facts import FileInfo
 from wizard.journal import FileRecord, Journal, written_state
 from wizard.sessions import later_sessions, session_info, target_lock, touched_paths
 from wizard.shell_steps import Step, restore_step
@@ -184,6 +185,11 @@ def _undo(
         elif e.op == "lock":
             step = Step("unlock", e.data["user"], flag=bool(e.data.get("was_empty")))
             text = f"unlocked the password of {e.data['user']}"
+        elif e.op == "mode" and e.seq in done:
+            d = e.data
+            expect = FileInfo(d["path"], dev=int(d["dev"]), ino=int(d["ino"]), uid=int(d["uid"]))
+            step = Step("chmod", d["path"], other="o+w", expect=expect, flag=True)
+            text = f"gave others write access to {d['path']} again"
         elif e.op == "move":
             step = Step("unmove", e.data["source"], other=e.data["destination"])
             text = f"moved {e.data['source']} back"

@@ -33,11 +33,14 @@ OPTION_IDS = {
     "ami-imdsv2": [],
     "machine-id": ["empty"],
     "cloud-init-state": ["clean"],
-    "ami-tools": ["update"],
+    "cloud-init-config": ["drop-in"],
+    "accounts-privilege": ["fix-all", "remove-world-write"],
+    "ami-tools": ["update", "ami-tools-only"],
 }
 # Steps that destroy material the journal must never keep (or, for package upgrades, cannot).
 IRREVERSIBLE = {
     ("ami-tools", "update"),
+    ("ami-tools", "ami-tools-only"),
     ("ssh-host-keys", "delete-and-regenerate"),
     ("shell-history", "shred"),
     ("bundle-credentials", "delete"),

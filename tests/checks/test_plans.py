@@ -303,7 +303,7 @@ def test_cloud_init_clean_live_runs_it_image_deletes_state() -> None:
 def test_ami_tools_update_only_live_with_a_package_manager() -> None:
     assert plan("ami-tools", Facts(pending_updates=0), "update") == ()
     (run,) = plan("ami-tools", Facts(pending_updates=3, package_manager="apt"), "update")
-    assert run.argv[0] == "apt-get" and not run.reversible
+    assert "apt-get" in run.argv and run.argv[-1] == "upgrade" and not run.reversible
     with pytest.raises(PlanRefused):
         plan("ami-tools", Facts(pending_updates=3, package_manager="apt", live=False), "update")
 
