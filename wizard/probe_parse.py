@@ -30,6 +30,7 @@ from wizard.probe_records import (
     records,
     unescape,
 )
+from wizard.probe_traces import parse_traces
 from wizard.sshd_config import parse_sshd_t
 
 _CREDENTIAL_KINDS = (
@@ -194,6 +195,7 @@ def parse(
     shadow_text = ""
     other: dict[str, list[str]] = {}
     walks: list[list[str]] = []
+    trace_recs: list[list[str]] = []  # the system-traces section (wizard/probe_traces.py)
     for rec in records(data):
         if not rec:
             continue
@@ -237,6 +239,8 @@ def parse(
                     f"read only the first {args[2]} bytes of {p.rel(args[1])} (probe.max_size)",
                 )
             )
+        elif kind.startswith("trace"):
+            trace_recs.append(rec)
         elif kind == "done":
             seen_done = True
         else:
@@ -315,6 +319,15 @@ def parse(
                 "outside the homes and /etc/ssh or not a keys file, not read",
             )
         )
+
+    found_traces = parse_traces(
+        trace_recs,
+        lambda meta, path: p.file_info(meta, path, owners),
+        live=live,
+        max_files=max_files,
+        timeout=timeout,
+    )
+    incomplete += found_traces.notes
 
     histories = tuple(
         sorted(
@@ -427,6 +440,8 @@ def parse(
         authorized_keys_refused=tuple(refused),
         histories=histories,
         credentials=tuple(creds[k] for k in sorted(creds)),
+        traces=found_traces.traces,
+        traces_skipped=found_traces.skipped,
         cloud_init=cloud_init,
         units=units,
         rc_local=sysfiles.get("/etc/rc.local", sysfiles.get("/etc/rc.d/rc.local")),

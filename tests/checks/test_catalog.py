@@ -32,6 +32,7 @@ OPTION_IDS = {
     "machine-id": ["empty"],
     "cloud-init-state": ["clean"],
     "ami-tools": ["update"],
+    "system-traces": ["truncate", "remove", "remove-and-zero-free-space", "keep"],
 }
 # Steps that destroy material the journal must never keep (or, for package upgrades, cannot).
 IRREVERSIBLE = {
@@ -42,6 +43,10 @@ IRREVERSIBLE = {
     ("cloud-init-state", "clean"),
     ("root-password", "disable"),
     ("user-passwords", "disable"),
+    # big logs, caches, dumps and the shadow backups are never journaled
+    ("system-traces", "truncate"),
+    ("system-traces", "remove"),
+    ("system-traces", "remove-and-zero-free-space"),
 }
 SEED = Path("/work/shared/seeds/001_8f3fe873523c5803.txt")
 

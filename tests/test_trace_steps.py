@@ -1,0 +1,145 @@
+"""The system-traces steps (`trace`, `zero`) under dash, bash and busybox sh and in the image
+backend, on temp trees: truncate keeps the inode, remove refuses a file a process holds
+open, a socket, a symlink and a file that is not the one probed; zeroing fills a small tmpfs
+and leaves nothing behind. (The shell `aw_zero` reads this machine's mounts, so it is only
+run inside the disposable instance: tests/integration/test_system_traces.py.)"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.test_apply_steps import SHELLS, info, run
+from wizard.backend import StepsFailed
+from wizard.backend_image import ImageBackend
+from wizard.shell_steps import Step, written
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_truncate_and_remove(shell: list[str], tmp_path: Path) -> None:
+    log = tmp_path / "syslog"
+    log.write_bytes(b"x" * 500)
+    tmp = tmp_path / "build.tar"
+    tmp.write_bytes(b"y")
+    before = log.stat().st_ino
+    steps = [
+        Step("trace", str(log), flag=True, expect=info(log)),
+        Step("trace", str(tmp), expect=info(tmp)),
+    ]
+    proc = run(shell, steps)
+    assert proc.returncode == 0, proc.stderr
+    assert log.stat().st_size == 0 and log.stat().st_ino == before
+    assert not tmp.exists()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_remove_refuses_what_must_stay(shell: list[str], tmp_path: Path) -> None:
+    held = tmp_path / "held"
+    held.write_bytes(b"open")
+    other = tmp_path / "other"
+    other.write_bytes(b"abc")
+    expect_other = info(other)
+    other.unlink()
+    other.write_bytes(b"abcd")  # another file now at the probed name
+    sock_path = tmp_path / "agent.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    (tmp_path / "link").symlink_to(held)
+    holder = subprocess.Popen(["sh", "-c", 'exec 3<"$1"; exec sleep 30', "sh", str(held)])
+    try:
+        for _ in range(1000):
+            if os.path.realpath(f"/proc/{holder.pid}/fd/3") == str(held):
+                break
+            time.sleep(0.005)
+        cases = {
+            "held": Step("trace", str(held), expect=info(held)),
+            "socket": Step("trace", str(sock_path), expect=info(sock_path)),
+            "link": Step("trace", str(tmp_path / "link"), expect=info(tmp_path / "link")),
+            "other": Step("trace", str(other), expect=expect_other),
+        }
+        for name, step in cases.items():
+            proc = run(shell, [step])
+            assert proc.returncode != 0, name
+            if os.geteuid() == 0 and name == "held":
+                assert b"a running process holds it open" in proc.stderr
+        # Truncating a file held open is allowed: the handle stays valid.
+        assert run(shell, [Step("trace", str(held), flag=True, expect=info(held))]).returncode == 0
+    finally:
+        holder.kill()
+        holder.wait()
+        sock.close()
+    assert held.exists() and held.stat().st_size == 0
+    assert sock_path.exists() and other.read_bytes() == b"abcd"
+
+
+def test_any_size_lets_a_growing_log_be_truncated(tmp_path: Path) -> None:
+    log = tmp_path / "auth.log"
+    log.write_bytes(b"a")
+    probed = info(log)
+    log.write_bytes(b"a new line")
+    grown = Step("trace", str(log), flag=True, expect=probed)
+    assert run(["dash"], [grown]).returncode != 0
+    loose = Step("trace", str(log), flag=True, expect=replace(probed, size=-1))
+    assert run(["dash"], [loose]).returncode == 0
+    assert log.read_bytes() == b""
+
+
+def test_journal_record_of_a_trace_step() -> None:
+    truncated = written(Step("trace", "/var/log/x", mode=0o640, uid=0, gid=4, flag=True))
+    assert truncated is not None and truncated.kind == "file" and truncated.content == b""
+    assert truncated.mode == 0o640 and truncated.gid == 4
+    removed = written(Step("trace", "/var/tmp/x"))
+    assert removed is not None and removed.kind == "absent"
+
+
+def test_image_trace_steps(tmp_path: Path) -> None:
+    root = tmp_path / "img"
+    (root / "var/log").mkdir(parents=True)
+    (root / "var/tmp").mkdir(parents=True)
+    log = root / "var/log/syslog"
+    log.write_bytes(b"x" * 10)
+    tmp = root / "var/tmp/t"
+    tmp.write_bytes(b"t")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(root / "var/tmp/s"))
+    backend = ImageBackend(str(root))
+    backend.perform(
+        [
+            Step("trace", "/var/log/syslog", flag=True, expect=info(log)),
+            Step("trace", "/var/tmp/t", expect=info(tmp)),
+        ]
+    )
+    assert log.read_bytes() == b"" and not tmp.exists()
+    with pytest.raises(StepsFailed, match="not a regular file"):
+        backend.perform([Step("trace", "/var/tmp/s", expect=info(root / "var/tmp/s"))])
+    sock.close()
+    (root / "var/log/link").symlink_to(log)
+    with pytest.raises(StepsFailed, match="not a regular file"):
+        backend.perform([Step("trace", "/var/log/link", expect=info(root / "var/log/link"))])
+    assert log.exists()
+
+
+def test_image_zero_fills_a_small_tmpfs_and_cleans_up(tmp_path: Path) -> None:
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], check=True)
+    try:
+        (mnt / "keep").write_bytes(b"k")
+        backend = ImageBackend(str(mnt))
+        reserve = 1 << 20
+        backend.perform([Step("zero", argv=("30", str(64 << 20), str(reserve)))])
+        assert sorted(p.name for p in mnt.iterdir()) == ["keep"]
+        # The guard: a fill that stops at the reserve, or at max_bytes, whichever first.
+        vfs = os.statvfs(mnt)
+        assert vfs.f_bavail * vfs.f_frsize > 6 << 20  # the fill file is gone again
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
