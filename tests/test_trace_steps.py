@@ -1,7 +1,7 @@
 """The system-traces steps (`trace`, `zero`) under dash, bash and busybox sh and in the image
 backend, on temp trees: truncate keeps the inode, remove refuses a file a process holds
-open, a socket, a symlink and a file that is not the one probed; zeroing fills a small tmpfs
-and leaves nothing behind. (The shell `aw_zero` reads this machine's mounts, so it is only
+open, a socket, a symlink and a file that is not the one probed; zeroing overwrites the freed
+blocks of a small loop-mounted ext4 and leaves nothing behind. (The shell `aw_zero` reads this machine's mounts, so it is only
 run inside the disposable instance: tests/integration/test_system_traces.py.)"""
 
 from __future__ import annotations
@@ -126,20 +126,36 @@ def test_image_trace_steps(tmp_path: Path) -> None:
     assert log.exists()
 
 
-def test_image_zero_fills_a_small_tmpfs_and_cleans_up(tmp_path: Path) -> None:
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root")
-    mnt = tmp_path / "mnt"
+def test_image_zero_overwrites_deleted_data_on_a_small_ext4(tmp_path: Path) -> None:
+    """A 16 MiB ext4 (no journal, no root reserve) mounted from a file as the image: a deleted
+    file's bytes are still in the file before, gone after, and no fill file is left."""
+    if os.geteuid() != 0 or shutil.which("mkfs.ext4") is None:
+        pytest.skip("a loop-mounted ext4 needs root and e2fsprogs")
+    disk, mnt = tmp_path / "disk.img", tmp_path / "mnt"
+    disk.write_bytes(b"")
+    os.truncate(disk, 16 << 20)
     mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)], check=True)
+    subprocess.run(
+        ["mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal", str(disk)], check=True
+    )
+    if subprocess.run(["mount", "-o", "loop", str(disk), str(mnt)], check=False).returncode:
+        pytest.skip("no loop device here")
+    marker = b"AMI-WIZARD-FREED-BLOCK-" * 50
     try:
         (mnt / "keep").write_bytes(b"k")
-        backend = ImageBackend(str(mnt))
-        reserve = 1 << 20
-        backend.perform([Step("zero", argv=("30", str(64 << 20), str(reserve)))])
-        assert sorted(p.name for p in mnt.iterdir()) == ["keep"]
-        # The guard: a fill that stops at the reserve, or at max_bytes, whichever first.
-        vfs = os.statvfs(mnt)
-        assert vfs.f_bavail * vfs.f_frsize > 6 << 20  # the fill file is gone again
+        (mnt / "secret").write_bytes(marker * 100)
+        os.sync()
+        (mnt / "secret").unlink()
+        os.sync()
+        assert marker[:23] in disk.read_bytes()
+        ImageBackend(str(mnt)).perform([Step("zero", argv=("30", str(64 << 20), "0"))])
+        assert sorted(p.name for p in mnt.iterdir()) == ["keep", "lost+found"]
     finally:
         subprocess.run(["umount", str(mnt)], check=True)
+    assert marker[:23] not in disk.read_bytes()
+
+
+def test_image_zero_refuses_a_plain_directory(tmp_path: Path) -> None:
+    """The practice instance is a directory on the operator's own disk: never filled."""
+    with pytest.raises(StepsFailed, match="not a mounted volume"):
+        ImageBackend(str(tmp_path)).perform([Step("zero", argv=("1", "1048576", "0"))])

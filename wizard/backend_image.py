@@ -329,6 +329,9 @@ class ImageBackend(Backend):
     def _zero(self, max_seconds: int, max_bytes: int, reserve: int) -> None:
         """Fill each file system's free space with zeros (keeping `reserve` free, within the
         time and size guards), then remove the fill file."""
+        if not os.path.ismount(self.root):
+            # A plain directory (the practice instance) sits on the operator's own disk.
+            raise ApplyError("refusing to zero free space: the image root is not a mounted volume")
         chunk = b"\0" * (1 << 20)
         for mount in self.zero_mounts():
             deadline = time.monotonic() + max_seconds

@@ -261,20 +261,26 @@ aw_trace() { # PATH t|r DEV INO SIZE UID: truncate (t) or remove (r) a builder t
   esac
   rm -f -- "./$aw_b"
 }
-aw_zero() { # MAX_SECONDS MAX_BYTES RESERVE_BYTES: fill the free space of each local writable
-  # file system with zeros (keeping RESERVE free), then remove the fill file
-  aw_fs=$(awk '$4 ~ /(^|,)rw(,|$)/ && $3 ~ /^(ext[234]|xfs|btrfs|f2fs|jfs|reiserfs|vfat)$/ { print $2 }' /proc/self/mounts) || return 1
+aw_zero() { # MAX_SECONDS MAX_BYTES RESERVE_BYTES: fill the free space of / and of the local
+  # file systems /etc/fstab mounts (what the image is made of) with zeros, keeping RESERVE
+  # free, then remove the fill file
+  aw_tab=$(awk '$1 !~ /^#/ && $2 ~ /^\// { printf " %s", $2 }' /etc/fstab 2>/dev/null)
+  aw_fs=$(awk -v tab="$aw_tab " '($2 == "/" || index(tab, " " $2 " ")) && $4 ~ /(^|,)rw(,|$)/ &&
+      $3 ~ /^(ext[234]|xfs|btrfs|f2fs|jfs|reiserfs|vfat)$/ { print $2 }' /proc/self/mounts) || return 1
   while IFS= read -r aw_m; do
     [ -n "$aw_m" ] || continue
     case $aw_m in *\\*) continue ;; esac  # an escaped mount point (\040): not one of ours
     [ -d "$aw_m" ] && [ ! -L "$aw_m" ] || continue
     aw_av=$(df -P -k -- "$aw_m" | awk 'NR == 2 { print $4 }') || continue
-    aw_n=$(( (aw_av * 1024 - $3) / 1048576 ))
-    [ "$aw_n" -gt $(($2 / 1048576)) ] && aw_n=$(($2 / 1048576))
+    aw_n=$((aw_av * 1024 - $3))
+    [ "$aw_n" -gt "$2" ] && aw_n=$2
     [ "$aw_n" -gt 0 ] || { echo "zero $aw_m 0"; continue; }
     aw_z=$(mktemp "${aw_m%/}/.ami-wizard.XXXXXX") || continue
     aw_tmp=$aw_z
-    timeout "$1" dd if=/dev/zero of="$aw_z" bs=1048576 count="$aw_n" conv=fsync 2>/dev/null
+    # Whole MiB, then 4 KiB blocks up to the limit: no free block but the reserve is left.
+    timeout "$1" sh -c 'dd if=/dev/zero bs=1048576 count="$1"; dd if=/dev/zero bs=4096 count="$2"' \
+      sh "$((aw_n / 1048576))" "$((aw_n % 1048576 / 4096))" > "$aw_z" 2>/dev/null
+    aw_sync "$aw_z"
     echo "zero $aw_m $(stat -c %s -- "$aw_z" 2>/dev/null || echo 0)"
     rm -f -- "$aw_z"
     aw_tmp=
