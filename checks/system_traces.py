@@ -48,6 +48,16 @@ LABELS = {
     "editor-swap": "editor swap file",
     "editor-backup": "editor backup file",
     "ssh-known-hosts": "ssh known_hosts",
+    "installer-file": "installer file (kickstart, install log)",
+    "log-state": "log rotation or forwarding state",
+    "host-id": "per-machine id (yum, smolt)",
+    "blkid-cache": "blkid cache",
+    "kerberos-keytab": "Kerberos host keytab",
+    "lvm-devices": "LVM system.devices",
+    "subscription": "RHN / subscription-manager identity",
+    "rpm-db-env": "rpm database environment (__db.*)",
+    "update-stamp": "systemd update stamp (.updated)",
+    "service-state": "service data (sssd, puppet, samba, dovecot)",
 }
 # Truncated (kept, emptied) by the truncate option; an empty one is no trace.
 LOGS = frozenset({"log", "audit-log", "login-record"})
@@ -60,7 +70,14 @@ NOT_JOURNALED = {
     "ssm-state": "the agent's registration with this instance",
     "shadow-backup": "it holds password hashes, never copied off the target",
     "random-seed": "a random seed must never be used twice",
+    "installer-file": "a kickstart file may hold a password hash",
+    "kerberos-keytab": "it holds the host's Kerberos keys",
+    "subscription": "it holds this machine's entitlement keys",
+    "service-state": "service data may hold cached credentials",
 }
+# Reported as a warning and removed only by `remove`: they cannot be undone (shadow backups)
+# or are a service's own data that a builder may have meant to ship (service-state).
+REMOVE_ONLY = frozenset({"shadow-backup", "service-state"})
 JOURNAL_FILE_MAX = 64 * 1024  # a file larger than this is not journaled (a 2 GB log is not)
 JOURNAL_TOTAL_MAX = 4 * 1024 * 1024  # nor anything past this much in one plan
 EXAMPLES = 5  # files shown per category
@@ -140,7 +157,7 @@ def _verdict(facts: Facts) -> Finding:
     failing = {
         c: items
         for c, items in by_cat.items()
-        if c != "shadow-backup" and not all(t.held_open for t in items)
+        if c not in REMOVE_ONLY and not all(t.held_open for t in items)
     }
     total = sum(t.file.size for items in by_cat.values() for t in items)
     kept = (
@@ -159,8 +176,8 @@ def _verdict(facts: Facts) -> Finding:
         return entry.finding(
             Status.WARN,
             f"left on purpose or being written by a running service: {what}{kept} "
-            "(shadow backups go only with the `remove` option; a live log refills until "
-            "its service stops)",
+            "(shadow backups and service data go only with the `remove` option; a live log "
+            "refills until its service stops)",
             evidence,
         )
     return entry.finding(Status.PASS, f"no builder traces found{kept}", evidence)
@@ -191,7 +208,7 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
     actions: list[Action] = []
     for t in mine(facts):
         is_log = t.category in LOGS
-        if not counts(t) or (t.category == "shadow-backup" and chosen == "truncate"):
+        if not counts(t) or (t.category in REMOVE_ONLY and chosen == "truncate"):
             continue
         if t.held_open and not is_log:
             continue  # journald's active file, someone's open temp file: the running system's

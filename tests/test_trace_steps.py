@@ -1,8 +1,9 @@
 """The system-traces steps (`trace`, `zero`) under dash, bash and busybox sh and in the image
 backend, on temp trees: truncate keeps the inode, remove refuses a file a process holds
 open, a socket, a symlink and a file that is not the one probed; zeroing overwrites the freed
-blocks of a small loop-mounted ext4 and leaves nothing behind. (The shell `aw_zero` reads this machine's mounts, so it is only
-run inside the disposable instance: tests/integration/test_system_traces.py.)"""
+blocks of a small loop-mounted ext4 and leaves nothing behind. (The shell `aw_zero` reads
+this machine's mounts, so it only runs inside the disposable instance:
+tests/integration/test_system_traces.py.)"""
 
 from __future__ import annotations
 

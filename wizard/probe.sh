@@ -598,7 +598,9 @@ tr_seen=
 for d in /var/log /tmp /var/tmp /var/crash /var/lib/systemd/coredump /var/spool/abrt \
   /var/cache/apt /var/cache/dnf /var/cache/yum /var/cache/zypp /var/cache/apk \
   /var/lib/amazon/ssm /var/mail /var/spool/mail /var/lib/dhcp /var/lib/dhclient \
-  /var/lib/dhcpcd /var/lib/NetworkManager /var/lib/systemd/netif/leases; do
+  /var/lib/dhcpcd /var/lib/dhcpd /var/lib/NetworkManager /var/lib/systemd/netif/leases \
+  /var/account /var/lib/rpm /var/lib/sss/db /var/lib/puppet /var/lib/dovecot /var/lib/samba \
+  /etc/pki/consumer /etc/pki/entitlement; do
   rp "$d" && [ "$RP" != / ] && [ -d "$R$RP" ] || continue
   case $NL$tr_seen$NL in *"$NL$RP$NL"*) continue ;; esac
   tr_seen=$tr_seen$NL$RP
@@ -631,7 +633,7 @@ tr_homes=$(awk -F: '($3 == 0 || ($3 >= 1000 && $3 < 65534)) && $6 != "" && $6 !=
 oldifs=$IFS
 IFS=$NL
 set -f
-for h in /root$NL/etc$NL$tr_homes; do
+for h in /root$NL/etc$NL/srv$NL/var/backups$NL$tr_homes; do
   IFS=$oldifs
   if [ -n "$h" ] && rp "$h" && [ "$RP" != / ] && [ -d "$R$RP" ] && [ ! -L "$R$h" ]; then
     case $NL$tr_seen$NL in
@@ -658,8 +660,15 @@ set +f
 # Single files: the directory is resolved, the file itself never followed (a backup that is a
 # symlink to /etc/shadow is not a backup).
 f tracefiles
-for p in /etc/passwd- /etc/group- /etc/shadow- /etc/gshadow- /etc/udev/rules.d/70-persistent-net.rules \
-  /var/lib/systemd/random-seed /var/lib/random-seed /var/lib/urandom/random-seed /core; do
+for p in /etc/passwd- /etc/group- /etc/shadow- /etc/gshadow- /etc/subuid- /etc/subgid- \
+  /etc/udev/rules.d/70-persistent-net.rules /var/lib/systemd/random-seed /var/lib/random-seed \
+  /var/lib/urandom/random-seed /core /root/anaconda-ks.cfg /root/original-ks.cfg \
+  /root/initial-setup-ks.cfg /root/anaconda-post.log /root/install.log /root/install.log.syslog \
+  /var/lib/logrotate.status /var/lib/logrotate/status /var/lib/rsyslog/imjournal.state \
+  /var/lib/yum/uuid /etc/sysconfig/hw-uuid /etc/smolt/uuid /etc/smolt/hw-uuid \
+  /etc/blkid/blkid.tab /etc/blkid/blkid.tab.old /etc/blkid.tab /etc/blkid.tab.old /etc/krb5.keytab \
+  /etc/lvm/devices/system.devices /etc/sysconfig/rhn/systemid /etc/sysconfig/rhn/osad-auth.conf \
+  /etc/.updated /var/.updated; do
   rp "${p%/*}" || continue
   tr_f=${RP%/}/${p##*/}
   [ -f "$R$tr_f" ] && [ ! -L "$R$tr_f" ] || continue

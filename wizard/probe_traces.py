@@ -43,6 +43,14 @@ _TREES = {
     "/var/lib/dhclient": "dhcp-lease",
     "/var/lib/dhcpcd": "dhcp-lease",
     "/var/lib/systemd/netif/leases": "dhcp-lease",
+    "/var/lib/dhcpd": "dhcp-lease",
+    "/var/account": "log",  # process accounting (pacct)
+    "/var/lib/sss/db": "service-state",
+    "/var/lib/puppet": "service-state",
+    "/var/lib/dovecot": "service-state",
+    "/var/lib/samba": "service-state",
+    "/etc/pki/consumer": "subscription",
+    "/etc/pki/entitlement": "subscription",
 }
 _SINGLE = {
     "/etc/passwd-": "account-backup",
@@ -54,6 +62,31 @@ _SINGLE = {
     "/var/lib/random-seed": "random-seed",
     "/var/lib/urandom/random-seed": "random-seed",
     "/core": "core-dump",
+    "/etc/subuid-": "account-backup",
+    "/etc/subgid-": "account-backup",
+    "/root/anaconda-ks.cfg": "installer-file",
+    "/root/original-ks.cfg": "installer-file",
+    "/root/initial-setup-ks.cfg": "installer-file",
+    "/root/anaconda-post.log": "installer-file",
+    "/root/install.log": "installer-file",
+    "/root/install.log.syslog": "installer-file",
+    "/var/lib/logrotate.status": "log-state",
+    "/var/lib/logrotate/status": "log-state",
+    "/var/lib/rsyslog/imjournal.state": "log-state",
+    "/var/lib/yum/uuid": "host-id",
+    "/etc/sysconfig/hw-uuid": "host-id",
+    "/etc/smolt/uuid": "host-id",
+    "/etc/smolt/hw-uuid": "host-id",
+    "/etc/blkid/blkid.tab": "blkid-cache",
+    "/etc/blkid/blkid.tab.old": "blkid-cache",
+    "/etc/blkid.tab": "blkid-cache",
+    "/etc/blkid.tab.old": "blkid-cache",
+    "/etc/krb5.keytab": "kerberos-keytab",
+    "/etc/lvm/devices/system.devices": "lvm-devices",
+    "/etc/sysconfig/rhn/systemid": "subscription",
+    "/etc/sysconfig/rhn/osad-auth.conf": "subscription",
+    "/etc/.updated": "update-stamp",
+    "/var/.updated": "update-stamp",
 }
 _SWAP = re.compile(r"^\..*\.sw[a-p]$")
 _CORE = re.compile(r"^core(\.\d+)?$")
@@ -69,6 +102,8 @@ def log_category(rel: str) -> str | None:
     name = posixpath.basename(rel)
     if rel.startswith("/journal/"):
         return "journal"
+    if rel.startswith("/dump/"):
+        return "crash-dump"
     if name in _LOGIN_RECORDS:
         return "login-record"
     if _ROTATED.search(name):
@@ -84,6 +119,8 @@ def tree_category(tree: str, rel: str) -> str | None:
         return log_category(rel)
     if tree == "/var/lib/NetworkManager":
         return "dhcp-lease" if "lease" in posixpath.basename(rel) else None
+    if tree == "/var/lib/rpm":  # the Berkeley DB environment, not the package database
+        return "rpm-db-env" if posixpath.basename(rel).startswith("__db.") else None
     return _TREES.get(tree)
 
 

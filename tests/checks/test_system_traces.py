@@ -7,7 +7,7 @@ from checks.system_traces import JOURNAL_FILE_MAX, check, plan
 from wizard.actions import ClearTrace, Phase, ZeroFreeSpace
 from wizard.facts import CredentialFile, Facts, FileInfo, SearchNote, Trace
 from wizard.model import Status
-from wizard.probe_traces import log_category, name_category, parse_traces
+from wizard.probe_traces import log_category, name_category, parse_traces, tree_category
 
 
 def trace(category: str, path: str, size: int = 100, held_open: bool = False) -> Trace:
@@ -115,6 +115,10 @@ def test_categories() -> None:
     assert log_category("/journal/abc/system.journal") == "journal"
     assert log_category("/audit/audit.log") == "audit-log"
     assert log_category("/wtmp") == "login-record"
+    assert log_category("/dump/vmcore") == "crash-dump"
+    assert tree_category("/var/lib/rpm", "/__db.001") == "rpm-db-env"
+    assert tree_category("/var/lib/rpm", "/rpmdb.sqlite") is None
+    assert tree_category("/var/lib/sss/db", "/cache_x.ldb") == "service-state"
     assert name_category("/root/.ssh/known_hosts") == "ssh-known-hosts"
     assert name_category("/srv/known_hosts") is None
     assert name_category("/etc/.sshd_config.swp") == "editor-swap"
@@ -184,3 +188,11 @@ def test_what_other_guidelines_own_is_left_to_them() -> None:
     )
     assert check(facts).status is Status.PASS
     assert plan(facts, "remove") == ()
+
+
+def test_service_data_warns_and_goes_only_with_remove() -> None:
+    facts = Facts(traces=(trace("service-state", "/var/lib/sss/db/cache.ldb"),))
+    assert check(facts).status is Status.WARN
+    assert plan(facts, "truncate") == ()
+    (action,) = plan(facts, "remove")
+    assert isinstance(action, ClearTrace) and not action.reversible

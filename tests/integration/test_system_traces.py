@@ -48,6 +48,12 @@ PLANTED = {
     "/etc/.sshd_config.swp": ("editor-swap", b"b0VIM 9.0"),
     "/root/notes~": ("editor-backup", b"old notes\n"),
     "/root/.ssh/known_hosts": ("ssh-known-hosts", b"|1|abc= ssh-ed25519 AAAA\n"),
+    "/root/anaconda-ks.cfg": ("installer-file", b"rootpw --iscrypted $6$x\n"),
+    "/var/lib/rsyslog/imjournal.state": ("log-state", b"s=abc;i=1\n"),
+    "/etc/.updated": ("update-stamp", b"TIMESTAMP_NSEC=1\n"),
+    "/etc/krb5.keytab": ("kerberos-keytab", b"\x05\x02keytab"),
+    "/var/lib/sss/db/cache_example.ldb": ("service-state", b"TDB file"),
+    "/srv/app/config.yml.bak": ("editor-backup", b"old: 1\n"),
 }
 HELD_FILE = "/var/tmp/held-open.bin"  # not a log: left alone
 HELD_LOG = "/var/log/held.log"  # a log: emptied, never removed
