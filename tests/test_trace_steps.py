@@ -160,3 +160,20 @@ def test_image_zero_refuses_a_plain_directory(tmp_path: Path) -> None:
     """The practice instance is a directory on the operator's own disk: never filled."""
     with pytest.raises(StepsFailed, match="not a mounted volume"):
         ImageBackend(str(tmp_path)).perform([Step("zero", argv=("1", "1048576", "0"))])
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_truncate_refuses_a_hard_link(shell: list[str], tmp_path: Path) -> None:
+    """A log that is a second name of another file (a planted hard link to /etc/shadow, say)
+    is never emptied: that would empty the other file."""
+    precious = tmp_path / "precious"
+    precious.write_bytes(b"keep me")
+    log = tmp_path / "app.log"
+    os.link(precious, log)
+    proc = run(shell, [Step("trace", str(log), flag=True, expect=info(log))])
+    assert proc.returncode != 0 and b"another hard link" in proc.stderr
+    with pytest.raises(StepsFailed, match="another hard link"):
+        ImageBackend(str(tmp_path)).perform(
+            [Step("trace", "/app.log", flag=True, expect=replace(info(log), path="/app.log"))]
+        )
+    assert precious.read_bytes() == b"keep me"

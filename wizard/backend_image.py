@@ -307,6 +307,8 @@ class ImageBackend(Backend):
                 now = os.fstat(ffd)
                 if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
                     raise ApplyError(f"refusing {step.path}: it changed while being truncated")
+                if now.st_nlink != 1:  # emptying it would empty the other name's file too
+                    raise ApplyError(f"refusing to truncate {step.path}: it has another hard link")
                 os.ftruncate(ffd, 0)
             finally:
                 os.close(ffd)

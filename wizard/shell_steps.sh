@@ -250,6 +250,11 @@ aw_trace() { # PATH t|r DEV INO SIZE UID: truncate (t) or remove (r) a builder t
     if [ "$aw_fd" != "${aw_st% * *}" ]; then
       exec 3>&-; aw_err "refusing $1: it changed while being truncated"; return 1
     fi
+    # Another hard link is another name for the same content (perhaps someone else's file):
+    # emptying it through this name would empty that one too.
+    if [ "$(stat -L -c %h /dev/fd/3)" != 1 ]; then
+      exec 3>&-; aw_err "refusing to truncate $1: it has another hard link"; return 1
+    fi
     : > /dev/fd/3 || { exec 3>&-; return 1; }
     exec 3>&-
     return 0
