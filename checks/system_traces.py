@@ -9,6 +9,7 @@ histories (shell-history), authorized_keys (authorized-keys), host keys, machine
 from __future__ import annotations
 
 import posixpath
+import re
 from collections import defaultdict
 
 from checks._plans import option
@@ -183,11 +184,27 @@ def _verdict(facts: Facts) -> Finding:
     return entry.finding(Status.PASS, f"no builder traces found{kept}", evidence)
 
 
+# Places and names whose content may be key material or password hashes: never copied to
+# the journal, whatever their category (a `ssh_host_rsa_key~`, /etc/ssl/private/x.pem.bak).
+_SECRET_DIRS = ("/etc/ssl/private/", "/etc/pki/tls/private/", "/etc/ssh/")
+_SECRET_NAME = re.compile(r"(^|/)(g?shadow|opasswd|id_[^/]*)|_key|\.(pem|key|p12|pfx|ppk|keytab)")
+
+
+def _secret_like(path: str) -> bool:
+    return (
+        path.startswith(_SECRET_DIRS)
+        or ("/.ssh/" in path and "known_hosts" not in path)
+        or bool(_SECRET_NAME.search(path))
+    )
+
+
 def _journaled(trace: Trace, budget: list[int]) -> tuple[bool, str]:
     """Whether the file's content goes to the journal (undoable), else why not."""
     why = NOT_JOURNALED.get(trace.category)
     if why:
         return False, why
+    if _secret_like(trace.file.path):
+        return False, "it may hold a key or password hashes, never copied off the target"
     if trace.file.size > JOURNAL_FILE_MAX:
         return False, f"larger than {_size(JOURNAL_FILE_MAX)}, not journaled"
     if trace.file.size > budget[0]:

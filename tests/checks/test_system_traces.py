@@ -196,3 +196,23 @@ def test_service_data_warns_and_goes_only_with_remove() -> None:
     assert plan(facts, "truncate") == ()
     (action,) = plan(facts, "remove")
     assert isinstance(action, ClearTrace) and not action.reversible
+
+
+def test_backups_of_keys_are_never_journaled() -> None:
+    facts = Facts(
+        traces=(
+            trace("editor-backup", "/etc/ssh/ssh_host_rsa_key~"),
+            trace("editor-backup", "/etc/ssl/private/site.pem.bak"),
+            trace("editor-swap", "/root/.ssh/.id_ed25519.swp"),
+            trace("editor-backup", "/etc/nginx/nginx.conf.bak"),
+            trace("ssh-known-hosts", "/root/.ssh/known_hosts"),
+        )
+    )
+    got = {a.path: a.reversible for a in plan(facts, "remove") if isinstance(a, ClearTrace)}
+    assert got == {
+        "/etc/ssh/ssh_host_rsa_key~": False,
+        "/etc/ssl/private/site.pem.bak": False,
+        "/root/.ssh/.id_ed25519.swp": False,
+        "/etc/nginx/nginx.conf.bak": True,
+        "/root/.ssh/known_hosts": True,
+    }
