@@ -137,6 +137,8 @@ def test_recommended_apply_leaves_instance_ready_and_clean(
     for path, kind in new.items():
         if kind == "deleted":
             continue
+        if path.startswith("/var/log/") and kind == "written" and not inst.read(path):
+            continue  # a log system-traces emptied (kept for the services that write it)
         assert path in allowed_written or kind == "dir", (path, kind)
 
 
