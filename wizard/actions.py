@@ -299,6 +299,62 @@ class ShredHistories(Action):
         return self.files
 
 
+def _size(n: int) -> str:
+    """1536 -> "1.5 KiB" (sizes in descriptions)."""
+    if n < 1024:
+        return f"{n} bytes"
+    value = n / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClearTrace(Action):
+    """Truncate (keep the file, zero its length) or remove one builder trace. The step checks
+    in the same shell step that it is still the file probed (`expect`), a regular file reached
+    without a symlink, and — to remove it — that no running process holds it open (a file
+    held open is never removed; a truncated one keeps its open handles)."""
+
+    path: str
+    truncate: bool = False
+    expect: FileInfo | None = None
+    why_not: str = ""  # when not reversible: why nothing is journaled (said by describe/undo)
+    any_size: bool = False  # the step accepts any size (a live log grows after the probe)
+
+    def describe(self) -> str:
+        verb = "truncate" if self.truncate else "remove"
+        size = f", {_size(self.expect.size)}" if probed(self.expect) and self.expect else ""
+        owner = owner_text(self.expect)
+        tail = "" if self.reversible else f" (cannot be undone: {self.why_not or 'not journaled'})"
+        return f"{verb} {self.path}{owner[:-1] + size + ')' if owner else ''}{tail}"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZeroFreeSpace(Action):
+    """Fill the free space of each local writable file system with zeros, then remove the
+    fill file; stops after `max_seconds` or `max_bytes` per file system and always leaves
+    `reserve_bytes` free, so the running system never finds its disk full."""
+
+    max_seconds: int = 600
+    max_bytes: int = 64 * 1024**3
+    reserve_bytes: int = 256 * 1024**2
+    reversible: bool = False
+
+    def describe(self) -> str:
+        return (
+            f"zero the free space of each local writable file system (at most "
+            f"{self.max_seconds} s and {_size(self.max_bytes)} each, keeping "
+            f"{_size(self.reserve_bytes)} free; nothing to undo)"
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class ExportExcludeList(Action):
     """Write the bundle exclude list on the operator's machine (nothing changes on the target)."""

@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 import posixpath
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from wizard.actions import (
     Action,
+    ClearTrace,
     DeleteFile,
     DisablePassword,
     ExportExcludeList,
@@ -30,6 +31,7 @@ from wizard.actions import (
     Symlink,
     WriteFile,
     WriteSudoers,
+    ZeroFreeSpace,
 )
 from wizard.backend import Backend, FileState, StepsFailed
 from wizard.backend_image import ImageBackend
@@ -166,7 +168,7 @@ class Applier:
         content: list[str] = []
         for a in actions:
             if isinstance(a, WriteFile | WriteSudoers | Symlink) or (
-                isinstance(a, DeleteFile) and a.reversible
+                isinstance(a, DeleteFile | ClearTrace) and a.reversible
             ):
                 need.append(a.path)
                 if a.reversible:
@@ -197,6 +199,12 @@ class Applier:
                     entry = self.journal.record_irreversible(check_id, a.describe(), a.path)
                 step = Step("delete", a.path, shred=a.shred, recursive=a.recursive, expect=a.expect)
                 batch.append((step, entry, a.describe()))
+            elif isinstance(a, ClearTrace):
+                batch.append(self._trace_step(check_id, a, states))
+            elif isinstance(a, ZeroFreeSpace):
+                entry = self.journal.record_irreversible(check_id, a.describe(), "/")
+                argv = (str(a.max_seconds), str(a.max_bytes), str(a.reserve_bytes))
+                batch.append((Step("zero", argv=argv), entry, a.describe()))
             elif isinstance(a, MoveFile):
                 if not self.backend.live:
                     raise ApplyError(
@@ -244,6 +252,22 @@ class Applier:
             else:  # pragma: no cover - a new action type without an executor
                 raise ApplyError(f"no way to apply {type(a).__name__}")
         self._flush(check_id, batch, result)
+
+    def _trace_step(
+        self, check_id: str, a: ClearTrace, states: dict[str, FileState]
+    ) -> tuple[Step, object, str]:
+        """A trace's step, journaled first when reversible (content, mode and owner, so that
+        undo writes it back); otherwise only the fact and why nothing was kept."""
+        mode, uid, gid = 0o644, 0, 0
+        if a.reversible:
+            st = states[a.path]
+            entry: object = self._record(check_id, st)
+            mode, uid, gid = st.mode, st.uid, st.gid
+        else:
+            entry = self.journal.record_irreversible(check_id, a.describe(), a.path)
+        expect = replace(a.expect, size=-1) if a.any_size and a.expect else a.expect
+        step = Step("trace", a.path, mode=mode, uid=uid, gid=gid, flag=a.truncate, expect=expect)
+        return step, entry, a.describe()
 
     def _flush(
         self, check_id: str, batch: list[tuple[Step, object, str]], result: CheckResult

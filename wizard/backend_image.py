@@ -31,6 +31,8 @@ DISABLED_HASH = b"!*"
 # Symlinks followed while resolving one path inside an image (Linux's own limit).
 _MAX_LINKS = 40
 # The temp names we make on an image (Python's mkstemp and ours: 8 characters).
+# File systems whose free space ZeroFreeSpace fills (the shell step's list too).
+_ZERO_FS = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "jfs", "reiserfs", "vfat"})
 _TEMP_NAME = re.compile(r"\.ami-wizard\.[A-Za-z0-9_]{8}")
 
 
@@ -178,6 +180,10 @@ class ImageBackend(Backend):
             self._chmod(step)
         elif step.op in ("lock", "unlock", "disable"):
             self._shadow(step.path, step.op, was_empty=step.flag)
+        elif step.op == "trace":
+            self._trace(step)
+        elif step.op == "zero":
+            self._zero(*(int(n) for n in step.argv))
         else:
             raise ApplyError(
                 f"cannot {step.describe()} on an image: nothing inside an image is executed"
@@ -299,6 +305,88 @@ class ImageBackend(Backend):
             return True
         finally:
             os.close(fd)
+
+    def _trace(self, step: Step) -> None:
+        """Truncate (flag) or remove a builder trace if it is still the regular file probed.
+        Nothing runs in an image, so no process can hold it open."""
+        opened = self._parent(step.path)
+        if opened is None:
+            return
+        fd, name = opened
+        try:
+            try:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                return
+            if not stat.S_ISREG(st.st_mode):
+                raise ApplyError(f"refusing {step.path}: not a regular file")
+            want = identity(step.expect)
+            have = (str(st.st_dev), str(st.st_ino), str(st.st_size), str(st.st_uid))
+            if any(w not in ("-", h) for w, h in zip(want, have, strict=True)):
+                raise ApplyError(
+                    f"refusing {step.path}: it is not the file probed "
+                    f"(device inode size uid now: {' '.join(have)})"
+                )
+            if os.fstat(fd).st_mode & stat.S_IWOTH and want[3] == "-":
+                raise ApplyError(
+                    f"refusing {step.path}: its directory is world-writable and its owner is unknown"
+                )
+            if not step.flag:
+                os.unlink(name, dir_fd=fd)
+                return
+            ffd = os.open(name, os.O_WRONLY | os.O_NOFOLLOW, dir_fd=fd)
+            try:
+                now = os.fstat(ffd)
+                if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+                    raise ApplyError(f"refusing {step.path}: it changed while being truncated")
+                if now.st_nlink != 1:  # emptying it would empty the other name's file too
+                    raise ApplyError(f"refusing to truncate {step.path}: it has another hard link")
+                os.ftruncate(ffd, 0)
+            finally:
+                os.close(ffd)
+        finally:
+            os.close(fd)
+
+    def zero_mounts(self) -> list[str]:
+        """The image root and the writable local file systems mounted below it."""
+        out = [self.root]
+        with contextlib.suppress(OSError), open("/proc/self/mounts", encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) < 4 or "\\" in parts[1]:
+                    continue
+                rw = "rw" in parts[3].split(",")
+                if rw and parts[2] in _ZERO_FS and parts[1].startswith(self.root + "/"):
+                    out.append(parts[1])
+        return out
+
+    def _zero(self, max_seconds: int, max_bytes: int, reserve: int) -> None:
+        """Fill each file system's free space with zeros (keeping `reserve` free, within the
+        time and size guards), then remove the fill file."""
+        if not os.path.ismount(self.root):
+            # A plain directory (the practice instance) sits on the operator's own disk.
+            raise ApplyError("refusing to zero free space: the image root is not a mounted volume")
+        chunk = b"\0" * (1 << 20)
+        for mount in self.zero_mounts():
+            deadline = time.monotonic() + max_seconds
+            fd, tmp = tempfile.mkstemp(prefix=".ami-wizard.", dir=mount)
+            try:
+                written = 0
+                while written < max_bytes and time.monotonic() < deadline:
+                    vfs = os.statvfs(fd)
+                    room = vfs.f_bavail * vfs.f_frsize - reserve
+                    if room <= 0:
+                        break
+                    try:
+                        written += os.write(fd, chunk[: min(len(chunk), room, max_bytes - written)])
+                    except OSError as exc:
+                        if exc.errno != errno.ENOSPC:
+                            raise
+                        break
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+                os.unlink(tmp)
 
     @staticmethod
     def _shred(dir_fd: int, name: str, st: os.stat_result) -> None:

@@ -145,6 +145,16 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class Trace:
+    """A file a builder leaves behind (a log, a lease, a cache entry...): see
+    checks/system_traces.py for the categories."""
+
+    category: str  # "log" | "rotated-log" | "journal" | "tmp" | "dhcp-lease" | ...
+    file: FileInfo
+    held_open: bool = False  # a running process holds it open (live targets)
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the checks know about one target at one moment."""
 
@@ -182,6 +192,9 @@ class Facts:
     # traces and secrets
     histories: tuple[FileInfo, ...] = ()
     credentials: tuple[CredentialFile, ...] = ()
+    traces: tuple[Trace, ...] = ()  # builder traces (logs, temp files, leases, caches...)
+    # places the traces search left out on purpose, as "path: why" (a tmpfs on a live target)
+    traces_skipped: tuple[str, ...] = ()
     # first boot
     cloud_init: CloudInit = field(default_factory=CloudInit)
     units: tuple[Unit, ...] = ()

@@ -858,6 +858,113 @@ if [ $# -gt 0 ]; then
   end
 fi
 
+# ---- system traces (checks/system_traces.py): what the build left behind -----------------
+# Trees listed whole (every regular file but lock and pid files), a few names in /root, /etc
+# and the login users' homes, and single files. Bounded by time (TMO) and count (MAXF), never
+# by depth. On a live target a tree on tmpfs is left out (it is not part of the image) and the
+# device:inode of every file a running process holds open is listed, so that the fix leaves
+# them alone. Nothing here is read: the files are stat'ed only (/etc/shadow- included).
+tr_walk() { # WHICH, then find's arguments: one `traces` record framed like listing's
+  f traces "$1"
+  shift
+  {
+    # shellcheck disable=SC2068
+    $TO find "$@" 2>/dev/null
+    printf 'rc=%s\000' "$?"
+  } | tr '\000\012' '\012\000' | head -n "$((2 * MAXF + 2))" | tr '\000\012' '\012\000'
+  end
+}
+set --
+tr_seen=
+for d in /var/log /tmp /var/tmp /var/crash /var/lib/systemd/coredump /var/spool/abrt \
+  /var/cache/apt /var/cache/dnf /var/cache/yum /var/cache/zypp /var/cache/apk \
+  /var/lib/amazon/ssm /var/mail /var/spool/mail /var/lib/dhcp /var/lib/dhclient \
+  /var/lib/dhcpcd /var/lib/dhcpd /var/lib/NetworkManager /var/lib/systemd/netif/leases \
+  /var/account /var/lib/rpm /var/lib/sss/db /var/lib/puppet /var/lib/dovecot /var/lib/samba \
+  /etc/pki/consumer /etc/pki/entitlement; do
+  rp "$d" && [ "$RP" != / ] && [ -d "$R$RP" ] || continue
+  case $NL$tr_seen$NL in *"$NL$RP$NL"*) continue ;; esac
+  tr_seen=$tr_seen$NL$RP
+  if [ "$LIVE" = 1 ] && [ "$(stat -f -c %T -- "$R$RP" 2>/dev/null)" = tmpfs ]; then
+    rec traceskip "$d" "tmpfs, not part of the image"
+    continue
+  fi
+  rec tracestart "$d" "$R$RP"
+  set -- "$@" "$R$RP"
+done
+if [ $# -gt 0 ]; then
+  set -f
+  TR_PRUNE=
+  # A running service's private /tmp belongs to it while it runs.
+  [ "$LIVE" = 1 ] && TR_PRUNE="-name systemd-private-* -prune -o"
+  if [ "$FINDPRINTF" = 1 ]; then
+    # shellcheck disable=SC2086
+    tr_walk trees "$@" -xdev $TR_PRUNE -type f ! -name lock ! -name *.lock ! -name *.pid -printf "t $PF"
+  else
+    # shellcheck disable=SC2086
+    tr_walk trees "$@" -xdev $TR_PRUNE -type f ! -name lock ! -name *.lock ! -name *.pid \
+      -exec sh -c "$STAT_SH" t {} +
+  fi
+  set +f
+fi
+set --
+tr_seen=
+tr_homes=$(awk -F: '($3 == 0 || ($3 >= 1000 && $3 < 65534)) && $6 != "" && $6 != "/" { print $6 }' \
+  "$PASSWD" 2>/dev/null)
+oldifs=$IFS
+IFS=$NL
+set -f
+for h in /root$NL/etc$NL/srv$NL/var/backups$NL$tr_homes; do
+  IFS=$oldifs
+  if [ -n "$h" ] && rp "$h" && [ "$RP" != / ] && [ -d "$R$RP" ] && [ ! -L "$R$h" ]; then
+    case $NL$tr_seen$NL in
+      *"$NL$RP$NL"*) ;;
+      *) tr_seen=$tr_seen$NL$RP; set -- "$@" "$R$RP" ;;
+    esac
+  fi
+  IFS=$NL
+done
+IFS=$oldifs
+if [ $# -gt 0 ]; then
+  TR_PRUNE="( -name node_modules -o -name .cache -o -name .git -o -name .npm -o -name .rustup -o -name .cargo -o -name proc ) -prune -o"
+  TR_NAMES="( -name known_hosts -o -name known_hosts.old -o -name .*.sw[a-p] -o -name *~ -o -name *.bak
+    -o -name core -o -name core.[0-9]* )"
+  if [ "$FINDPRINTF" = 1 ]; then
+    # shellcheck disable=SC2086
+    tr_walk names "$@" -xdev $TR_PRUNE -type f $TR_NAMES -printf "n $PF"
+  else
+    # shellcheck disable=SC2086
+    tr_walk names "$@" -xdev $TR_PRUNE -type f $TR_NAMES -exec sh -c "$STAT_SH" n {} +
+  fi
+fi
+set +f
+# Single files: the directory is resolved, the file itself never followed (a backup that is a
+# symlink to /etc/shadow is not a backup).
+f tracefiles
+for p in /etc/passwd- /etc/group- /etc/shadow- /etc/gshadow- /etc/subuid- /etc/subgid- \
+  /etc/udev/rules.d/70-persistent-net.rules /var/lib/systemd/random-seed /var/lib/random-seed \
+  /var/lib/urandom/random-seed /core /root/anaconda-ks.cfg /root/original-ks.cfg \
+  /root/initial-setup-ks.cfg /root/anaconda-post.log /root/install.log /root/install.log.syslog \
+  /var/lib/logrotate.status /var/lib/logrotate/status /var/lib/rsyslog/imjournal.state \
+  /var/lib/yum/uuid /etc/sysconfig/hw-uuid /etc/smolt/uuid /etc/smolt/hw-uuid \
+  /etc/blkid/blkid.tab /etc/blkid/blkid.tab.old /etc/blkid.tab /etc/blkid.tab.old /etc/krb5.keytab \
+  /etc/lvm/devices/system.devices /etc/sysconfig/rhn/systemid /etc/sysconfig/rhn/osad-auth.conf \
+  /etc/.updated /var/.updated; do
+  rp "${p%/*}" || continue
+  tr_f=${RP%/}/${p##*/}
+  [ -f "$R$tr_f" ] && [ ! -L "$R$tr_f" ] || continue
+  s=$(stat -c '%s %a %u %g %Y %d %i' -- "$R$tr_f" 2>/dev/null) || continue
+  f "$s" "$R$tr_f"
+done
+end
+if [ "$LIVE" = 1 ] && [ -d /proc/self/fd ]; then
+  f traceopen "$(id -u 2>/dev/null)"
+  $TO find /proc/[0-9]*/fd -mindepth 1 -maxdepth 1 -exec stat -L -c '%d:%i' -- {} + 2>/dev/null \
+    | sort -u | tr '\n' ' '
+  printf '\000'
+  end
+fi
+
 # ---- instance metadata (IMDSv2), only on EC2 and only from the configured endpoint ------
 if [ "$LIVE" = 1 ] && [ "$IMDS" != never ] && [ -n "$EP" ]; then
   ec2=0

@@ -30,6 +30,7 @@ from wizard.probe_records import (
     unescape,
 )
 from wizard.probe_secrets import WALK_SEARCHES, credentials, read_scan
+from wizard.probe_traces import parse_traces
 from wizard.sshd_config import parse_sshd_t
 
 # The probe's one walk of the homes: the letter before each file's metadata says which list.
@@ -156,6 +157,7 @@ def parse(
     walks: list[list[str]] = []
     world: list[str] | None = None
     nohome: list[str] = []
+    trace_recs: list[list[str]] = []  # the system-traces section (wizard/probe_traces.py)
     for rec in records(data):
         if not rec:
             continue
@@ -207,6 +209,8 @@ def parse(
                     f"read only the first {args[2]} bytes of {p.rel(args[1])} (probe.max_size)",
                 )
             )
+        elif kind.startswith("trace"):
+            trace_recs.append(rec)
         elif kind == "done":
             seen_done = True
         else:
@@ -293,6 +297,14 @@ def parse(
         writable = tuple(
             sorted((p.file_info(m, path, owners) for m, path in world_pairs), key=lambda f: f.path)
         )
+    found_traces = parse_traces(
+        trace_recs,
+        lambda meta, path: p.file_info(meta, path, owners),
+        live=live,
+        max_files=max_files,
+        timeout=timeout,
+    )
+    incomplete += found_traces.notes
 
     histories = tuple(
         sorted(
@@ -396,6 +408,8 @@ def parse(
         authorized_keys_refused=tuple(refused),
         histories=histories,
         credentials=creds,
+        traces=found_traces.traces,
+        traces_skipped=found_traces.skipped,
         cloud_init=cloud_init,
         units=units,
         rc_local=sysfiles.get("/etc/rc.local", sysfiles.get("/etc/rc.d/rc.local")),

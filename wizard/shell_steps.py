@@ -53,7 +53,7 @@ class Step:
     """One low-level operation of a step script (after planning and journaling)."""
 
     op: str  # write | link | delete | move | unmove | lock | unlock | disable | run | chmod
-    # | sudoers (a write that visudo must accept)
+    # | sudoers (a write that visudo must accept) | trace | zero
     path: str = ""
     content: bytes = b""
     mode: int = 0o644
@@ -63,7 +63,7 @@ class Step:
     shred: bool = False
     recursive: bool = False
     argv: tuple[str, ...] = ()
-    flag: bool = False  # unlock: the password was empty; chmod: an undo
+    flag: bool = False  # unlock: the password was empty; chmod: an undo; trace: truncate
     expect: FileInfo | None = None  # delete/move: the file as probed (None: not known)
 
     def describe(self) -> str:
@@ -85,7 +85,9 @@ def identity(expect: FileInfo | None) -> tuple[str, str, str, str]:
         return ("-", "-", "-", "-")
     dev = str(expect.dev) if expect.dev else "-"
     ino = str(expect.ino) if expect.ino else "-"
-    return (dev, ino, str(expect.size), str(expect.uid))
+    # A negative size: any size (a live log grows between the probe and the step).
+    size = str(expect.size) if expect.size >= 0 else "-"
+    return (dev, ino, size, str(expect.uid))
 
 
 def chmod_identity(step: Step) -> tuple[str, str, str, str]:
@@ -143,6 +145,10 @@ def step_script(steps: Sequence[Step], on_fail: str = f"exit {STEP_FAILED}") -> 
                 call = f"aw_unlock {q(step.path)} {int(step.flag)}"
             elif step.op == "disable":
                 call = f"aw_disable {q(step.path)}"
+            elif step.op == "trace":
+                call = f"aw_trace {q(step.path)} {'t' if step.flag else 'r'} {ident}"
+            elif step.op == "zero":
+                call = "aw_zero " + " ".join(str(n) for n in step.argv)
             elif step.op == "run":
                 call = shlex.join(step.argv)
             else:  # pragma: no cover - a programming error
@@ -219,6 +225,8 @@ def written(step: Step) -> FileRecord | None:
         return FileRecord(step.path, "file", step.mode, step.uid, step.gid, step.content)
     if step.op == "link":
         return FileRecord(step.path, "link", link=step.other)
-    if step.op == "delete":
+    if step.op == "delete" or (step.op == "trace" and not step.flag):
         return FileRecord(step.path, "absent")
+    if step.op == "trace":  # truncated: the same file, empty, its mode and owner kept
+        return FileRecord(step.path, "file", step.mode, step.uid, step.gid, b"")
     return None

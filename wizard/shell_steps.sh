@@ -259,6 +259,77 @@ aw_unlock() { # USER WAS_EMPTY
 }
 # No password matches "!*": the old hash is gone, from the backup copies too.
 aw_disable() { usermod -p '!*' "$1" && aw_backups; }
+aw_open() { # "DEV INO": 0 when a running process holds that file open, 1 when none does;
+  # refuses (2) when that cannot be told (no /proc, not root). Read once per step script.
+  if [ -z "${aw_opened+x}" ]; then
+    if [ "$aw_uid" != 0 ] || [ ! -d /proc/self/fd ]; then aw_opened=-; else
+      aw_opened=$(find /proc/[0-9]*/fd -mindepth 1 -maxdepth 1 -exec stat -L -c '%d:%i' -- {} + 2>/dev/null)
+      aw_opened=" $(printf '%s' "$aw_opened" | tr '\n' ' ') "
+    fi
+  fi
+  [ "$aw_opened" = - ] && return 2
+  case $aw_opened in *" ${1% *}:${1#* } "*) return 0 ;; esac
+  return 1
+}
+aw_trace() { # PATH t|r DEV INO SIZE UID: truncate (t) or remove (r) a builder trace if it is
+  # still the regular file probed; a file a running process holds open is never removed
+  aw_verify "$1" "$3" "$4" "$5" "$6"
+  aw_rc=$?
+  [ "$aw_rc" = 2 ] && return 0
+  [ "$aw_rc" = 0 ] || { [ "$aw_rc" = 3 ] && aw_err "refusing $1: it is a symlink"; return 1; }
+  [ -f "./$aw_b" ] || { aw_err "refusing $1: not a regular file"; return 1; }
+  if [ "$2" = t ]; then
+    # Through a descriptor proven to be the file checked; opening /dev/fd/3 with O_TRUNC
+    # truncates that same inode (never a name swapped in between).
+    exec 3>> "./$aw_b" || return 1
+    aw_fd=$(stat -L -c '%d %i' /dev/fd/3) || { exec 3>&-; return 1; }
+    if [ "$aw_fd" != "${aw_st% * *}" ]; then
+      exec 3>&-; aw_err "refusing $1: it changed while being truncated"; return 1
+    fi
+    # Another hard link is another name for the same content (perhaps someone else's file):
+    # emptying it through this name would empty that one too.
+    if [ "$(stat -L -c %h /dev/fd/3)" != 1 ]; then
+      exec 3>&-; aw_err "refusing to truncate $1: it has another hard link"; return 1
+    fi
+    : > /dev/fd/3 || { exec 3>&-; return 1; }
+    exec 3>&-
+    return 0
+  fi
+  aw_open "${aw_st% * *}"
+  case $? in
+    0) aw_err "refusing to remove $1: a running process holds it open"; return 1 ;;
+    2) aw_err "refusing to remove $1: cannot tell whether a running process holds it open"; return 1 ;;
+  esac
+  rm -f -- "./$aw_b"
+}
+aw_zero() { # MAX_SECONDS MAX_BYTES RESERVE_BYTES: fill the free space of / and of the local
+  # file systems /etc/fstab mounts (what the image is made of) with zeros, keeping RESERVE
+  # free, then remove the fill file
+  aw_tab=$(awk '$1 !~ /^#/ && $2 ~ /^\// { printf " %s", $2 }' /etc/fstab 2>/dev/null)
+  aw_fs=$(awk -v tab="$aw_tab " '($2 == "/" || index(tab, " " $2 " ")) && $4 ~ /(^|,)rw(,|$)/ &&
+      $3 ~ /^(ext[234]|xfs|btrfs|f2fs|jfs|reiserfs|vfat)$/ { print $2 }' /proc/self/mounts) || return 1
+  while IFS= read -r aw_m; do
+    [ -n "$aw_m" ] || continue
+    case $aw_m in *\\*) continue ;; esac  # an escaped mount point (\040): not one of ours
+    [ -d "$aw_m" ] && [ ! -L "$aw_m" ] || continue
+    aw_av=$(df -P -k -- "$aw_m" | awk 'NR == 2 { print $4 }') || continue
+    aw_n=$((aw_av * 1024 - $3))
+    [ "$aw_n" -gt "$2" ] && aw_n=$2
+    [ "$aw_n" -gt 0 ] || { echo "zero $aw_m 0"; continue; }
+    aw_z=$(mktemp "${aw_m%/}/.ami-wizard.XXXXXX") || continue
+    aw_tmp=$aw_z
+    # Whole MiB, then 4 KiB blocks up to the limit: no free block but the reserve is left.
+    timeout "$1" sh -c 'dd if=/dev/zero bs=1048576 count="$1"; dd if=/dev/zero bs=4096 count="$2"' \
+      sh "$((aw_n / 1048576))" "$((aw_n % 1048576 / 4096))" > "$aw_z" 2>/dev/null
+    aw_sync "$aw_z"
+    echo "zero $aw_m $(stat -c %s -- "$aw_z" 2>/dev/null || echo 0)"
+    rm -f -- "$aw_z"
+    aw_tmp=
+  done <<AW_ZERO_EOF
+$aw_fs
+AW_ZERO_EOF
+  sync
+}
 #@ reload
 aw_reload() {
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then

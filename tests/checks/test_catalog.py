@@ -36,6 +36,7 @@ OPTION_IDS = {
     "cloud-init-config": ["drop-in"],
     "accounts-privilege": ["fix-all", "remove-world-write"],
     "ami-tools": ["update", "ami-tools-only"],
+    "system-traces": ["truncate", "remove", "remove-and-zero-free-space", "keep"],
 }
 # Steps that destroy material the journal must never keep (or, for package upgrades, cannot).
 IRREVERSIBLE = {
@@ -47,6 +48,10 @@ IRREVERSIBLE = {
     ("cloud-init-state", "clean"),
     ("root-password", "disable"),
     ("user-passwords", "disable"),
+    # big logs, caches, dumps and the shadow backups are never journaled
+    ("system-traces", "truncate"),
+    ("system-traces", "remove"),
+    ("system-traces", "remove-and-zero-free-space"),
 }
 SEED = Path("/work/shared/seeds/001_8f3fe873523c5803.txt")
 

@@ -36,6 +36,7 @@ ORDER = (
     "launch-key",
     "bundle-credentials",
     "shell-history",
+    "system-traces",
     "machine-id",
     "cloud-init-state",
     "cloud-init-config",
@@ -53,6 +54,7 @@ def test_registry_finds_every_check_in_order() -> None:
         "ssh-host-keys",
         "authorized-keys",
         "bundle-credentials",
+        "system-traces",
         "shell-history",
     )
     assert registry.last_command() == "shell-history"
