@@ -435,6 +435,23 @@ class WizardApp(App[None]):
             chosen,
         )
 
+    def action_open_inventory(self) -> None:
+        """Audit every target of an inventory and show the fleet table (screens.fleet)."""
+        from screens.fleet import FleetScreen
+
+        def chosen(path: str | None) -> None:
+            if path and path.strip():
+                self.push_screen(FleetScreen(path.strip(), self.connect_options))
+
+        self.push_screen(
+            InputDialog(
+                "Open an inventory",
+                "An ami-wizard inventory (schema ami-wizard/inventory/v1), an Ansible "
+                "inventory, or a .txt file with one target a line.",
+            ),
+            chosen,
+        )
+
     def action_load_runbook(self) -> None:
         """Read the runbook's live data; the first time, ask which account to read."""
         if self.driver is None:

@@ -39,6 +39,7 @@ class OverviewScreen(WizardScreen):
         letter("e", "app.export", "Export", id="export"),
         letter("c", "app.connect_other", "Connect", id="connect", show=False),
         letter("a", "app.read_account", "AWS account", id="read-account", show=False),
+        letter("i", "app.open_inventory", "Inventory", id="open-inventory", show=False),
     ]
 
     def __init__(self, spec: str) -> None:

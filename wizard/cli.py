@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "target",
         metavar="TARGET",
-        help="ssh://user@host[:port], user@host, alias, local, image:/path, demo",
+        nargs="*",
+        help="ssh://user@host[:port], user@host, alias, local, image:/path, demo; "
+        "several, or @FILE (one a line), audit them all at once",
     )
     a.add_argument("--format", choices=("json", "md", "sarif", "junit"), default="md")
     a.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
@@ -86,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _ssh_options(a)
     _sign_options(a)
+    _fleet_options(a, "audit")
 
     d = sub.add_parser(
         "demo", help="the wizard on a practice instance (a temp dir seeded with flaws)"
@@ -99,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     from wizard.cli_apply import add_parsers as add_apply_parsers
 
     add_apply_parsers(sub, _ssh_options, _sign_options)
+    _fleet_options(sub.choices["apply"], "apply")
     from wizard.cli_sessions import add_parsers as add_sessions_parsers
 
     add_sessions_parsers(sub)
@@ -124,6 +128,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--public-key", metavar="FILE")
     v.add_argument("--principal", metavar="ID", help="require this signer identity")
     return parser
+
+
+def _fleet_options(p: argparse.ArgumentParser, command: str) -> None:
+    """--inventory, --jobs, --out-dir, --target-timeout (wizard.cli_fleet)."""
+    from wizard import cli_fleet
+
+    default = cli_fleet.DEFAULT_APPLY_TIMEOUT_S if command == "apply" else None
+    cli_fleet.add_fleet_options(p, default or cli_fleet.fleet.DEFAULT_TARGET_TIMEOUT_S)
+
+
+def _one_target(args: argparse.Namespace) -> bool:
+    """Many targets go to wizard.cli_fleet; one keeps `args.target` a string, as before."""
+    from wizard.cli_fleet import wants_fleet
+
+    if wants_fleet(args):
+        return False
+    if not args.target:
+        raise UsageError("no target given: name a TARGET, @FILE or --inventory FILE")
+    args.target = args.target[0]
+    return True
 
 
 def _connect_options(
@@ -155,6 +179,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from wizard.engine import audit, open_target, validate_ids
     from wizard.formats import render
 
+    if not _one_target(args):
+        from wizard.cli_fleet import cmd_audit_fleet
+
+        return cmd_audit_fleet(args, _connect_options(args))
     if args.target.startswith("aws:"):
         return _audit_aws(args)
     config = load_config()
@@ -308,6 +336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_audit(args)
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "apply" and not _one_target(args):
+            from wizard.cli_fleet import cmd_apply_fleet
+
+            return cmd_apply_fleet(args, _connect_options(args))
         if args.command in ("apply", "undo"):
             from wizard import cli_apply
 

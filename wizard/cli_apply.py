@@ -26,7 +26,12 @@ def add_parsers(
 ) -> None:
     """Register `apply` and `undo` on the main parser's subcommands."""
     p = sub.add_parser("apply", help="apply fixes headless (a plan file or the recommended ones)")
-    p.add_argument("target", metavar="TARGET", help="ssh://user@host[:port], local, image:/path")
+    p.add_argument(
+        "target",
+        metavar="TARGET",
+        nargs="*",
+        help="ssh://user@host[:port], local, image:/path; several, or @FILE (one a line)",
+    )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--plan", metavar="PLAN.yaml", help=f"choices per check ({PLAN_SCHEMA})")
     which.add_argument(

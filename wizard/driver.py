@@ -28,6 +28,8 @@ from wizard.targets.base import ConnectOptions, Target
 if TYPE_CHECKING:
     from checks.runbook import RunbookView
     from wizard.progress import ProgressFn
+    from wizard.fleet import Outcome as FleetOutcome
+    from wizard.inventory import FleetTarget
     from wizard.report import AccountInput, ReportInput
     from wizard.report_testboot import TestBootInput
     from wizard.ssh_keys import PassphraseCallback
@@ -433,3 +435,23 @@ def ssh_aliases(ssh_config: str | None = None) -> list[str]:
         return []
     names = config.get_hostnames() if config is not None else set()
     return sorted(n for n in names if n and not any(c in n for c in "*?!"))
+
+
+def audit_inventory(
+    path: str, options: ConnectOptions, config: Config | None = None
+) -> list[FleetOutcome[AuditResult]]:
+    """The overview's fleet table: every target of an inventory (ours, Ansible's or a
+    target list) audited as `ami-wizard audit --inventory` does it. Blocking: workers only."""
+    from wizard import fleet, fleet_jobs
+    from wizard.inventory import read_inventory, read_target_list, unique_names
+
+    members = unique_names(
+        read_target_list(path) if path.endswith(".txt") else read_inventory(path)
+    )
+    cfg = config or Config()
+    timeout = fleet.DEFAULT_TARGET_TIMEOUT_S
+
+    def job(member: FleetTarget, handle: fleet.Handle) -> AuditResult:
+        return fleet_jobs.audit_member(member, handle, options, cfg, None, timeout)
+
+    return fleet.run_fleet(members, job, fleet.default_jobs(), timeout)

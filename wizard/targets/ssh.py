@@ -753,7 +753,9 @@ class SSHTarget(Target):
         try:
             channel = self._transport.open_session(timeout=timeout)
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise TargetError(f"{self.uri}: cannot open a session — {exc}") from exc
+            # paramiko's SSHException for a transport that went away has no text of its own.
+            reason = str(exc) or "the connection was closed"
+            raise TargetError(f"{self.uri}: cannot open a session — {reason}") from exc
         self.channels_opened += 1
         with contextlib.closing(channel):
             channel.settimeout(timeout)
