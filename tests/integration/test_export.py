@@ -1,0 +1,195 @@
+"""`ami-wizard export` run for real: the exported shell script under dash and busybox sh, and
+the exported playbook under ansible-playbook, on real sshd instances seeded alike; each final
+audit must equal the one `ami-wizard apply --plan` leaves on an identical instance.
+
+Instances are module-scoped (each costs a start and a seed): one the wizard applies to, one
+per engine. The plan is resolved on the dash instance over SSH; the same script then runs on
+the busybox one, which is another machine of the same "source image" (portable identities).
+After the final phase no new SSH login works, so the audits run inside each instance
+(`audit local`, through nsenter), like the build instance itself would run them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import ClientKey, require
+from tests.integration.instance import Instance, missing_requirements
+from tests.integration.test_apply import cli, ours_left
+from tests.integration.test_audit import seed_unprepared
+
+PLAN = """\
+schema: ami-wizard/plan/v1
+choices:
+  root-ssh-login: prohibit-password
+  ssh-password-auth: disable
+  root-password: lock
+  machine-id: empty
+  ssh-host-keys: delete-and-regenerate
+  authorized-keys: clear
+  bundle-credentials: delete
+  shell-history: shred
+"""
+SSHD_CONFIG = "/etc/ssh/sshd_config"
+
+
+def _start(factory: pytest.TempPathFactory, key: ClientKey, name: str) -> Instance:
+    require(missing_requirements())
+    inst = Instance(factory.mktemp(name)).start()
+    inst.authorize("root", key.public_line)
+    seed_unprepared(inst)
+    return inst
+
+
+def _ssh(inst: Instance, key: ClientKey, tmp: Path) -> list[str]:
+    known = tmp / f"known_hosts-{inst.port}"
+    known.write_text(inst.host_key_line() + "\n")
+    return [f"ssh://root@127.0.0.1:{inst.port}", "-i", str(key.path), "--known-hosts", str(known)]
+
+
+def audit_inside(inst: Instance) -> dict[str, str]:
+    """The audit as the instance itself sees it: check id -> status."""
+    proc = inst.exec(
+        [
+            "env",
+            "PYTHONDONTWRITEBYTECODE=1",
+            sys.executable,
+            "-m",
+            "wizard.cli",
+            "audit",
+            "local",
+            "--format",
+            "json",
+        ],
+        check=False,
+    )
+    assert proc.returncode in (0, 1), proc.stderr.decode()
+    return {c["id"]: c["status"] for c in json.loads(proc.stdout)["checks"]}
+
+
+@pytest.fixture(scope="module")
+def plan_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("plan") / "plan.yaml"
+    path.write_text(PLAN)
+    return path
+
+
+@pytest.fixture(scope="module")
+def wizard_audit(
+    tmp_path_factory: pytest.TempPathFactory, client_key: ClientKey, plan_file: Path
+) -> Iterator[dict[str, str]]:
+    """The final audit after `ami-wizard apply --plan` on its own instance."""
+    inst = _start(tmp_path_factory, client_key, "wizard")
+    try:
+        ssh = _ssh(inst, client_key, tmp_path_factory.mktemp("w"))
+        proc = cli("apply", ssh[0], "--plan", str(plan_file), "--yes", *ssh[1:])
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        yield audit_inside(inst)
+    finally:
+        inst.stop()
+
+
+@pytest.fixture(scope="module")
+def dash_inst(
+    tmp_path_factory: pytest.TempPathFactory, client_key: ClientKey
+) -> Iterator[Instance]:
+    inst = _start(tmp_path_factory, client_key, "dash")
+    yield inst
+    inst.stop()
+
+
+@pytest.fixture(scope="module")
+def shell_script(
+    dash_inst: Instance,
+    client_key: ClientKey,
+    plan_file: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> str:
+    """The plan exported to shell, resolved on the dash instance (probed, not changed)."""
+    before = dash_inst.upper_changes()
+    ssh = _ssh(dash_inst, client_key, tmp_path_factory.mktemp("d"))
+    out = tmp_path_factory.mktemp("export") / "fixes.sh"
+    proc = cli(
+        "export",
+        str(plan_file),
+        "--to",
+        "shell",
+        "--from",
+        ssh[0],
+        *ssh[1:],
+        "--yes",
+        "-o",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert dash_inst.upper_changes() == before  # exporting changes nothing on the reference
+    return out.read_text()
+
+
+def _run_script(inst: Instance, shell: list[str], script: str) -> tuple[int, str, str]:
+    inst.write("/tmp/fixes.sh", script, mode=0o700)  # /tmp is a tmpfs: not in the image
+    proc = inst.exec([*shell, "/tmp/fixes.sh"], check=False)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+def test_shell_export_without_yes_is_refused(
+    plan_file: Path, dash_inst: Instance, client_key: ClientKey, tmp_path: Path
+) -> None:
+    ssh = _ssh(dash_inst, client_key, tmp_path)
+    proc = cli("export", str(plan_file), "--to", "shell", "--from", ssh[0], *ssh[1:])
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "--yes" in proc.stderr and proc.stdout == ""
+
+
+def test_shell_export_under_dash_matches_the_wizard_and_runs_twice(
+    dash_inst: Instance, shell_script: str, wizard_audit: dict[str, str]
+) -> None:
+    assert shell_script.startswith("#!/bin/sh\n# ami-wizard ")
+    assert "#   root-ssh-login: prohibit-password\n" in shell_script
+    offset = dash_inst.log_offset()
+    rc, out, err = _run_script(dash_inst, ["dash"], shell_script)
+    assert rc == 0, out + err
+    assert "sshd -t passed, reloaded" in out
+    assert "Received SIGHUP" in dash_inst.log()[offset:]
+    assert audit_inside(dash_inst) == wizard_audit
+    assert wizard_audit["root-ssh-login"] == "pass" and wizard_audit["ssh-host-keys"] == "pass"
+    assert not ours_left(dash_inst.upper_changes())
+    # A second run finds every step done and changes nothing.
+    upper = dash_inst.upper_changes()
+    rc, out, err = _run_script(dash_inst, ["dash"], shell_script)
+    assert rc == 0, out + err
+    assert "(already so)" in out
+    assert audit_inside(dash_inst) == wizard_audit
+    assert [c.path for c in dash_inst.upper_changes()] == [c.path for c in upper]
+
+
+def test_shell_export_under_busybox_refuses_a_changed_file_then_matches(
+    tmp_path_factory: pytest.TempPathFactory,
+    client_key: ClientKey,
+    shell_script: str,
+    wizard_audit: dict[str, str],
+) -> None:
+    busybox = shutil.which("busybox")
+    require(None if busybox else "busybox is not installed (Debian: busybox)")
+    inst = _start(tmp_path_factory, client_key, "busybox")
+    try:
+        original = inst.read(SSHD_CONFIG)
+        inst.write(SSHD_CONFIG, original + b"# edited after the plan\n")
+        upper = inst.upper_changes()
+        rc, out, err = _run_script(inst, ["busybox", "sh"], shell_script)
+        assert rc == 3, out + err
+        assert "changed since the plan" in err and "ok 1" not in out
+        assert inst.upper_changes() == upper  # nothing changed
+        inst.write(SSHD_CONFIG, original)
+        rc, out, err = _run_script(inst, ["busybox", "sh"], shell_script)
+        assert rc == 0, out + err
+        assert audit_inside(inst) == wizard_audit
+        assert not ours_left(inst.upper_changes())
+    finally:
+        inst.stop()
