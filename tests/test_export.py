@@ -4,7 +4,9 @@ The exports are run for real in tests/integration/test_export.py."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,3 +82,38 @@ def test_export_to_an_unknown_engine_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["export", str(plan), "--to", "chef", "--from", "demo"])
     assert exc.value.code == 2
+
+
+def test_ansible_has_no_move_yet_and_refuses_it() -> None:
+    from wizard import export_ansible
+    from wizard.actions import MoveFile
+
+    move = MoveFile(
+        check_id="bundle-credentials", path="/root/.aws/credentials", destination="/mnt/x"
+    )
+    with pytest.raises(ExportRefused, match="some-check plans MoveFile"):
+        export_ansible.render(_plan(move))
+
+
+def test_ansible_export_of_the_practice_instance(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN)
+    out = tmp_path / "fixes.yml"
+    args = ["export", str(plan), "--to", "ansible", "--from", "demo", "--yes", "-o", str(out)]
+    assert main(args) == 0
+    text = out.read_text()
+    assert text.startswith(f"# ami-wizard {__version__}: export of a plan to ansible")
+    assert "validate: '{{ ami_wizard_sshd }} -t -f %s'" in text
+    # file names from the target are never templated
+    assert "path: !unsafe '/etc/ssh/ssh_host_ed25519_key'" in text
+    assert text.index("- normal") < text.index("- final") < text.index("- last")
+    playbook = Path(sys.executable).with_name("ansible-playbook")
+    if playbook.exists():
+        proc = subprocess.run(
+            [str(playbook), "-i", "localhost,", "--syntax-check", str(out)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "HOME": str(tmp_path)},
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr

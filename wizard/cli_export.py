@@ -79,4 +79,8 @@ def _render(engine: str, plan: Any) -> str:
         from wizard import export_shell
 
         return export_shell.render(plan)
+    if engine == "ansible":
+        from wizard import export_ansible
+
+        return export_ansible.render(plan)
     raise UsageError(f"unknown export target {engine!r}")

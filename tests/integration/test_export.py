@@ -12,15 +12,18 @@ After the final phase no new SSH login works, so the audits run inside each inst
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import ClientKey, require
-from tests.integration.instance import Instance, missing_requirements
+from tests.integration.instance import INSIDE_ENV, Instance, missing_requirements
 from tests.integration.test_apply import cli, ours_left
 from tests.integration.test_audit import seed_unprepared
 
@@ -193,3 +196,146 @@ def test_shell_export_under_busybox_refuses_a_changed_file_then_matches(
         assert not ours_left(inst.upper_changes())
     finally:
         inst.stop()
+
+
+ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
+# Ansible's own files go to /tmp (a tmpfs in the instance), not into the image.
+ANSIBLE_ENV = {
+    "HOME": "/tmp/ansible-home",
+    "ANSIBLE_LOCAL_TEMP": "/tmp/ansible-local",
+    "ANSIBLE_REMOTE_TEMP": "/tmp/ansible-remote",
+    "ANSIBLE_NOCOLOR": "1",
+    "ANSIBLE_HOST_KEY_CHECKING": "True",
+    "ANSIBLE_PIPELINING": "True",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+
+
+def _changed_tasks(out: str) -> list[str]:
+    """The TASK lines whose result was `changed`."""
+    tasks, task = [], ""
+    for line in out.splitlines():
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith("changed:"):
+            tasks.append(task)
+    return tasks
+
+
+def _recap(out: str) -> dict[str, int]:
+    """ok/changed/failed... of the one host in PLAY RECAP."""
+    line = out.rsplit("PLAY RECAP", 1)[1].split("\n", 1)[1].strip().splitlines()[0]
+    return {k: int(v) for k, v in (w.split("=") for w in line.split() if "=" in w)}
+
+
+def _playbook_inside(inst: Instance, playbook: str, *extra: str) -> tuple[int, str]:
+    """ansible-playbook on the instance itself (connection local), like a build step."""
+    inst.write("/tmp/fixes.yml", playbook)
+    inst.exec(["mkdir", "-p", ANSIBLE_ENV["HOME"]])
+    env = [f"{k}={v}" for k, v in ANSIBLE_ENV.items()]
+    argv = [
+        "env",
+        *env,
+        str(ANSIBLE_PLAYBOOK),
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        "ami_wizard_become=false",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        "/tmp/fixes.yml",
+        *extra,
+    ]
+    proc = subprocess.run(
+        ["nsenter", "-t", str(inst.pid), "-m", "-p", "-r", "-w", "--", *argv],
+        capture_output=True,
+        env=INSIDE_ENV,
+        timeout=300,
+        check=False,
+    )
+    return proc.returncode, proc.stdout.decode() + proc.stderr.decode()
+
+
+@pytest.fixture(scope="module")
+def ansible_inst(
+    tmp_path_factory: pytest.TempPathFactory, client_key: ClientKey
+) -> Iterator[Instance]:
+    require(None if ANSIBLE_PLAYBOOK.exists() else "ansible-core is not installed (dev extra)")
+    inst = _start(tmp_path_factory, client_key, "ansible")
+    yield inst
+    inst.stop()
+
+
+def test_ansible_export_checks_over_ssh_then_matches_the_wizard_and_is_idempotent(
+    ansible_inst: Instance,
+    client_key: ClientKey,
+    plan_file: Path,
+    tmp_path: Path,
+    wizard_audit: dict[str, str],
+) -> None:
+    inst = ansible_inst
+    ssh = _ssh(inst, client_key, tmp_path)
+    out = tmp_path / "fixes.yml"
+    proc = cli(
+        "export",
+        str(plan_file),
+        "--to",
+        "ansible",
+        "--from",
+        ssh[0],
+        *ssh[1:],
+        "--yes",
+        "-o",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    playbook = out.read_text()
+    assert playbook.startswith("# ami-wizard ") and "#   authorized-keys: clear\n" in playbook
+    # --check --diff over SSH, as a pipeline would connect: reports, changes nothing.
+    upper = inst.upper_changes()
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(
+        f"builder ansible_host=127.0.0.1 ansible_port={inst.port} ansible_user=root "
+        f"ansible_ssh_private_key_file={client_key.path} "
+        f"ansible_ssh_common_args='-o UserKnownHostsFile={ssh[-1]} -o IdentitiesOnly=yes' "
+        f"ansible_python_interpreter=/usr/bin/python3\n"
+    )
+    started = time.monotonic()
+    check = subprocess.run(
+        [
+            str(ANSIBLE_PLAYBOOK),
+            "-i",
+            str(inventory),
+            "-e",
+            "ami_wizard_become=false",
+            str(out),
+            "--check",
+            "--diff",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ANSIBLE_ENV, "HOME": str(tmp_path)},
+        timeout=300,
+        check=False,
+    )
+    print("check", time.monotonic() - started)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "+PermitRootLogin prohibit-password" in check.stdout  # the diff of the drop-in
+    assert _recap(check.stdout)["changed"] > 0
+    assert inst.upper_changes() == upper
+    # The real run, on the instance itself: the same final audit as the wizard's apply.
+    offset = inst.log_offset()
+    started = time.monotonic()
+    rc, text = _playbook_inside(inst, playbook)
+    print("run", time.monotonic() - started)
+    assert rc == 0, text
+    assert _recap(text)["failed"] == 0 and _recap(text)["changed"] > 0
+    assert "Received SIGHUP" in inst.log()[offset:]
+    assert audit_inside(inst) == wizard_audit
+    assert not ours_left(inst.upper_changes())
+    # Idempotent: a second run changes nothing.
+    rc, text = _playbook_inside(inst, playbook)
+    assert rc == 0, text
+    assert _recap(text)["changed"] == 0, _changed_tasks(text)

@@ -1,0 +1,536 @@
+"""`export --to ansible`: one playbook of `ansible.builtin` modules, idempotent (a second run
+reports `changed=0`), with `--check --diff` support.
+
+Safety, as close to the wizard's own steps as Ansible modules allow: a first task refuses when a
+directory on the way to any path the playbook touches is a symlink (run again before the final
+phase); every destructive task is preceded by a `stat` (never following links) and an `assert`
+that the file is the expected type and owner (and, with `--same-machine`, device, inode, size);
+sshd files must be as the plan found them or as a later step leaves them, are written with
+`validate: sshd -t -f %s`, then the whole configuration is checked with `sshd -t` and put back
+(block/rescue) when that fails; a handler reloads sshd, flushed before the final phase. The final
+phase (host keys, authorized_keys, credentials) and the history shred come last, tagged `final`
+and `last`; every task is also tagged with its check id. File names and contents are data:
+they are `!unsafe` (never templated). Nothing is backed up on the machine (it would ship in
+the image). Only RunCommand tasks (e.g. `cloud-init clean`) run again on every run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from wizard.actions import (
+    ACCOUNT_BACKUPS,
+    DeleteFile,
+    DisablePassword,
+    ExportExcludeList,
+    LockPassword,
+    RunCommand,
+    ShredHistories,
+    Symlink,
+    WriteFile,
+)
+from wizard.export import (
+    ExportPlan,
+    ExportRefused,
+    Item,
+    SshdFile,
+    SshdFiles,
+    portable,
+    render_items,
+)
+from wizard.shell_steps import history_script
+
+Task = dict[str, Any]
+HANDLER = "reload sshd"
+
+
+class Unsafe(str):
+    """A string Ansible must never template (emitted as `!unsafe`)."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _unsafe(dumper: yaml.SafeDumper, value: Unsafe) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("!unsafe", str(value), style=style)
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
+    )
+
+
+_Dumper.add_representer(Unsafe, _unsafe)
+_Dumper.add_representer(str, _str)
+
+
+def _name(n: int, item: Item, text: str) -> str:
+    """A task name (templated by Ansible): printable, without braces."""
+    return re.sub(r"[^\x20-\x7e]|[{}%#]", "?", f"{n}. {item.check_id}: {text}")
+
+
+def _text(content: bytes, path: str) -> Unsafe:
+    try:
+        return Unsafe(content.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ExportRefused(
+            f"cannot export to ansible: {path} would get content that is not UTF-8 text"
+        ) from None
+
+
+def _stat(n: int, item: Item, path: str, reg: str, checksum: bool = False) -> Task:
+    args: dict[str, Any] = {"path": Unsafe(path), "follow": False, "get_mime": False}
+    args["get_attributes"] = False
+    if checksum:
+        args["checksum_algorithm"] = "sha256"
+    else:
+        args["get_checksum"] = False
+    return {
+        "name": _name(n, item, f"look at {path}"),
+        "ansible.builtin.stat": args,
+        "register": reg,
+    }
+
+
+def _assert(n: int, item: Item, that: str, msg: str) -> Task:
+    return {
+        "name": _name(n, item, "refuse an unexpected state"),
+        "ansible.builtin.assert": {"that": [that], "fail_msg": Unsafe(msg), "quiet": True},
+    }
+
+
+def _write(n: int, item: Item, plan: ExportPlan) -> list[Task]:
+    a = item.action
+    assert isinstance(a, WriteFile)
+    reg = f"aw_{n}"
+    copy = {
+        "dest": Unsafe(a.path),
+        "content": _text(a.content, a.path),
+        "mode": f"0{a.mode:o}",
+        "owner": str(a.uid),
+        "group": str(a.gid),
+        "follow": False,
+    }
+    return [
+        _stat(n, item, a.path, reg),
+        _assert(
+            n,
+            item,
+            f"not {reg}.stat.exists or ({reg}.stat.isreg and not {reg}.stat.islnk)",
+            f"refusing {a.path}: not a regular file (a symlink or a directory)",
+        ),
+        *(
+            _empty(n, item, a, reg)
+            if not a.content
+            else [{"name": _name(n, item, a.describe()), "ansible.builtin.copy": copy}]
+        ),
+    ]
+
+
+def _empty(n: int, item: Item, a: WriteFile, reg: str) -> list[Task]:
+    """An empty file (`copy` takes no empty content): truncated when it is not, made when absent."""
+    path = Unsafe(a.path)
+    return [
+        {
+            "name": _name(n, item, f"empty {a.path}"),
+            "ansible.builtin.command": {"argv": ["truncate", "-s", "0", "--", path]},
+            "when": f"{reg}.stat.exists and {reg}.stat.size > 0",
+        },
+        {
+            "name": _name(n, item, a.describe()),
+            "ansible.builtin.file": {
+                "path": path,
+                "state": "touch",
+                "mode": f"0{a.mode:o}",
+                "owner": str(a.uid),
+                "group": str(a.gid),
+                "modification_time": "preserve",
+                "access_time": "preserve",
+            },
+        },
+    ]
+
+
+def _identity(reg: str, a: DeleteFile, plan: ExportPlan) -> str:
+    dev, ino, size, uid = portable(a.expect, plan.same_machine)
+    kinds = f"{reg}.stat.isreg" + (f" or {reg}.stat.isdir" if a.recursive else "")
+    if uid == "-":
+        return f"not {reg}.stat.exists or {reg}.stat.islnk or {kinds}"
+    tests = [f"not {reg}.stat.islnk", f"({kinds})", f"{reg}.stat.uid == {uid}"]
+    for field, want in (("dev", dev), ("inode", ino), ("size", size)):
+        if want != "-":
+            tests.append(f"{reg}.stat.{field} == {want}")
+    return f"not {reg}.stat.exists or ({' and '.join(tests)})"
+
+
+def _delete(n: int, item: Item, plan: ExportPlan) -> list[Task]:
+    a = item.action
+    assert isinstance(a, DeleteFile)
+    reg = f"aw_{n}"
+    # Deleted to make way for a link (a later step): already that link means nothing to do.
+    link = next(
+        (
+            i.action.target
+            for i in plan.items[plan.items.index(item) + 1 :]
+            if isinstance(i.action, Symlink) and i.action.path == a.path
+        ),
+        None,
+    )
+    keep = (
+        f" and not ({reg}.stat.islnk and {reg}.stat.lnk_target == {json.dumps(link)})"
+        if link is not None
+        else ""
+    )
+    tasks = [
+        _stat(n, item, a.path, reg),
+        _assert(
+            n,
+            item,
+            _identity(reg, a, plan),
+            f"refusing {a.path}: it is not the file the plan was made for (type or owner)",
+        ),
+    ]
+    if a.shred:
+        tasks.append(
+            {
+                "name": _name(n, item, f"shred {a.path}"),
+                "ansible.builtin.command": {"argv": ["shred", "-z", "--", Unsafe(a.path)]},
+                # a second hard link keeps the content (and may be someone else's file)
+                "when": f"{reg}.stat.exists and {reg}.stat.isreg and {reg}.stat.nlink == 1",
+            }
+        )
+    tasks.append(
+        {
+            "name": _name(n, item, a.describe()),
+            "ansible.builtin.file": {"path": Unsafe(a.path), "state": "absent"},
+            "when": f"{reg}.stat.exists{keep}",
+        }
+    )
+    return tasks
+
+
+def _link(n: int, item: Item, plan: ExportPlan) -> list[Task]:
+    a = item.action
+    assert isinstance(a, Symlink)
+    reg = f"aw_{n}"
+    args = {"src": Unsafe(a.target), "dest": Unsafe(a.path), "state": "link", "force": True}
+    return [
+        _stat(n, item, a.path, reg),
+        _assert(
+            n, item, f"not {reg}.stat.exists or not {reg}.stat.isdir", f"{a.path} is a directory"
+        ),
+        {"name": _name(n, item, a.describe()), "ansible.builtin.file": args},
+    ]
+
+
+def _run(n: int, item: Item, plan: ExportPlan) -> list[Task]:
+    a = item.action
+    assert isinstance(a, RunCommand)
+    argv = [Unsafe(x) for x in a.argv]
+    return [{"name": _name(n, item, a.describe()), "ansible.builtin.command": {"argv": argv}}]
+
+
+def _backups(n: int, item: Item) -> list[Task]:
+    """The account files' backup copies (usermod writes them): shredded when regular files,
+    a link only removed."""
+    reg = f"aw_{n}_backups"
+    paths = [Unsafe(p) for p in ACCOUNT_BACKUPS]
+    return [
+        {
+            "name": _name(n, item, "look at the account files' backup copies"),
+            "ansible.builtin.stat": {"path": "{{ item }}", "follow": False, "get_checksum": False},
+            "loop": paths,
+            "register": reg,
+        },
+        {
+            "name": _name(n, item, "shred the backup copies"),
+            "ansible.builtin.command": {"argv": ["shred", "-z", "--", "{{ item.item }}"]},
+            "loop": f"{{{{ {reg}.results }}}}",
+            "when": "item.stat.exists and item.stat.isreg and item.stat.nlink == 1",
+        },
+        {
+            "name": _name(n, item, "remove the backup copies"),
+            "ansible.builtin.file": {"path": "{{ item }}", "state": "absent"},
+            "loop": paths,
+        },
+    ]
+
+
+def _lock(n: int, item: Item, plan: ExportPlan) -> list[Task]:
+    a = item.action
+    assert isinstance(a, LockPassword)
+    user = {"name": Unsafe(a.user), "password_lock": True}
+    return [
+        {"name": _name(n, item, a.describe()), "ansible.builtin.user": user},
+        *_backups(n, item),
+    ]
+
+
+def _disable(n: int, item: Item, plan: ExportPlan) -> list[Task]:
+    a = item.action
+    assert isinstance(a, DisablePassword)
+    user = {"name": Unsafe(a.user), "password": Unsafe("!*")}
+    return [
+        {"name": _name(n, item, a.describe()), "ansible.builtin.user": user},
+        *_backups(n, item),
+    ]
+
+
+# Lists the history files the shred would find (read only): the shred runs only when one is.
+_HISTORIES_LEFT = r"""
+names=$1; shift
+for f in "$@"; do if [ -e "$f" ] || [ -L "$f" ]; then echo listed; fi; done
+{ awk -F: '$6 != "" && $6 != "/" { print $6 }' /etc/passwd; echo /root; } | sort -u |
+while IFS= read -r h; do
+  for n in $names; do if [ -e "$h/$n" ] || [ -L "$h/$n" ]; then echo found; fi; done
+done
+"""
+
+
+def _histories(n: int, item: Item, plan: ExportPlan) -> list[Task]:
+    a = item.action
+    assert isinstance(a, ShredHistories)
+    script, args = history_script(a)
+    if not plan.same_machine:
+        cut = args.index("--")
+        for i in range(0, cut, 5):
+            args[i + 1 : i + 4] = ["-", "-", "-"]
+    reg = f"aw_{n}"
+    names = " ".join(shlex.quote(x) for x in a.names)
+    return [
+        {
+            "name": _name(n, item, "find history files"),
+            "ansible.builtin.command": {
+                "argv": ["sh", "-c", _HISTORIES_LEFT, "sh", Unsafe(names), *map(Unsafe, a.files)]
+            },
+            "register": reg,
+            "changed_when": False,
+            "check_mode": False,
+        },
+        {
+            "name": _name(n, item, a.describe()),
+            "ansible.builtin.command": {
+                "argv": ["sh", "-c", Unsafe(script), "sh", *map(Unsafe, args)]
+            },
+            "when": f"{reg}.stdout != ''",
+        },
+    ]
+
+
+def _exclude(n: int, item: Item, plan: ExportPlan) -> list[Task]:
+    a = item.action
+    assert isinstance(a, ExportExcludeList)
+    msg = "exclude list for ec2-bundle-vol --exclude: " + ",".join(a.entries)
+    return [{"name": _name(n, item, a.describe()), "ansible.builtin.debug": {"msg": Unsafe(msg)}}]
+
+
+def _later(plan: ExportPlan, item: Item) -> dict[str, list[str]]:
+    """Per sshd file, what the steps after `item` leave it as."""
+    out: dict[str, list[str]] = {}
+    for other in plan.items[plan.items.index(item) + 1 :]:
+        if isinstance(other.action, SshdFiles):
+            for f in other.action.files:
+                out.setdefault(f.path, []).append(f.after_sha256)
+    return out
+
+
+def _earlier(plan: ExportPlan, item: Item) -> dict[str, list[str]]:
+    """Per sshd file, its states before the steps ahead of `item` ran ("" = absent): under
+    --check those steps only pretended to write, so the file is still in one of them."""
+    out: dict[str, list[str]] = {}
+    for other in plan.items[: plan.items.index(item)]:
+        if isinstance(other.action, SshdFiles):
+            for f in other.action.files:
+                out.setdefault(f.path, [f.before_sha256]).append(f.after_sha256)
+    return out
+
+
+def _put_back(n: int, item: Item, f: SshdFile) -> Task:
+    if f.before is None:
+        return {
+            "name": _name(n, item, f"remove {f.path} again"),
+            "ansible.builtin.file": {"path": Unsafe(f.path), "state": "absent"},
+        }
+    copy = {
+        "dest": Unsafe(f.path),
+        "content": _text(f.before, f.path),
+        "mode": f"0{f.mode:o}",
+        "owner": str(f.uid),
+        "group": str(f.gid),
+        "follow": False,
+    }
+    return {"name": _name(n, item, f"put {f.path} back"), "ansible.builtin.copy": copy}
+
+
+def _sshd(n: int, item: Item, plan: ExportPlan) -> list[Task]:
+    a = item.action
+    assert isinstance(a, SshdFiles)
+    later, earlier = _later(plan, item), _earlier(plan, item)
+    checks: list[Task] = []
+    writes: list[Task] = []
+    for i, f in enumerate(a.files):
+        reg = f"aw_{n}_{i}"
+        done = [f.after_sha256, *later.get(f.path, [])]
+        states = [f.before_sha256, *done] if f.before is not None else done
+        was_absent = f"not {reg}.stat.exists" if f.before is None else "false"
+        ahead = earlier.get(f.path, [])
+        if ahead:
+            absent = "true" if "" in ahead else "false"
+            was_absent += (
+                f" or (ansible_check_mode and ((not {reg}.stat.exists and {absent}) or "
+                f"({reg}.stat.exists and {reg}.stat.checksum in {[x for x in ahead if x]!r})))"
+            )
+        checks += [
+            _stat(n, item, f.path, reg, checksum=True),
+            _assert(
+                n,
+                item,
+                f"{was_absent} or ({reg}.stat.exists and {reg}.stat.isreg and not "
+                f"{reg}.stat.islnk and {reg}.stat.checksum in {states!r})",
+                f"refusing {f.path}: it changed since the plan was made",
+            ),
+        ]
+        copy = {
+            "dest": Unsafe(f.path),
+            "content": _text(f.after, f.path),
+            "mode": f"0{f.mode:o}",
+            "owner": str(f.uid),
+            "group": str(f.gid),
+            "follow": False,
+            "validate": "{{ ami_wizard_sshd }} -t -f %s",
+        }
+        writes.append(
+            {
+                "name": _name(n, item, f"write {f.path} (validated with sshd -t -f)"),
+                "ansible.builtin.copy": copy,
+                # already as a later step leaves it: a second run must not undo that step
+                "when": f"not ({reg}.stat.exists and {reg}.stat.checksum in {later.get(f.path, [])!r})",
+                "register": f"aw_{n}_w{i}",
+                "notify": HANDLER,
+            }
+        )
+    changed = " or ".join(f"aw_{n}_w{i} is changed" for i in range(len(a.files)))
+    writes.append(
+        {
+            "name": _name(n, item, "check the whole configuration with sshd -t"),
+            "ansible.builtin.command": {"argv": ["{{ ami_wizard_sshd }}", "-t"]},
+            "when": changed,
+            "changed_when": False,
+        }
+    )
+    rescue = [_put_back(n, item, f) for f in a.files]
+    rescue.append(
+        {
+            "name": _name(n, item, "stop: sshd rejected the new configuration (put back)"),
+            "ansible.builtin.fail": {
+                "msg": Unsafe(f"{a.describe()}: refused by sshd -t, put back")
+            },
+        }
+    )
+    block = {"name": _name(n, item, a.describe()), "block": writes, "rescue": rescue}
+    return [*checks, block]
+
+
+Renderer = Callable[[int, Item, ExportPlan], list[Task]]
+# The one place an action type becomes Ansible tasks: an action missing here (MoveFile, for
+# now) makes the export refuse, naming it.
+RENDERERS: dict[type, Renderer] = {
+    WriteFile: _write,
+    DeleteFile: _delete,
+    Symlink: _link,
+    RunCommand: _run,
+    LockPassword: _lock,
+    DisablePassword: _disable,
+    SshdFiles: _sshd,
+    ShredHistories: _histories,
+    ExportExcludeList: _exclude,
+}
+
+_PHASES = ("normal", "final", "last")
+
+# Refuses when the directory of a path (or its deepest existing ancestor) is reached through a
+# symlink. Read only: runs in --check too.
+_NO_LINKED_DIRS = r"""
+for p in "$@"; do
+  d=${p%/*}; d=${d:-/}
+  while [ ! -e "$d" ]; do d=${d%/*}; d=${d:-/}; done
+  r=$(cd -P -- "$d" && pwd -P) || exit 1
+  if [ "$r" != "$d" ]; then echo "refusing $p: $d is reached through a symlink ($r)" >&2; exit 1; fi
+done
+"""
+
+
+def _preflight(paths: list[str], phase: str) -> Task:
+    return {
+        "name": f"refuse paths below a symlinked directory ({phase} phase)",
+        "ansible.builtin.command": {
+            "argv": ["sh", "-c", _NO_LINKED_DIRS, "sh", *map(Unsafe, paths)]
+        },
+        "changed_when": False,
+        "check_mode": False,
+        "tags": ["always"],
+    }
+
+
+def render(plan: ExportPlan) -> str:
+    """The playbook: header comments, one play, handlers, tasks in phase order."""
+    pairs = render_items(plan, RENDERERS, "ansible")
+    tasks: list[Task] = []
+    phase = -1
+    for n, (item, renderer) in enumerate(pairs, 1):
+        if int(item.phase) != phase:
+            phase = int(item.phase)
+            if phase > 0:
+                tasks.append(
+                    {
+                        "name": "reload sshd now, before the final phase",
+                        "ansible.builtin.meta": "flush_handlers",
+                    }
+                )
+            paths = [p for i, _ in pairs if int(i.phase) == phase for p in i.action.paths]
+            if paths:
+                tasks.append(_preflight(list(dict.fromkeys(paths)), _PHASES[phase]))
+        for task in renderer(n, item, plan):
+            task["tags"] = [item.check_id, _PHASES[phase]]
+            tasks.append(task)
+    play = {
+        "name": "ami-wizard: prepare this machine to be shared as an AMI",
+        "hosts": "all",
+        "become": "{{ ami_wizard_become | default(true) }}",
+        "gather_facts": True,
+        "gather_subset": ["!all", "min"],
+        "vars": {
+            "ami_wizard_sshd": "/usr/sbin/sshd",
+            "ami_wizard_sshd_service": "{{ 'ssh' if ansible_facts.os_family == 'Debian' else 'sshd' }}",
+        },
+        "handlers": [
+            {
+                "name": HANDLER,
+                "ansible.builtin.service": {
+                    "name": "{{ ami_wizard_sshd_service }}",
+                    "state": "reloaded",
+                },
+            }
+        ],
+        "tasks": tasks,
+    }
+    head = "".join(f"# {_comment(line)}\n" for line in plan.header_lines("ansible"))
+    head += (
+        "# Run: ansible-playbook -i INVENTORY fixes.yml [--check --diff] [--tags normal]\n"
+        "# Tags: each check id, and the phases normal, final, last (run in that order).\n"
+    )
+    body = yaml.dump([play], Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=False)
+    return head + "---\n" + body
+
+
+def _comment(text: str) -> str:
+    return re.sub(r"[^\x20-\x7e]", "?", text)
