@@ -117,3 +117,26 @@ def test_ansible_export_of_the_practice_instance(tmp_path: Path) -> None:
             env={**os.environ, "HOME": str(tmp_path)},
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_imagebuilder_component_of_the_practice_instance(tmp_path: Path) -> None:
+    import yaml
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN)
+    out = tmp_path / "component.yml"
+    args = ["export", str(plan), "--to", "imagebuilder", "--from", "demo", "--yes", "-o", str(out)]
+    assert main(args) == 0
+    doc = yaml.safe_load(out.read_text())
+    assert doc["schemaVersion"] == 1.0
+    assert [p["name"] for p in doc["phases"]] == ["build", "validate", "test"]
+    build = doc["phases"][0]["steps"][0]
+    assert build["action"] == "ExecuteBash" and "aw_delete" in build["inputs"]["commands"][0]
+    validate = doc["phases"][1]["steps"][0]["inputs"]["commands"][0]
+    assert "ami-wizard audit local --format json --check root-ssh-login" in validate
+
+
+def test_verify_has_a_check_for_every_action_the_shell_export_renders() -> None:
+    from wizard import export_verify
+
+    assert set(export_verify.VERIFIERS) == set(export_shell.RENDERERS)

@@ -83,4 +83,8 @@ def _render(engine: str, plan: Any) -> str:
         from wizard import export_ansible
 
         return export_ansible.render(plan)
+    if engine == "imagebuilder":
+        from wizard import export_imagebuilder
+
+        return export_imagebuilder.render(plan)
     raise UsageError(f"unknown export target {engine!r}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -130,6 +131,11 @@ class ExportPlan:
             " credentials), then the history shred last"
         )
         return lines
+
+
+def printable(text: str) -> str:
+    """Text for a comment line or a description: nothing that could end it (names are data)."""
+    return re.sub(r"[^\x20-\x7e]", "?", text)
 
 
 def require_renderers(plan: ExportPlan, table: Mapping[type, object], engine: str) -> None:

@@ -42,6 +42,7 @@ from wizard.export import (
     SshdFile,
     SshdFiles,
     portable,
+    printable,
     render_items,
 )
 from wizard.shell_steps import history_script
@@ -523,14 +524,10 @@ def render(plan: ExportPlan) -> str:
         ],
         "tasks": tasks,
     }
-    head = "".join(f"# {_comment(line)}\n" for line in plan.header_lines("ansible"))
+    head = "".join(f"# {printable(line)}\n" for line in plan.header_lines("ansible"))
     head += (
         "# Run: ansible-playbook -i INVENTORY fixes.yml [--check --diff] [--tags normal]\n"
         "# Tags: each check id, and the phases normal, final, last (run in that order).\n"
     )
     body = yaml.dump([play], Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=False)
     return head + "---\n" + body
-
-
-def _comment(text: str) -> str:
-    return re.sub(r"[^\x20-\x7e]", "?", text)

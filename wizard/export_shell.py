@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import posixpath
-import re
 import secrets
 import shlex
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from wizard.actions import (
     Symlink,
     WriteFile,
 )
-from wizard.export import ExportPlan, Item, SshdFile, SshdFiles, portable, render_items
+from wizard.export import ExportPlan, Item, SshdFile, SshdFiles, portable, printable, render_items
 from wizard.shell_steps import (
     FUNCTIONS,
     RELOAD,
@@ -95,11 +94,6 @@ for aw_t in sha256sum base64 stat mktemp find awk; do
   command -v "$aw_t" >/dev/null 2>&1 || { echo "ami-wizard: $aw_t is missing" >&2; exit 2; }
 done
 """
-
-
-def _safe(text: str) -> str:
-    """Text for a comment line: nothing that could end the comment (file names are data)."""
-    return re.sub(r"[^\x20-\x7e]", "?", text)
 
 
 def _heredoc(content: bytes) -> tuple[str, str]:
@@ -289,7 +283,7 @@ _PHASE_NOTE = {
 def render(plan: ExportPlan) -> str:
     """The whole script: header, the wizard's functions, one guarded block per step."""
     pairs = render_items(plan, RENDERERS, "shell")
-    head = "#!/bin/sh\n" + "".join(f"# {_safe(line)}\n" for line in plan.header_lines("shell"))
+    head = "#!/bin/sh\n" + "".join(f"# {printable(line)}\n" for line in plan.header_lines("shell"))
     head += (
         "# Run as root. Exit 0: every step done (or already so); 3: a step failed or refused"
         " (nothing after it ran); 4: sshd -t rejected the new configuration; 5: sshd could not"
@@ -309,7 +303,7 @@ def render(plan: ExportPlan) -> str:
         if int(item.phase) != phase:
             phase = int(item.phase)
             body.append(f"\n# ---- {_PHASE_NOTE[phase]}\necho {q('== ' + _PHASE_NOTE[phase])}\n")
-        body.append(f"# {n}. {_safe(item.check_id)}: {_safe(item.action.describe())}\n")
+        body.append(f"# {n}. {printable(item.check_id)}: {printable(item.action.describe())}\n")
         body.append(renderer(n, item, plan))
     body.append("cd / && echo 'ami-wizard: every step done'\nexit 0\n")
     return head + "".join(body)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.integration.conftest import ClientKey, require
 from tests.integration.instance import INSIDE_ENV, Instance, missing_requirements
@@ -339,3 +341,81 @@ def test_ansible_export_checks_over_ssh_then_matches_the_wizard_and_is_idempoten
     rc, text = _playbook_inside(inst, playbook)
     assert rc == 0, text
     assert _recap(text)["changed"] == 0, _changed_tasks(text)
+
+
+# The fields of an EC2 Image Builder component document (schema 1.0) and of an ExecuteBash step.
+DOCUMENT_KEYS = {"name", "description", "schemaVersion", "phases", "parameters", "constants"}
+STEP_KEYS = {"name", "action", "inputs", "onFailure", "timeoutSeconds", "maxAttempts", "if", "loop"}
+STEP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+
+
+def _bash_steps(doc: dict) -> dict[str, str]:
+    """Each phase's ExecuteBash commands as the agent runs them (joined in one bash script),
+    after checking the document's structure against the published fields."""
+    assert set(doc) <= DOCUMENT_KEYS and str(doc["schemaVersion"]) == "1.0"
+    assert [p["name"] for p in doc["phases"]] == ["build", "validate", "test"]
+    out = {}
+    for phase in doc["phases"]:
+        assert set(phase) == {"name", "steps"}
+        names = [s["name"] for s in phase["steps"]]
+        assert len(set(names)) == len(names)
+        for step in phase["steps"]:
+            assert set(step) <= STEP_KEYS and STEP_NAME.fullmatch(step["name"])
+            assert step["action"] == "ExecuteBash" and step["onFailure"] in (
+                "Abort",
+                "Continue",
+                "Ignore",
+            )
+            assert isinstance(step["timeoutSeconds"], int) and 0 < step["timeoutSeconds"] <= 43200
+            commands = step["inputs"]["commands"]
+            assert set(step["inputs"]) == {"commands"} and all(isinstance(c, str) for c in commands)
+            out[phase["name"]] = "\n".join(commands)
+    return out
+
+
+def _bash(inst: Instance, script: str, path: str = INSIDE_ENV["PATH"]) -> tuple[int, str]:
+    proc = inst.exec(
+        ["env", f"PATH={path}", "PYTHONDONTWRITEBYTECODE=1", "bash", "-c", script], check=False
+    )
+    return proc.returncode, proc.stdout.decode() + proc.stderr.decode()
+
+
+def test_imagebuilder_component_validates_builds_and_matches_the_wizard(
+    tmp_path_factory: pytest.TempPathFactory,
+    client_key: ClientKey,
+    plan_file: Path,
+    wizard_audit: dict[str, str],
+) -> None:
+    inst = _start(tmp_path_factory, client_key, "imagebuilder")
+    try:
+        tmp = tmp_path_factory.mktemp("ib")
+        ssh = _ssh(inst, client_key, tmp)
+        out = tmp / "component.yml"
+        args = ["export", str(plan_file), "--to", "imagebuilder", "--from", ssh[0], *ssh[1:]]
+        proc = cli(*args, "--yes", "-o", str(out))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        text = out.read_text()
+        assert text.startswith("# ami-wizard ") and "#   machine-id: empty\n" in text
+        steps = _bash_steps(yaml.safe_load(text))
+        # validate fails before build (the check can fail), passes after it
+        rc, log = _bash(inst, steps["validate"])
+        assert rc == 1 and "FAIL " in log, log
+        rc, log = _bash(inst, steps["build"])
+        assert rc == 0 and "ami-wizard: every step done" in log, log
+        rc, log = _bash(inst, steps["validate"])
+        assert rc == 0 and "every fix is in place" in log, log
+        assert audit_inside(inst) == wizard_audit
+        # with ami-wizard installed, validate is its audit of the plan's checks
+        venv = f"{Path(sys.executable).parent}:{INSIDE_ENV['PATH']}"
+        rc, log = _bash(inst, steps["validate"], venv)
+        statuses = {c["id"]: c["status"] for c in json.loads(log[log.index("{") :])["checks"]}
+        assert set(statuses) == set(yaml.safe_load(PLAN)["choices"])
+        assert rc == (1 if "fail" in statuses.values() else 0), log
+        # test: on a launch, host keys are made at boot (ssh-keygen -A stands in for it)
+        assert _bash(inst, steps["test"])[0] == 1
+        inst.exec(["ssh-keygen", "-A"])
+        rc, log = _bash(inst, steps["test"])
+        assert rc == 0, log
+        assert not ours_left(inst.upper_changes())
+    finally:
+        inst.stop()
