@@ -16,7 +16,6 @@ the image). Only RunCommand tasks (e.g. `cloud-init clean`) run again on every r
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from collections.abc import Callable
@@ -161,62 +160,94 @@ def _empty(n: int, item: Item, a: WriteFile, reg: str) -> list[Task]:
     ]
 
 
-def _identity(reg: str, a: DeleteFile, plan: ExportPlan) -> str:
+def _expected(a: DeleteFile, plan: ExportPlan, link: str | None) -> dict[str, Any]:
+    """One file to delete as loop data: what the stat must find (None: not checked)."""
     dev, ino, size, uid = portable(a.expect, plan.same_machine)
-    kinds = f"{reg}.stat.isreg" + (f" or {reg}.stat.isdir" if a.recursive else "")
-    if uid == "-":
-        return f"not {reg}.stat.exists or {reg}.stat.islnk or {kinds}"
-    tests = [f"not {reg}.stat.islnk", f"({kinds})", f"{reg}.stat.uid == {uid}"]
-    for field, want in (("dev", dev), ("inode", ino), ("size", size)):
-        if want != "-":
-            tests.append(f"{reg}.stat.{field} == {want}")
-    return f"not {reg}.stat.exists or ({' and '.join(tests)})"
+    return {
+        "path": Unsafe(a.path),
+        "shred": a.shred,
+        "recursive": a.recursive,
+        "link": None if link is None else Unsafe(link),
+        **{k: None if v == "-" else int(v) for k, v in (("dev", dev), ("inode", ino))},
+        **{k: None if v == "-" else int(v) for k, v in (("size", size), ("uid", uid))},
+    }
 
 
-def _delete(n: int, item: Item, plan: ExportPlan) -> list[Task]:
-    a = item.action
-    assert isinstance(a, DeleteFile)
-    reg = f"aw_{n}"
-    # Deleted to make way for a link (a later step): already that link means nothing to do.
-    link = next(
-        (
-            i.action.target
-            for i in plan.items[plan.items.index(item) + 1 :]
-            if isinstance(i.action, Symlink) and i.action.path == a.path
-        ),
-        None,
-    )
-    keep = (
-        f" and not ({reg}.stat.islnk and {reg}.stat.lnk_target == {json.dumps(link)})"
-        if link is not None
-        else ""
-    )
-    tasks = [
-        _stat(n, item, a.path, reg),
-        _assert(
-            n,
-            item,
-            _identity(reg, a, plan),
-            f"refusing {a.path}: it is not the file the plan was made for (type or owner)",
-        ),
-    ]
-    if a.shred:
-        tasks.append(
-            {
-                "name": _name(n, item, f"shred {a.path}"),
-                "ansible.builtin.command": {"argv": ["shred", "-z", "--", Unsafe(a.path)]},
-                # a second hard link keeps the content (and may be someone else's file)
-                "when": f"{reg}.stat.exists and {reg}.stat.isreg and {reg}.stat.nlink == 1",
-            }
+# The stat must find nothing, or a file (a directory when recursive) of the expected owner and
+# (same machine) device, inode and size; a link only when nothing was known of the file.
+_IDENTITY = (
+    "not item.stat.exists or ("
+    "(item.stat.isreg or (item.item.recursive and item.stat.isdir) or "
+    "(item.item.uid is none and item.stat.islnk)) and "
+    "(item.item.uid is none or (not item.stat.islnk and item.stat.uid == item.item.uid)) and "
+    "(item.item.dev is none or item.stat.dev == item.item.dev) and "
+    "(item.item.inode is none or item.stat.inode == item.item.inode) and "
+    "(item.item.size is none or item.stat.size == item.item.size))"
+)
+
+
+def _deletes(n: int, items: list[Item], plan: ExportPlan) -> list[Task]:
+    """A run of one check's deletions as four looped tasks: stat, assert, shred, remove."""
+    files = []
+    for item in items:
+        a = item.action
+        assert isinstance(a, DeleteFile)
+        # Deleted to make way for a link (a later step): already that link is nothing to do.
+        link = next(
+            (
+                i.action.target
+                for i in plan.items[plan.items.index(item) + 1 :]
+                if isinstance(i.action, Symlink) and i.action.path == a.path
+            ),
+            None,
         )
-    tasks.append(
+        files.append(_expected(a, plan, link))
+    reg = f"aw_{n}"
+    first = items[0]
+    what = f"delete {len(files)} file(s)" if len(files) > 1 else items[0].action.describe()
+    results = {
+        "loop": f"{{{{ {reg}.results }}}}",
+        "loop_control": {"label": "{{ item.item.path }}"},
+    }
+    return [
         {
-            "name": _name(n, item, a.describe()),
-            "ansible.builtin.file": {"path": Unsafe(a.path), "state": "absent"},
-            "when": f"{reg}.stat.exists{keep}",
-        }
-    )
-    return tasks
+            "name": _name(n, first, "look at the files to delete"),
+            "ansible.builtin.stat": {
+                "path": "{{ item.path }}",
+                "follow": False,
+                "get_checksum": False,
+                "get_mime": False,
+                "get_attributes": False,
+            },
+            "loop": files,
+            "loop_control": {"label": "{{ item.path }}"},
+            "register": reg,
+        },
+        {
+            "name": _name(n, first, "refuse a file that is not the one the plan was made for"),
+            "ansible.builtin.assert": {
+                "that": [_IDENTITY],
+                "fail_msg": "refusing {{ item.item.path }}: not the file the plan was made for",
+                "quiet": True,
+            },
+            **results,
+        },
+        {
+            "name": _name(n, first, "shred the private ones"),
+            "ansible.builtin.command": {"argv": ["shred", "-z", "--", "{{ item.item.path }}"]},
+            # a second hard link keeps the content (and may be someone else's file)
+            "when": "item.item.shred and item.stat.exists and item.stat.isreg and "
+            "item.stat.nlink == 1",
+            **results,
+        },
+        {
+            "name": _name(n, first, what),
+            "ansible.builtin.file": {"path": "{{ item.item.path }}", "state": "absent"},
+            "when": "item.stat.exists and not (item.item.link is not none and item.stat.islnk "
+            "and item.stat.lnk_target == item.item.link)",
+            **results,
+        },
+    ]
 
 
 def _link(n: int, item: Item, plan: ExportPlan) -> list[Task]:
@@ -442,11 +473,14 @@ def _sshd(n: int, item: Item, plan: ExportPlan) -> list[Task]:
 
 
 Renderer = Callable[[int, Item, ExportPlan], list[Task]]
+Grouped = Callable[[int, list[Item], ExportPlan], list[Task]]
+# Renderers of a whole run of one check's actions of that type (one looped task each step).
+GROUPED: dict[type, Grouped] = {DeleteFile: _deletes}
 # The one place an action type becomes Ansible tasks: an action missing here (MoveFile, for
 # now) makes the export refuse, naming it.
 RENDERERS: dict[type, Renderer] = {
     WriteFile: _write,
-    DeleteFile: _delete,
+    DeleteFile: lambda n, item, plan: _deletes(n, [item], plan),
     Symlink: _link,
     RunCommand: _run,
     LockPassword: _lock,
@@ -487,7 +521,10 @@ def render(plan: ExportPlan) -> str:
     pairs = render_items(plan, RENDERERS, "ansible")
     tasks: list[Task] = []
     phase = -1
+    done = 0
     for n, (item, renderer) in enumerate(pairs, 1):
+        if n <= done:
+            continue  # rendered with its group
         if int(item.phase) != phase:
             phase = int(item.phase)
             if phase > 0:
@@ -500,7 +537,20 @@ def render(plan: ExportPlan) -> str:
             paths = [p for i, _ in pairs if int(i.phase) == phase for p in i.action.paths]
             if paths:
                 tasks.append(_preflight(list(dict.fromkeys(paths)), _PHASES[phase]))
-        for task in renderer(n, item, plan):
+        group = [item]
+        kind = type(item.action)
+        if kind in GROUPED:
+            for other, _ in pairs[n:]:
+                if type(other.action) is not kind or other.check_id != item.check_id:
+                    break
+                if other.phase != item.phase:
+                    break
+                group.append(other)
+            rendered = GROUPED[kind](n, group, plan)
+        else:
+            rendered = renderer(n, item, plan)
+        done = n + len(group) - 1
+        for task in rendered:
             task["tags"] = [item.check_id, _PHASES[phase]]
             tasks.append(task)
     play = {
