@@ -16,7 +16,6 @@ the image). Only RunCommand tasks (e.g. `cloud-init clean`) run again on every r
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Callable
 from typing import Any
@@ -36,76 +35,24 @@ from wizard.actions import (
 )
 from wizard.export import (
     ExportPlan,
-    ExportRefused,
     Item,
-    SshdFile,
     SshdFiles,
     portable,
     printable,
     render_items,
 )
+from wizard.export_ansible_sshd import (
+    HANDLER,
+    Dumper,
+    Task,
+    Unsafe,
+    assert_task,
+    sshd_tasks,
+    stat_task,
+    task_name,
+    text,
+)
 from wizard.shell_steps import history_script
-
-Task = dict[str, Any]
-HANDLER = "reload sshd"
-
-
-class Unsafe(str):
-    """A string Ansible must never template (emitted as `!unsafe`)."""
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-def _unsafe(dumper: yaml.SafeDumper, value: Unsafe) -> yaml.Node:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("!unsafe", str(value), style=style)
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    return dumper.represent_scalar(
-        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
-    )
-
-
-_Dumper.add_representer(Unsafe, _unsafe)
-_Dumper.add_representer(str, _str)
-
-
-def _name(n: int, item: Item, text: str) -> str:
-    """A task name (templated by Ansible): printable, without braces."""
-    return re.sub(r"[^\x20-\x7e]|[{}%#]", "?", f"{n}. {item.check_id}: {text}")
-
-
-def _text(content: bytes, path: str) -> Unsafe:
-    try:
-        return Unsafe(content.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ExportRefused(
-            f"cannot export to ansible: {path} would get content that is not UTF-8 text"
-        ) from None
-
-
-def _stat(n: int, item: Item, path: str, reg: str, checksum: bool = False) -> Task:
-    args: dict[str, Any] = {"path": Unsafe(path), "follow": False, "get_mime": False}
-    args["get_attributes"] = False
-    if checksum:
-        args["checksum_algorithm"] = "sha256"
-    else:
-        args["get_checksum"] = False
-    return {
-        "name": _name(n, item, f"look at {path}"),
-        "ansible.builtin.stat": args,
-        "register": reg,
-    }
-
-
-def _assert(n: int, item: Item, that: str, msg: str) -> Task:
-    return {
-        "name": _name(n, item, "refuse an unexpected state"),
-        "ansible.builtin.assert": {"that": [that], "fail_msg": Unsafe(msg), "quiet": True},
-    }
 
 
 def _write(n: int, item: Item, plan: ExportPlan) -> list[Task]:
@@ -114,15 +61,15 @@ def _write(n: int, item: Item, plan: ExportPlan) -> list[Task]:
     reg = f"aw_{n}"
     copy = {
         "dest": Unsafe(a.path),
-        "content": _text(a.content, a.path),
+        "content": text(a.content, a.path),
         "mode": f"0{a.mode:o}",
         "owner": str(a.uid),
         "group": str(a.gid),
         "follow": False,
     }
     return [
-        _stat(n, item, a.path, reg),
-        _assert(
+        stat_task(n, item, a.path, reg),
+        assert_task(
             n,
             item,
             f"not {reg}.stat.exists or ({reg}.stat.isreg and not {reg}.stat.islnk)",
@@ -131,7 +78,7 @@ def _write(n: int, item: Item, plan: ExportPlan) -> list[Task]:
         *(
             _empty(n, item, a, reg)
             if not a.content
-            else [{"name": _name(n, item, a.describe()), "ansible.builtin.copy": copy}]
+            else [{"name": task_name(n, item, a.describe()), "ansible.builtin.copy": copy}]
         ),
     ]
 
@@ -141,12 +88,12 @@ def _empty(n: int, item: Item, a: WriteFile, reg: str) -> list[Task]:
     path = Unsafe(a.path)
     return [
         {
-            "name": _name(n, item, f"empty {a.path}"),
+            "name": task_name(n, item, f"empty {a.path}"),
             "ansible.builtin.command": {"argv": ["truncate", "-s", "0", "--", path]},
             "when": f"{reg}.stat.exists and {reg}.stat.size > 0",
         },
         {
-            "name": _name(n, item, a.describe()),
+            "name": task_name(n, item, a.describe()),
             "ansible.builtin.file": {
                 "path": path,
                 "state": "touch",
@@ -211,7 +158,7 @@ def _deletes(n: int, items: list[Item], plan: ExportPlan) -> list[Task]:
     }
     return [
         {
-            "name": _name(n, first, "look at the files to delete"),
+            "name": task_name(n, first, "look at the files to delete"),
             "ansible.builtin.stat": {
                 "path": "{{ item.path }}",
                 "follow": False,
@@ -224,7 +171,7 @@ def _deletes(n: int, items: list[Item], plan: ExportPlan) -> list[Task]:
             "register": reg,
         },
         {
-            "name": _name(n, first, "refuse a file that is not the one the plan was made for"),
+            "name": task_name(n, first, "refuse a file that is not the one the plan was made for"),
             "ansible.builtin.assert": {
                 "that": [_IDENTITY],
                 "fail_msg": "refusing {{ item.item.path }}: not the file the plan was made for",
@@ -233,7 +180,7 @@ def _deletes(n: int, items: list[Item], plan: ExportPlan) -> list[Task]:
             **results,
         },
         {
-            "name": _name(n, first, "shred the private ones"),
+            "name": task_name(n, first, "shred the private ones"),
             "ansible.builtin.command": {"argv": ["shred", "-z", "--", "{{ item.item.path }}"]},
             # a second hard link keeps the content (and may be someone else's file)
             "when": "item.item.shred and item.stat.exists and item.stat.isreg and "
@@ -241,7 +188,7 @@ def _deletes(n: int, items: list[Item], plan: ExportPlan) -> list[Task]:
             **results,
         },
         {
-            "name": _name(n, first, what),
+            "name": task_name(n, first, what),
             "ansible.builtin.file": {"path": "{{ item.item.path }}", "state": "absent"},
             "when": "item.stat.exists and not (item.item.link is not none and item.stat.islnk "
             "and item.stat.lnk_target == item.item.link)",
@@ -256,11 +203,11 @@ def _link(n: int, item: Item, plan: ExportPlan) -> list[Task]:
     reg = f"aw_{n}"
     args = {"src": Unsafe(a.target), "dest": Unsafe(a.path), "state": "link", "force": True}
     return [
-        _stat(n, item, a.path, reg),
-        _assert(
+        stat_task(n, item, a.path, reg),
+        assert_task(
             n, item, f"not {reg}.stat.exists or not {reg}.stat.isdir", f"{a.path} is a directory"
         ),
-        {"name": _name(n, item, a.describe()), "ansible.builtin.file": args},
+        {"name": task_name(n, item, a.describe()), "ansible.builtin.file": args},
     ]
 
 
@@ -268,7 +215,7 @@ def _run(n: int, item: Item, plan: ExportPlan) -> list[Task]:
     a = item.action
     assert isinstance(a, RunCommand)
     argv = [Unsafe(x) for x in a.argv]
-    return [{"name": _name(n, item, a.describe()), "ansible.builtin.command": {"argv": argv}}]
+    return [{"name": task_name(n, item, a.describe()), "ansible.builtin.command": {"argv": argv}}]
 
 
 def _backups(n: int, item: Item) -> list[Task]:
@@ -278,19 +225,19 @@ def _backups(n: int, item: Item) -> list[Task]:
     paths = [Unsafe(p) for p in ACCOUNT_BACKUPS]
     return [
         {
-            "name": _name(n, item, "look at the account files' backup copies"),
+            "name": task_name(n, item, "look at the account files' backup copies"),
             "ansible.builtin.stat": {"path": "{{ item }}", "follow": False, "get_checksum": False},
             "loop": paths,
             "register": reg,
         },
         {
-            "name": _name(n, item, "shred the backup copies"),
+            "name": task_name(n, item, "shred the backup copies"),
             "ansible.builtin.command": {"argv": ["shred", "-z", "--", "{{ item.item }}"]},
             "loop": f"{{{{ {reg}.results }}}}",
             "when": "item.stat.exists and item.stat.isreg and item.stat.nlink == 1",
         },
         {
-            "name": _name(n, item, "remove the backup copies"),
+            "name": task_name(n, item, "remove the backup copies"),
             "ansible.builtin.file": {"path": "{{ item }}", "state": "absent"},
             "loop": paths,
         },
@@ -302,7 +249,7 @@ def _lock(n: int, item: Item, plan: ExportPlan) -> list[Task]:
     assert isinstance(a, LockPassword)
     user = {"name": Unsafe(a.user), "password_lock": True}
     return [
-        {"name": _name(n, item, a.describe()), "ansible.builtin.user": user},
+        {"name": task_name(n, item, a.describe()), "ansible.builtin.user": user},
         *_backups(n, item),
     ]
 
@@ -312,7 +259,7 @@ def _disable(n: int, item: Item, plan: ExportPlan) -> list[Task]:
     assert isinstance(a, DisablePassword)
     user = {"name": Unsafe(a.user), "password": Unsafe("!*")}
     return [
-        {"name": _name(n, item, a.describe()), "ansible.builtin.user": user},
+        {"name": task_name(n, item, a.describe()), "ansible.builtin.user": user},
         *_backups(n, item),
     ]
 
@@ -340,7 +287,7 @@ def _histories(n: int, item: Item, plan: ExportPlan) -> list[Task]:
     names = " ".join(shlex.quote(x) for x in a.names)
     return [
         {
-            "name": _name(n, item, "find history files"),
+            "name": task_name(n, item, "find history files"),
             "ansible.builtin.command": {
                 "argv": ["sh", "-c", _HISTORIES_LEFT, "sh", Unsafe(names), *map(Unsafe, a.files)]
             },
@@ -349,7 +296,7 @@ def _histories(n: int, item: Item, plan: ExportPlan) -> list[Task]:
             "check_mode": False,
         },
         {
-            "name": _name(n, item, a.describe()),
+            "name": task_name(n, item, a.describe()),
             "ansible.builtin.command": {
                 "argv": ["sh", "-c", Unsafe(script), "sh", *map(Unsafe, args)]
             },
@@ -362,114 +309,9 @@ def _exclude(n: int, item: Item, plan: ExportPlan) -> list[Task]:
     a = item.action
     assert isinstance(a, ExportExcludeList)
     msg = "exclude list for ec2-bundle-vol --exclude: " + ",".join(a.entries)
-    return [{"name": _name(n, item, a.describe()), "ansible.builtin.debug": {"msg": Unsafe(msg)}}]
-
-
-def _later(plan: ExportPlan, item: Item) -> dict[str, list[str]]:
-    """Per sshd file, what the steps after `item` leave it as."""
-    out: dict[str, list[str]] = {}
-    for other in plan.items[plan.items.index(item) + 1 :]:
-        if isinstance(other.action, SshdFiles):
-            for f in other.action.files:
-                out.setdefault(f.path, []).append(f.after_sha256)
-    return out
-
-
-def _earlier(plan: ExportPlan, item: Item) -> dict[str, list[str]]:
-    """Per sshd file, its states before the steps ahead of `item` ran ("" = absent): under
-    --check those steps only pretended to write, so the file is still in one of them."""
-    out: dict[str, list[str]] = {}
-    for other in plan.items[: plan.items.index(item)]:
-        if isinstance(other.action, SshdFiles):
-            for f in other.action.files:
-                out.setdefault(f.path, [f.before_sha256]).append(f.after_sha256)
-    return out
-
-
-def _put_back(n: int, item: Item, f: SshdFile) -> Task:
-    if f.before is None:
-        return {
-            "name": _name(n, item, f"remove {f.path} again"),
-            "ansible.builtin.file": {"path": Unsafe(f.path), "state": "absent"},
-        }
-    copy = {
-        "dest": Unsafe(f.path),
-        "content": _text(f.before, f.path),
-        "mode": f"0{f.mode:o}",
-        "owner": str(f.uid),
-        "group": str(f.gid),
-        "follow": False,
-    }
-    return {"name": _name(n, item, f"put {f.path} back"), "ansible.builtin.copy": copy}
-
-
-def _sshd(n: int, item: Item, plan: ExportPlan) -> list[Task]:
-    a = item.action
-    assert isinstance(a, SshdFiles)
-    later, earlier = _later(plan, item), _earlier(plan, item)
-    checks: list[Task] = []
-    writes: list[Task] = []
-    for i, f in enumerate(a.files):
-        reg = f"aw_{n}_{i}"
-        done = [f.after_sha256, *later.get(f.path, [])]
-        states = [f.before_sha256, *done] if f.before is not None else done
-        was_absent = f"not {reg}.stat.exists" if f.before is None else "false"
-        ahead = earlier.get(f.path, [])
-        if ahead:
-            absent = "true" if "" in ahead else "false"
-            was_absent += (
-                f" or (ansible_check_mode and ((not {reg}.stat.exists and {absent}) or "
-                f"({reg}.stat.exists and {reg}.stat.checksum in {[x for x in ahead if x]!r})))"
-            )
-        checks += [
-            _stat(n, item, f.path, reg, checksum=True),
-            _assert(
-                n,
-                item,
-                f"{was_absent} or ({reg}.stat.exists and {reg}.stat.isreg and not "
-                f"{reg}.stat.islnk and {reg}.stat.checksum in {states!r})",
-                f"refusing {f.path}: it changed since the plan was made",
-            ),
-        ]
-        copy = {
-            "dest": Unsafe(f.path),
-            "content": _text(f.after, f.path),
-            "mode": f"0{f.mode:o}",
-            "owner": str(f.uid),
-            "group": str(f.gid),
-            "follow": False,
-            "validate": "{{ ami_wizard_sshd }} -t -f %s",
-        }
-        writes.append(
-            {
-                "name": _name(n, item, f"write {f.path} (validated with sshd -t -f)"),
-                "ansible.builtin.copy": copy,
-                # already as a later step leaves it: a second run must not undo that step
-                "when": f"not ({reg}.stat.exists and {reg}.stat.checksum in {later.get(f.path, [])!r})",
-                "register": f"aw_{n}_w{i}",
-                "notify": HANDLER,
-            }
-        )
-    changed = " or ".join(f"aw_{n}_w{i} is changed" for i in range(len(a.files)))
-    writes.append(
-        {
-            "name": _name(n, item, "check the whole configuration with sshd -t"),
-            "ansible.builtin.command": {"argv": ["{{ ami_wizard_sshd }}", "-t"]},
-            "when": changed,
-            "changed_when": False,
-        }
-    )
-    rescue = [_put_back(n, item, f) for f in a.files]
-    rescue.append(
-        {
-            "name": _name(n, item, "stop: sshd rejected the new configuration (put back)"),
-            "ansible.builtin.fail": {
-                "msg": Unsafe(f"{a.describe()}: refused by sshd -t, put back")
-            },
-        }
-    )
-    block = {"name": _name(n, item, a.describe()), "block": writes, "rescue": rescue}
-    return [*checks, block]
+    return [
+        {"name": task_name(n, item, a.describe()), "ansible.builtin.debug": {"msg": Unsafe(msg)}}
+    ]
 
 
 Renderer = Callable[[int, Item, ExportPlan], list[Task]]
@@ -485,7 +327,7 @@ RENDERERS: dict[type, Renderer] = {
     RunCommand: _run,
     LockPassword: _lock,
     DisablePassword: _disable,
-    SshdFiles: _sshd,
+    SshdFiles: sshd_tasks,
     ShredHistories: _histories,
     ExportExcludeList: _exclude,
 }
@@ -579,5 +421,5 @@ def render(plan: ExportPlan) -> str:
         "# Run: ansible-playbook -i INVENTORY fixes.yml [--check --diff] [--tags normal]\n"
         "# Tags: each check id, and the phases normal, final, last (run in that order).\n"
     )
-    body = yaml.dump([play], Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=False)
+    body = yaml.dump([play], Dumper=Dumper, sort_keys=False, width=100, allow_unicode=False)
     return head + "---\n" + body
