@@ -17,7 +17,7 @@ from wizard.cli_report import emit, prompt, sign_output, write_checklist
 from wizard.errors import SignatureError, UsageError, WizardError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("audit", "apply", "undo", "report", "demo", "sessions", "test-boot", "learn")
+COMMANDS = ("audit", "apply", "undo", "report", "demo", "sessions", "test-boot", "learn", "export")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     from wizard.cli_learn import add_parser as add_learn_parser
 
     add_learn_parser(sub, _sign_options)
+
+    from wizard.cli_export import add_parser as add_export_parser
+
+    add_export_parser(sub, _ssh_options)
 
     r = sub.add_parser(
         "report",
@@ -345,6 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run = cli_apply.cmd_apply if args.command == "apply" else cli_apply.cmd_undo
             return run(args, _connect_options)
+        if args.command == "export":
+            from wizard.cli_export import cmd_export
+
+            return cmd_export(args, _connect_options)
         if args.command == "test-boot":
             from wizard.cli_testboot import cmd_test_boot
 
