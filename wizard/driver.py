@@ -27,9 +27,9 @@ from wizard.targets.base import ConnectOptions, Target
 
 if TYPE_CHECKING:
     from checks.runbook import RunbookView
-    from wizard.progress import ProgressFn
     from wizard.fleet import Outcome as FleetOutcome
     from wizard.inventory import FleetTarget
+    from wizard.progress import ProgressFn
     from wizard.report import AccountInput, ReportInput
     from wizard.report_testboot import TestBootInput
     from wizard.ssh_keys import PassphraseCallback
