@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from checks.registry import off_by_default
 from tests.integration.conftest import ClientKey, require_sudo
 from tests.integration.instance import Instance, UpperChange
 from tests.integration.test_audit import HOSTILE, seed_unprepared
-from wizard.actions import SetSshd
+from wizard.actions import RunCommand, SetSshd
 from wizard.apply import Applier
 from wizard.journal import Journal
 from wizard.model import Status
@@ -405,13 +406,23 @@ def test_every_option_applies_and_verifies(
             return
         assert preview.refusal is None, preview.refusal
         if check_id == "ami-tools" and preview.actions:
-            pytest.skip("a package upgrade would need the network")
+            # A real upgrade needs the network (tests/integration/test_ami_tools.py runs one
+            # from a local repository); here the plan must be apt's, irreversible, and nothing
+            # else.
+            assert all(isinstance(a, RunCommand) for a in preview.actions), preview.actions
+            argvs = [a.argv for a in preview.actions if isinstance(a, RunCommand)]
+            assert all("apt-get" in argv[:3] for argv in argvs), argvs
+            assert not any(a.reversible for a in preview.actions)
+            return
         outcome = session.apply({check_id: option_id}, confirm_irreversible=True)
         assert outcome.ok, outcome.errors
         result = outcome.checks[0]
-        if option_id == "keep":  # system-traces: nothing changes, and the check says so
+        if option_id == "keep":  # nothing changes, and the check says so
             assert not preview.actions and not result.actions_done
-            assert result.after is result.before
+            if check_id in off_by_default():  # choosing an option turns it on: judged now
+                assert result.before is Status.SKIP and result.after is not Status.PASS
+            else:
+                assert result.after is result.before
             return
         if option_id == "keep-and-exclude":
             # The keys stay (the check still says so); the bundle leaves them out.
