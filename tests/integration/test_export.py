@@ -41,6 +41,47 @@ choices:
   shell-history: shred
 """
 SSHD_CONFIG = "/etc/ssh/sshd_config"
+REPO = Path(__file__).resolve().parents[2]
+# Each instance mounts fresh file systems on /tmp, /run and /dev/shm: a checkout or venv under
+# one of them (a CI clone in /tmp) is hidden inside, so it is bound read-only at SRC instead and
+# the instance's python finds it through PYTHONPATH.
+HIDDEN = (Path("/tmp"), Path("/run"), Path("/dev/shm"))
+SRC = "/run/ami-test-src"
+_SITE = Path(sys.prefix).resolve() / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _hidden(path: Path) -> bool:
+    return any(path.resolve().is_relative_to(d) for d in HIDDEN)
+
+
+RELOCATE = _hidden(REPO) or _hidden(Path(sys.prefix))
+PYTHON = sys._base_executable if RELOCATE else sys.executable  # type: ignore[attr-defined]
+PY_ENV = (
+    [
+        f"PYTHONPATH={SRC}/repo:{SRC}/venv/{_SITE.relative_to(Path(sys.prefix).resolve())}/site-packages"
+    ]
+    if RELOCATE
+    else []
+)
+WIZARD_BIN = f"{SRC}/bin" if RELOCATE else str(Path(sys.executable).parent)
+
+
+def _bind_sources(inst: Instance) -> None:
+    """Make the checkout and its venv visible inside the instance (read-only) when hidden."""
+    if not RELOCATE:
+        return
+    assert inst.dir is not None
+    merged = inst.dir / "merged"
+    for source, name in ((REPO, "repo"), (Path(sys.prefix).resolve(), "venv")):
+        where = f"{merged}{SRC}/{name}"
+        for argv in (
+            ["mkdir", "-p", where],
+            ["mount", "--bind", str(source), where],
+            ["mount", "-o", "remount,bind,ro", where],
+        ):
+            subprocess.run(["nsenter", "-t", str(inst.pid), "-m", "--", *argv], check=True)
+    wrapper = f'#!/bin/sh\nexec env {" ".join(PY_ENV)} {PYTHON} -m wizard.cli "$@"\n'
+    inst.write(f"{SRC}/bin/ami-wizard", wrapper, mode=0o755)
 
 
 def _start(factory: pytest.TempPathFactory, key: ClientKey, name: str) -> Instance:
@@ -48,6 +89,7 @@ def _start(factory: pytest.TempPathFactory, key: ClientKey, name: str) -> Instan
     inst = Instance(factory.mktemp(name)).start()
     inst.authorize("root", key.public_line)
     seed_unprepared(inst)
+    _bind_sources(inst)
     return inst
 
 
@@ -63,7 +105,8 @@ def audit_inside(inst: Instance) -> dict[str, str]:
         [
             "env",
             "PYTHONDONTWRITEBYTECODE=1",
-            sys.executable,
+            *PY_ENV,
+            PYTHON,
             "-m",
             "wizard.cli",
             "audit",
@@ -229,6 +272,14 @@ def _recap(out: str) -> dict[str, int]:
     return {k: int(v) for k, v in (w.split("=") for w in line.split() if "=" in w)}
 
 
+def _ansible_playbook_inside() -> list[str]:
+    """ansible-playbook as the instance can start it (its venv script when visible)."""
+    if not RELOCATE:
+        return [str(ANSIBLE_PLAYBOOK)]
+    run = "import sys; from ansible.cli.playbook import main; sys.argv[0] = 'ansible-playbook'; main()"
+    return [PYTHON, "-c", run]
+
+
 def _playbook_inside(inst: Instance, playbook: str, *extra: str) -> tuple[int, str]:
     """ansible-playbook on the instance itself (connection local), like a build step."""
     inst.write("/tmp/fixes.yml", playbook)
@@ -237,7 +288,8 @@ def _playbook_inside(inst: Instance, playbook: str, *extra: str) -> tuple[int, s
     argv = [
         "env",
         *env,
-        str(ANSIBLE_PLAYBOOK),
+        *PY_ENV,
+        *_ansible_playbook_inside(),
         "-i",
         "localhost,",
         "-c",
@@ -245,7 +297,7 @@ def _playbook_inside(inst: Instance, playbook: str, *extra: str) -> tuple[int, s
         "-e",
         "ami_wizard_become=false",
         "-e",
-        f"ansible_python_interpreter={sys.executable}",
+        f"ansible_python_interpreter={PYTHON}",
         "/tmp/fixes.yml",
         *extra,
     ]
@@ -404,7 +456,7 @@ def test_imagebuilder_component_validates_builds_and_matches_the_wizard(
         assert rc == 0 and "every fix is in place" in log, log
         assert audit_inside(inst) == wizard_audit
         # with ami-wizard installed, validate is its audit of the plan's checks
-        venv = f"{Path(sys.executable).parent}:{INSIDE_ENV['PATH']}"
+        venv = f"{WIZARD_BIN}:{INSIDE_ENV['PATH']}"
         rc, log = _bash(inst, steps["validate"], venv)
         statuses = {c["id"]: c["status"] for c in json.loads(log[log.index("{") :])["checks"]}
         assert set(statuses) == set(yaml.safe_load(PLAN)["choices"])
