@@ -12,61 +12,23 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 
-LEVELS = ("basic", "real-world", "tricky")
-
-# AWS's own documentation example credentials: well known, never valid.
-EXAMPLE_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"
-EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
-# A made-up string shaped like a SHA-512 crypt hash: no password has it.
-FAKE_HASH = "$6$practice$QmVhtB5Ww0WqVqmbcO2o5pI7Y6dQf3Xh5l3zY2kN2QzqR3kS3Ktl6tC0tPz3Ue0rKkQjGx2fEJkIhZtQ5tJw1."
-SSHD = "/etc/ssh/sshd_config"
-SSHD_ANCHOR = "Port 22\n"  # a line of the base sshd_config: global settings go right after it
-
-
-@dataclass(frozen=True)
-class Key:
-    """An SSH key the planter derives from the scenario seed and `name` (never random)."""
-
-    name: str
-    public: bool = False
-    comment: str = ""
-
-
-@dataclass(frozen=True)
-class Write:
-    path: str
-    content: str | Key
-    mode: int = 0o644
-
-
-@dataclass(frozen=True)
-class Edit:
-    """Replace the first `old` in `path` with `new` (the planner fails if `old` is absent)."""
-
-    path: str
-    old: str
-    new: str
-
-
-@dataclass(frozen=True)
-class Append:
-    """Add `text` at the end of `path` (a new file of mode 0644 when there is none)."""
-
-    path: str
-    text: str
-
-
-Change = Write | Edit | Append
-
-
-@dataclass(frozen=True)
-class Variant:
-    id: str
-    level: str
-    where: str  # for the debrief: where the flaw was and why it was easy to miss
-    changes: Callable[[random.Random], tuple[Change, ...]]
+from checks._practice_changes import (
+    EXAMPLE_KEY_ID,
+    EXAMPLE_SECRET,
+    FAKE_HASH,
+    LEVELS,
+    SSHD,
+    SSHD_ANCHOR,
+    Append,
+    Change,
+    Edit,
+    Key,
+    Variant,
+    Write,
+    user,
+)
+from checks._practice_system import SYSTEM_VARIANTS
 
 
 def _sshd_global(line: str) -> Edit:
@@ -77,23 +39,6 @@ def _dropin(rng: random.Random, line: str) -> Append:
     """A line in a drop-in; two flaws that pick the same file name share the file."""
     name = rng.choice(("00-local", "05-build", "10-vendor", "01-image"))
     return Append(f"/etc/ssh/sshd_config.d/{name}.conf", f"# added by a build step\n{line}\n")
-
-
-def _user(
-    rng: random.Random, uid: int, home_base: str = "/home"
-) -> tuple[str, str, tuple[Change, ...]]:
-    """A second account (name from a list), its passwd and locked shadow lines."""
-    name = rng.choice(("carol", "dave", "erin", "frank", "grace", "heidi"))
-    name = f"{name}{uid % 10}"
-    home = f"{home_base}/{name}"
-    return (
-        name,
-        home,
-        (
-            Append("/etc/passwd", f"{name}:x:{uid}:{uid}::{home}:/bin/bash\n"),
-            Append("/etc/shadow", f"{name}:!:19700:0:99999:7:::\n"),
-        ),
-    )
 
 
 def _match_block(rng: random.Random, line: str, root: bool = False) -> Append:
@@ -187,7 +132,7 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
             "second-user",
             "real-world",
             "a second user added by hand has a password",
-            lambda r: _with_user(
+            lambda r: _withuser(
                 r,
                 1101,
                 lambda name, home: (Edit("/etc/shadow", f"{name}:!:", f"{name}:{FAKE_HASH}:"),),
@@ -213,7 +158,7 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
             "second-user",
             "real-world",
             "a key in another user's home, not only root's",
-            lambda r: _with_user(
+            lambda r: _withuser(
                 r,
                 1102,
                 lambda name, home: (
@@ -315,7 +260,7 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
             "second-user",
             "real-world",
             "an old history in a second user's home",
-            lambda r: _with_user(
+            lambda r: _withuser(
                 r,
                 1103,
                 lambda name, home: (
@@ -360,6 +305,10 @@ VARIANTS: dict[str, tuple[Variant, ...]] = {
         ),
     ),
 }
+# The system-wide guidelines' flaws, and more disguises for credentials, live in
+# checks._practice_system.
+for _check_id, _more in SYSTEM_VARIANTS.items():
+    VARIANTS[_check_id] = VARIANTS.get(_check_id, ()) + _more
 
 
 # Tricky scenarios also plant look-alikes that are fine: a learner who "fixes" them wastes
@@ -384,10 +333,10 @@ DECOYS: tuple[tuple[str, Callable[[random.Random], tuple[Change, ...]]], ...] = 
 )
 
 
-def _with_user(
+def _withuser(
     rng: random.Random, uid: int, more: Callable[[str, str], tuple[Change, ...]]
 ) -> tuple[Change, ...]:
-    name, home, changes = _user(rng, uid)
+    name, home, changes = user(rng, uid)
     return (*changes, *more(name, home))
 
 

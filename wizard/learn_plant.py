@@ -7,6 +7,7 @@ one seed is equal. The keys are practice keys, of no use anywhere else.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import shutil
@@ -29,11 +30,30 @@ def key_bytes(seed: int, key: Key) -> bytes:
             serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
         )
         return public + (b" " + key.comment.encode() if key.comment else b"") + b"\n"
-    return private.private_bytes(
+    pem = private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.OpenSSH,
         serialization.NoEncryption(),
     )
+    return _fixed_checkint(pem, raw[:4])
+
+
+def _fixed_checkint(pem: bytes, check: bytes) -> bytes:
+    """The OpenSSH private key format starts its private part with a random 32-bit "check"
+    written twice (PROTOCOL.key); put a value derived from the key there instead, so the same
+    key always has the same bytes."""
+    lines = pem.splitlines()
+    blob = bytearray(base64.b64decode(b"".join(lines[1:-1])))
+    at = len(b"openssh-key-v1\0")
+    for _ in range(3):  # cipher name, kdf name, kdf options
+        at += 4 + int.from_bytes(blob[at : at + 4], "big")
+    at += 4  # number of keys (1)
+    at += 4 + int.from_bytes(blob[at : at + 4], "big")  # the public key
+    at += 4  # the private part's length
+    blob[at : at + 8] = check * 2
+    body = base64.b64encode(bytes(blob))
+    wrapped = [body[i : i + 70] for i in range(0, len(body), 70)]
+    return b"\n".join([lines[0], *wrapped, lines[-1]]) + b"\n"
 
 
 def plant(scenario: Scenario, root: Path) -> Path:
