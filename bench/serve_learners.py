@@ -135,8 +135,16 @@ def main() -> int:
     port = free_port()
     tmp = tempfile.mkdtemp(prefix="bench-serve-")
     server = subprocess.Popen(
-        [sys.executable, "-m", "wizard.cli", "serve", "--port", str(port)]
-        + ["--max-sessions", str(args.learners)],
+        [
+            sys.executable,
+            "-m",
+            "wizard.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--max-sessions",
+            str(args.learners),
+        ],
         cwd=HERE,
         env=dict(os.environ, TMPDIR=tmp, XDG_STATE_HOME=tmp + "/state"),
         stdout=subprocess.DEVNULL,

@@ -176,12 +176,22 @@ def test_a_browser_fixes_a_guideline_and_its_practice_dir_goes(
     assert not list(tmp.glob("ami-wizard-serve-*/session-*"))
 
 
-def test_a_session_killed_by_sigterm_or_sighup_removes_its_dir(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["demo", "learn"])
+def test_a_session_killed_by_sigterm_or_sighup_removes_its_dir(tmp_path: Path, mode: str) -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         root = tmp_path / sig.name
         root.mkdir()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "wizard.cli", "serve", "--session-root", str(root)],
+            [
+                sys.executable,
+                "-m",
+                "wizard.cli",
+                "serve",
+                "--mode",
+                mode,
+                "--session-root",
+                str(root),
+            ],
             env=dict(os.environ, TEXTUAL_DRIVER="textual.drivers.web_driver:WebDriver"),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
@@ -195,3 +205,99 @@ def test_a_session_killed_by_sigterm_or_sighup_removes_its_dir(tmp_path: Path) -
             if proc.poll() is None:
                 proc.kill()
         assert not list(root.iterdir()), f"{sig.name} left {list(root.iterdir())}"
+
+
+def run_cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wizard.cli", "serve", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_bad_input_is_one_line_and_exit_2() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        cases = {
+            ("--port", port): "Address already in use",
+            ("--host", "no-such-host.invalid"): "not an address of this machine",
+            ("--port", "0"): "not a port",
+            ("--max-sessions", "0"): "at least 1",
+        }
+        for argv, message in cases.items():
+            r = run_cli(*argv)
+            assert r.returncode == 2, argv
+            assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_a_host_other_than_loopback_is_warned_about() -> None:
+    # 0.0.0.0 with a port already taken on it: the warning comes first, then the one-line
+    # error, so nothing actually listens beyond loopback in the test
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        busy.listen()
+        r = run_cli("--host", "0.0.0.0", "--port", str(busy.getsockname()[1]))
+    assert r.returncode == 2
+    first = r.stderr.splitlines()[0]
+    assert "WARNING" in first and "anyone who can reach" in first
+    assert "WARNING" not in run_cli("--host", "localhost", "--port", "0").stderr
+
+
+def test_learn_mode_serves_a_course_over_the_websocket_and_cleans_up(tmp_path: Path) -> None:
+    import asyncio
+
+    import aiohttp
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wizard.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--mode",
+            "learn",
+            "--seed",
+            "7",
+            "--max-sessions",
+            "1",
+        ],
+        env=dict(os.environ, TMPDIR=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state")),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    async def learner() -> tuple[str, int | None]:
+        url = f"http://127.0.0.1:{port}/ws?width=100&height=30"
+        seen = b""
+        async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+            end = time.monotonic() + 90
+            while b" lessons, " not in seen:
+                msg = await asyncio.wait_for(ws.receive(), end - time.monotonic())
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    seen += msg.data
+                    seen = ANSI.sub("", seen.decode("utf-8", "replace")).encode()
+                elif msg.type != aiohttp.WSMsgType.TEXT:
+                    break
+            assert list(tmp_path.glob("ami-wizard-serve-*/session-*/ami-wizard-learn-*"))
+            # over the cap: closed with 1013 and the message, no second process
+            async with http.ws_connect(url) as extra:
+                await extra.receive()
+                code = extra.close_code
+        return seen.decode(), code
+
+    try:
+        wait_for("the server", lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 30)
+        text, code = asyncio.run(learner())
+        assert re.search(r"Course \S+ #7: 0/\d+ lessons", text), text[-2000:]
+        assert code == 1013
+        wait_for("the session dir to go", lambda: not list(tmp_path.glob("*/session-*")), 30)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    assert not list(tmp_path.glob("ami-wizard-serve-*"))
