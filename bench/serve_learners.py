@@ -31,6 +31,7 @@ from pathlib import Path
 import aiohttp
 
 HERE = Path(__file__).resolve().parents[1]
+SERVE = [sys.executable, "-m", "wizard.cli", "serve"]
 ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]")
 
 
@@ -135,16 +136,7 @@ def main() -> int:
     port = free_port()
     tmp = tempfile.mkdtemp(prefix="bench-serve-")
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wizard.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--max-sessions",
-            str(args.learners),
-        ],
+        [*SERVE, "--port", str(port), "--max-sessions", str(args.learners)],
         cwd=HERE,
         env=dict(os.environ, TMPDIR=tmp, XDG_STATE_HOME=tmp + "/state"),
         stdout=subprocess.DEVNULL,

@@ -45,6 +45,20 @@ RECORD_WS = """
 ANSI = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[\]P_][^\x07\x1b]*(\x07|\x1b\\)?|\x1b.")
 
 
+SERVE = [sys.executable, "-m", "wizard.cli", "serve"]
+
+
+def start_server(tmp: Path, port: int, *argv: str) -> subprocess.Popen[str]:
+    """`ami-wizard serve` on 127.0.0.1:PORT with its temp root and state under TMP."""
+    return subprocess.Popen(
+        [*SERVE, "--port", str(port), *argv],
+        env=dict(os.environ, TMPDIR=str(tmp), XDG_STATE_HOME=str(tmp / "state")),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -104,14 +118,7 @@ def tree_hash(root: Path) -> str:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
-    env = dict(os.environ, TMPDIR=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wizard.cli", "serve", "--port", str(port), "--max-sessions", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_server(tmp_path, port, "--max-sessions", "1")
 
     def listening() -> bool:
         with socket.socket() as s:
@@ -182,16 +189,7 @@ def test_a_session_killed_by_sigterm_or_sighup_removes_its_dir(tmp_path: Path, m
         root = tmp_path / sig.name
         root.mkdir()
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wizard.cli",
-                "serve",
-                "--mode",
-                mode,
-                "--session-root",
-                str(root),
-            ],
+            [*SERVE, "--mode", mode, "--session-root", str(root)],
             env=dict(os.environ, TEXTUAL_DRIVER="textual.drivers.web_driver:WebDriver"),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
@@ -209,7 +207,7 @@ def test_a_session_killed_by_sigterm_or_sighup_removes_its_dir(tmp_path: Path, m
 
 def run_cli(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "wizard.cli", "serve", *argv],
+        [*SERVE, *argv],
         capture_output=True,
         text=True,
         timeout=60,
@@ -252,25 +250,7 @@ def test_learn_mode_serves_a_course_over_the_websocket_and_cleans_up(tmp_path: P
     import aiohttp
 
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wizard.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--mode",
-            "learn",
-            "--seed",
-            "7",
-            "--max-sessions",
-            "1",
-        ],
-        env=dict(os.environ, TMPDIR=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state")),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_server(tmp_path, port, "--mode", "learn", "--seed", "7", "--max-sessions", "1")
 
     async def learner() -> tuple[str, int | None]:
         url = f"http://127.0.0.1:{port}/ws?width=100&height=30"
