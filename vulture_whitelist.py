@@ -4,6 +4,8 @@ Run `vulture` (settings in pyproject.toml [tool.vulture]); a name belongs here o
 is used where vulture does not look — by a library calling it, by data, or as tested API.
 """
 
+import tempfile
+
 from paramiko import Transport
 
 import checks
@@ -65,3 +67,6 @@ report_doc.ReportDoc.tool
 report_doc.ReportDoc.image
 report_doc.ReportDoc.bundle_excludes
 report_doc.AccountDoc.read_at
+
+# cli_serve points tempfile's module default at the session's dir; mkdtemp reads it.
+tempfile.tempdir

@@ -19,6 +19,9 @@ command -v curl >/dev/null 2>&1 || need+=(curl)  # the probe reads instance meta
 command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
 command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# the browser test of `ami-wizard serve` (tests/integration/test_serve.py): headless chromium
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing: ${need[*]}"

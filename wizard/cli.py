@@ -17,7 +17,18 @@ from wizard.cli_report import emit, prompt, sign_output, write_checklist
 from wizard.errors import SignatureError, UsageError, WizardError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("audit", "apply", "undo", "report", "demo", "sessions", "test-boot", "learn", "export")
+COMMANDS = (
+    "audit",
+    "apply",
+    "undo",
+    "report",
+    "demo",
+    "sessions",
+    "test-boot",
+    "learn",
+    "export",
+    "serve",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -112,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wizard.cli_learn import add_parser as add_learn_parser
 
     add_learn_parser(sub, _sign_options)
+    from wizard.cli_serve import add_parser as add_serve_parser
+
+    add_serve_parser(sub)
 
     from wizard.cli_export import add_parser as add_export_parser
 
@@ -361,6 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from wizard.cli_learn import cmd_learn
 
             return cmd_learn(args)
+        if args.command == "serve":
+            from wizard.cli_serve import cmd_serve
+
+            return cmd_serve(args)
         if args.command == "report" and args.report_command == "verify":
             return cmd_report_verify(args)
         parser.error("unknown command")
