@@ -48,6 +48,9 @@ FILE_KINDS = {
     "systemd-unit": "systemd unit",
     "cloud-init-user-data": "cloud-init user-data",
     "secret-in-file": "file with a secret in it",
+    "kerberos-keytab": "Kerberos keytab (the host's keys)",
+    "ipa-host-key": "FreeIPA host key database",
+    "network-profile": "NetworkManager connection profile",
 }
 HIT_KINDS = {
     "aws-access-key-id": "AWS access key id",
@@ -69,13 +72,18 @@ HIT_KINDS = {
     "cloud-init-password": "cloud-init password",
     "secret-value": "password or secret value",
     "token": "token",
+    "network-secret": "network secret (Wi-Fi key, VPN or 802.1X password)",
 }
 # Where a file belongs to the system: its secret is edited out by hand, the file stays.
 _SYSTEM_DIRS = ("/etc/", "/usr/", "/boot/", "/var/lib/cloud/")
+# Files that are a secret of this one host, not settings with a secret in them: shredded
+# wherever they are (/etc/krb5.keytab too). Every launch of the image would be that host.
+HOST_SECRETS = frozenset({"kerberos-keytab", "ipa-host-key"})
 
 
-def is_system_file(path: str) -> bool:
-    return path.startswith(_SYSTEM_DIRS)
+def is_system_file(path: str, kind: str = "") -> bool:
+    """A file the system needs for its secret to be edited out by hand (never deleted)."""
+    return kind not in HOST_SECRETS and path.startswith(_SYSTEM_DIRS)
 
 
 def _label(kind: str, names: dict[str, str]) -> str:
@@ -86,7 +94,7 @@ def _evidence(cred: CredentialFile) -> list[Evidence]:
     owner = cred.file.owner or f"uid {cred.file.uid}"
     manual = (
         "; a system file: edit the secret out by hand (the wizard does not delete it)"
-        if is_system_file(cred.file.path)
+        if is_system_file(cred.file.path, cred.kind)
         else ""
     )
     out = [
@@ -115,7 +123,7 @@ def _verdict(facts: Facts) -> Finding:
         return entry.finding(Status.PASS, "no credential file or secret found")
     evidence = [e for c in facts.credentials for e in _evidence(c)]
     kinds = sorted({_label(c.kind, FILE_KINDS) for c in facts.credentials})
-    system = sum(1 for c in facts.credentials if is_system_file(c.file.path))
+    system = sum(1 for c in facts.credentials if is_system_file(c.file.path, c.kind))
     by_hand = f" ({system} in system files: edit by hand)" if system else ""
     return entry.finding(
         Status.FAIL,
@@ -127,7 +135,7 @@ def _verdict(facts: Facts) -> Finding:
 
 def unchanged(facts: Facts, option_id: str) -> Unchanged | None:
     """Why a plan is empty while credentials were found: all of them are in system files."""
-    if facts.credentials and all(is_system_file(c.file.path) for c in facts.credentials):
+    if facts.credentials and all(is_system_file(c.file.path, c.kind) for c in facts.credentials):
         paths = ", ".join(c.file.path for c in facts.credentials[:3])
         return Unchanged(
             f"every secret found is inside a system file ({paths}): the wizard never deletes "
@@ -144,7 +152,7 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
     Each action carries the file as probed: the step refuses a file that is not that one."""
     ctx = ctx or PlanContext()
     chosen = option(ID, option_id)
-    movable = [c for c in facts.credentials if not is_system_file(c.file.path)]
+    movable = [c for c in facts.credentials if not is_system_file(c.file.path, c.kind)]
     if chosen == "move-outside-bundle" and not facts.live and movable:
         raise PlanRefused(
             "move-outside-bundle needs a running instance with another file system (the "
@@ -153,7 +161,7 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
     actions: list[Action] = []
     for cred in facts.credentials:
         path = cred.file.path
-        if is_system_file(path):
+        if is_system_file(path, cred.kind):
             continue  # the system needs the file: the evidence says to edit it by hand
         if chosen == "delete":
             actions.append(

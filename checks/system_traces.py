@@ -15,7 +15,7 @@ from collections import defaultdict
 from checks._plans import option
 from checks.base import catalog, unless_complete
 from checks.registry import CheckMeta
-from wizard.actions import Action, ClearTrace, Phase, PlanContext, ZeroFreeSpace
+from wizard.actions import Action, ClearTrace, Phase, PlanContext, WriteFile, ZeroFreeSpace
 from wizard.facts import Facts, Trace
 from wizard.model import Evidence, Finding, Status
 
@@ -25,8 +25,16 @@ META = CheckMeta(
     order=108,
     phase="final",
     final_order=4,
-    needs=("traces", "traces_skipped", "incomplete", "credentials", "histories", "authorized_keys"),
-    actions=(ClearTrace, ZeroFreeSpace),
+    needs=(
+        "traces",
+        "traces_skipped",
+        "incomplete",
+        "credentials",
+        "histories",
+        "authorized_keys",
+        "live",
+    ),
+    actions=(ClearTrace, WriteFile, ZeroFreeSpace),
 )
 
 LABELS = {
@@ -59,6 +67,15 @@ LABELS = {
     "rpm-db-env": "rpm database environment (__db.*)",
     "update-stamp": "systemd update stamp (.updated)",
     "service-state": "service data (sssd, puppet, samba, dovecot)",
+    "user-crontab": "user crontab",
+    "at-job": "pending at job",
+    "desktop-cache": "desktop cache (GDM, fontconfig, man)",
+    "fingerprint": "enrolled fingerprint (fprint)",
+    "ipa-enrolment": "FreeIPA enrolment file",
+    "network-profile": "NetworkManager connection profile",
+    "pinned-network-id": "network file pinned to the builder (HWADDR=, UUID=, HOSTNAME=)",
+    "hostname": "/etc/hostname (the builder's host name)",
+    "aliases-db": "/etc/aliases.db (built on this machine)",
 }
 # Truncated (kept, emptied) by the truncate option; an empty one is no trace.
 LOGS = frozenset({"log", "audit-log", "login-record"})
@@ -75,10 +92,37 @@ NOT_JOURNALED = {
     "kerberos-keytab": "it holds the host's Kerberos keys",
     "subscription": "it holds this machine's entitlement keys",
     "service-state": "service data may hold cached credentials",
+    "desktop-cache": "a cache its program builds again",
+    "fingerprint": "a person's fingerprint data, never copied off the target",
+    "ipa-enrolment": "enrolment data may hold the host's keys",
+    "network-profile": "a network profile may hold Wi-Fi or VPN secrets",
 }
 # Reported as a warning and removed only by `remove`: they cannot be undone (shadow backups)
 # or are a service's own data that a builder may have meant to ship (service-state).
-REMOVE_ONLY = frozenset({"shadow-backup", "service-state"})
+# Crontabs, at jobs, network profiles, FreeIPA enrolment and aliases.db are the same: often meant
+# to ship (a renewal job, the only network setting of an image without cloud-init), so each is
+# listed (a crontab with its owner) for the operator to decide.
+REMOVE_ONLY = frozenset(
+    {
+        "shadow-backup",
+        "service-state",
+        "user-crontab",
+        "at-job",
+        "network-profile",
+        "ipa-enrolment",
+        "aliases-db",
+    }
+)
+# Emptied, never removed: the file is expected to exist (an empty /etc/hostname makes systemd
+# and cloud-init pick the launch's name).
+EMPTIED = frozenset({"hostname"})
+# Kept on a running instance whatever the option: NetworkManager may be using the profile, and
+# without it the instance can lose its network at the next reload or boot.
+LIVE_KEPT = frozenset({"network-profile"})
+# Edited, never removed: only the lines that pin the builder go (see pinned_lines).
+PINNED_KEYS = ("HWADDR", "MACADDR", "UUID", "HOSTNAME", "DHCP_HOSTNAME")
+# One row per file (with its owner) for these, not a count: the operator decides per file.
+PER_FILE = frozenset({"user-crontab", "at-job", "network-profile", "pinned-network-id"})
 JOURNAL_FILE_MAX = 64 * 1024  # a file larger than this is not journaled (a 2 GB log is not)
 JOURNAL_TOTAL_MAX = 4 * 1024 * 1024  # nor anything past this much in one plan
 EXAMPLES = 5  # files shown per category
@@ -98,7 +142,7 @@ def _size(n: int) -> str:
 def counts(trace: Trace) -> bool:
     """Is this a trace to report as shipping? An empty log is none; a file a running process
     holds open belongs to the running system (a log held open counts while it holds data)."""
-    if trace.category in LOGS or trace.category == "journal":
+    if trace.category in LOGS or trace.category in EMPTIED or trace.category == "journal":
         return trace.file.size > 0
     return not trace.held_open
 
@@ -123,7 +167,37 @@ def check(facts: Facts) -> Finding:
     return unless_complete(_verdict(facts), facts, "traces")
 
 
-def _category_evidence(category: str, items: list[Trace]) -> list[Evidence]:
+def pinned_lines(text: str) -> list[str]:
+    """The lines of an ifcfg file (or /etc/sysconfig/network) that pin the builder."""
+    return [
+        line
+        for line in text.split("\n")
+        if line.strip().partition("=")[0] in PINNED_KEYS and "=" in line
+    ]
+
+
+def _file_detail(t: Trace, live: bool) -> str:
+    owner = t.file.owner or f"uid {t.file.uid}"
+    name = posixpath.basename(t.file.path)
+    if t.category == "user-crontab":
+        return f"crontab of {name} (file owner {owner}): kept unless you choose `remove`"
+    if t.category == "pinned-network-id":
+        keys = sorted({line.strip().partition("=")[0] for line in pinned_lines(t.text)})
+        return f"{', '.join(k + '=' for k in keys)}: these lines are removed, the file stays"
+    if t.category == "network-profile" and live:
+        return (
+            f"owner {owner}: NetworkManager may be using it on this running instance, so it "
+            "is never removed here; remove it in the stopped image (image: target) if "
+            "cloud-init writes the network at first boot"
+        )
+    return f"{_size(t.file.size)}, owner {owner}"
+
+
+def _category_evidence(category: str, items: list[Trace], live: bool) -> list[Evidence]:
+    if category in PER_FILE:
+        head = Evidence(items[0].file.path, 0, f"{LABELS[category]}: {len(items)}")
+        rows = [Evidence(t.file.path, 0, _file_detail(t, live)) for t in items[: EXAMPLES * 2]]
+        return [head, *rows]
     total = sum(t.file.size for t in items)
     out = [Evidence(items[0].file.path, 0, f"{LABELS[category]}: {len(items)}, {_size(total)}")]
     for t in items[1 : EXAMPLES + 1]:
@@ -147,7 +221,7 @@ def _verdict(facts: Facts) -> Finding:
     evidence: list[Evidence] = []
     for category in LABELS:
         if by_cat.get(category):
-            evidence += _category_evidence(category, by_cat[category])
+            evidence += _category_evidence(category, by_cat[category], facts.live)
     evidence += [
         Evidence(t.file.path, 0, "held open by a running process: left alone")
         for t in open_kept[:EXAMPLES]
@@ -158,7 +232,9 @@ def _verdict(facts: Facts) -> Finding:
     failing = {
         c: items
         for c, items in by_cat.items()
-        if c not in REMOVE_ONLY and not all(t.held_open for t in items)
+        if c not in REMOVE_ONLY
+        and not all(t.held_open for t in items)
+        and not (c == "pinned-network-id" and not any(pinned_lines(t.text) for t in items))
     }
     total = sum(t.file.size for items in by_cat.values() for t in items)
     kept = (
@@ -177,8 +253,9 @@ def _verdict(facts: Facts) -> Finding:
         return entry.finding(
             Status.WARN,
             f"left on purpose or being written by a running service: {what}{kept} "
-            "(shadow backups and service data go only with the `remove` option; a live log "
-            "refills until its service stops)",
+            "(shadow backups, service data, crontabs, at jobs, network profiles, FreeIPA "
+            "enrolment and aliases.db go only with the `remove` option; a live log refills "
+            "until its service stops)",
             evidence,
         )
     return entry.finding(Status.PASS, f"no builder traces found{kept}", evidence)
@@ -229,12 +306,18 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
             continue
         if t.held_open and not is_log:
             continue  # journald's active file, someone's open temp file: the running system's
+        if t.category in LIVE_KEPT and facts.live:
+            continue  # the evidence says why: the running network may depend on it
+        if t.category == "pinned-network-id":
+            actions += _unpin(t)
+            continue
         reversible, why = _journaled(t, budget)
         actions.append(
             ClearTrace(
                 check_id=ID,
                 path=t.file.path,
-                truncate=is_log and (chosen == "truncate" or t.held_open),
+                truncate=t.category in EMPTIED
+                or (is_log and (chosen == "truncate" or t.held_open)),
                 expect=t.file,
                 any_size=is_log,
                 phase=Phase.FINAL,
@@ -245,3 +328,13 @@ def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[
     if chosen == "remove-and-zero-free-space":
         actions.append(ZeroFreeSpace(check_id=ID, phase=Phase.FINAL))
     return tuple(actions)
+
+
+def _unpin(t: Trace) -> list[Action]:
+    """The network file without its pinned lines, written in place (journaled: undo restores
+    it). A file whose text the probe could not read is left alone."""
+    pinned = set(pinned_lines(t.text))
+    if not pinned or len(t.text.encode("utf-8", "surrogateescape")) != t.file.size:
+        return []  # nothing to drop, or the text read is not the whole file (NULs, max_size)
+    kept = "\n".join(line for line in t.text.split("\n") if line not in pinned)
+    return [WriteFile(check_id=ID, path=t.file.path, content=kept.encode(), phase=Phase.FINAL)]

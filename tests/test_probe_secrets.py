@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from wizard.facts import FileInfo
 from wizard.probe_secrets import credentials, read_scan
 
@@ -63,3 +65,56 @@ def test_named_files_that_need_a_hit() -> None:
     named = [FileInfo(path="/home/u/.aws/config"), FileInfo(path="/home/u/.pgpass")]
     creds = credentials(read_scan("rc\t0", "10"), named, _info, lambda p: p)
     assert [(c.file.path, c.kind) for c in creds] == [("/home/u/.pgpass", "password-file")]
+
+
+NM_PROFILE = """[connection]
+id=office
+uuid=0b7e1b0e-8c1f-4bb4-9c3e-4f1c2a9d0e11
+type=wifi
+
+[wifi-security]
+key-mgmt=wpa-psk
+psk=Tr0ub4dor-office-wifi
+psk-flags=0
+
+[802-1x]
+password-flags=1
+
+[vpn-secrets]
+Xauth password=hunter2-vpn-pass
+"""
+
+
+def test_host_secrets_and_network_profiles_found_on_an_image(tmp_path: Path) -> None:
+    """The probe itself (dash, on an image root): a Kerberos keytab and FreeIPA's host key
+    database by name, the Wi-Fi key and VPN secret of a NetworkManager profile by content,
+    each shown with four characters at most."""
+    from tests.test_probe import run
+    from wizard import probe
+
+    root = tmp_path / "root"
+    (root / "etc/NetworkManager/system-connections").mkdir(parents=True)
+    (root / "etc/ipa/nssdb").mkdir(parents=True)
+    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (root / "etc/krb5.keytab").write_bytes(b"\x05\x02\x00\x00\x00\x42host/builder\x00\x17")
+    (root / "etc/ipa/nssdb/key4.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 64)
+    (root / "etc/ipa/nssdb/pwdfile.txt").write_text("a-random-nss-password\n")
+    (root / "etc/ipa/ca.crt").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n")
+    profile = root / "etc/NetworkManager/system-connections/office.nmconnection"
+    profile.write_text(NM_PROFILE)
+    out, proc = run(root, ["dash"])
+    assert proc.returncode == 0, proc.stderr
+    facts = probe.parse(out, root=str(root), live=False, target_kind="image")
+    kinds = {c.file.path: c.kind for c in facts.credentials}
+    assert kinds == {
+        "/etc/krb5.keytab": "kerberos-keytab",
+        "/etc/ipa/nssdb/key4.db": "ipa-host-key",
+        "/etc/ipa/nssdb/pwdfile.txt": "ipa-host-key",
+        "/etc/NetworkManager/system-connections/office.nmconnection": "network-profile",
+    }
+    nm = next(c for c in facts.credentials if c.kind == "network-profile")
+    assert [(h.line, h.kind, h.prefix) for h in nm.hits] == [
+        (8, "network-secret", "Tr0u"),
+        (15, "network-secret", "hunt"),
+    ]
+    assert b"Tr0ub4" not in out and b"hunter2" not in out and b"a-random" not in out

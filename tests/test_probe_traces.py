@@ -33,6 +33,16 @@ PLANT = {
     "home/bob/notes~": "editor-backup",
     "home/bob/.ssh/known_hosts": "ssh-known-hosts",
     "root/anaconda-ks.cfg": "installer-file",
+    "var/spool/cron/crontabs/bob": "user-crontab",
+    "var/spool/cron/atjobs/a0000101a2b3c4": "at-job",
+    "var/spool/at/a00002": "at-job",
+    "var/cache/fontconfig/x-le64.cache-8": "desktop-cache",
+    "var/lib/fprint/bob/synaptics/7": "fingerprint",
+    "etc/ipa/default.conf": "ipa-enrolment",
+    "var/lib/ipa-client/sysrestore/sysrestore.state": "ipa-enrolment",
+    "etc/NetworkManager/system-connections/Wired 1.nmconnection": "network-profile",
+    "etc/hostname": "hostname",
+    "etc/aliases.db": "aliases-db",
 }
 
 
@@ -49,6 +59,7 @@ def _image(tmp_path: Path) -> Path:
         path.write_bytes(b"x" * (len(rel) + 1))
     (root / "var/log/cloud-init.log").write_text("cloud-init-state's\n")
     (root / "var/cache/apt/archives/lock").write_text("")
+    (root / "var/spool/cron/atjobs/.SEQ").write_text("3\n")  # at's counter: the system's
     (root / "etc/gshadow-").symlink_to("/etc/shadow")  # not a backup: never reported
     os.mkfifo(root / "var/tmp/fifo")
     return root
@@ -97,3 +108,18 @@ def test_a_walk_cut_at_its_file_limit_is_said(tmp_path: Path) -> None:
     out, _ = run(root, ["dash"], max_files=10)
     notes = [n.reason for n in _facts(root, out).incomplete if n.search == "traces"]
     assert "(trees) stopped after 10 files (probe.max_files)" in notes
+
+
+def test_network_files_pinned_to_the_builder_come_with_their_text(tmp_path: Path) -> None:
+    root = _image(tmp_path)
+    scripts = root / "etc/sysconfig/network-scripts"
+    scripts.mkdir(parents=True)
+    pinned = "DEVICE=eth0\nHWADDR=02:00:00:aa:bb:cc\nUUID=5fb06bd0-0bb0-7ffb-45f1-d6edd65f3e03\n"
+    (scripts / "ifcfg-eth0").write_text(pinned)
+    (scripts / "ifcfg-lo").write_text("DEVICE=lo\nONBOOT=yes\n")  # nothing pinned: no trace
+    (root / "etc/sysconfig/network").write_text("NETWORKING=yes\nHOSTNAME=builder-7\n")
+    facts = _facts(root, run(root, ["dash"])[0])
+    got = {t.file.path: t for t in facts.traces if t.category == "pinned-network-id"}
+    assert set(got) == {"/etc/sysconfig/network-scripts/ifcfg-eth0", "/etc/sysconfig/network"}
+    assert got["/etc/sysconfig/network-scripts/ifcfg-eth0"].text == pinned
+    assert got["/etc/sysconfig/network"].file.size == len("NETWORKING=yes\nHOSTNAME=builder-7\n")

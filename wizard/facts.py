@@ -152,6 +152,7 @@ class Trace:
     category: str  # "log" | "rotated-log" | "journal" | "tmp" | "dhcp-lease" | ...
     file: FileInfo
     held_open: bool = False  # a running process holds it open (live targets)
+    text: str = ""  # the file's text, for the few kinds the fix edits (pinned-network-id)
 
 
 @dataclass(frozen=True)

@@ -473,13 +473,14 @@ if [ $# -gt 0 ]; then
   CREDENTIAL_NAMES="( -name pk-*.pem -o -name cert-*.pem -o -path */.aws/credentials -o -path */.aws/config
     -o -name id_rsa -o -name id_dsa -o -name id_ecdsa -o -name id_ed25519 -o -name id_*_sk
     -o -name .s3cfg -o -name .boto -o -name .netrc -o -name .git-credentials -o -name .pgpass
-    -o -path */.docker/config.json -o -name *.ppk -o -name *.p12 -o -name *.pfx )"
+    -o -path */.docker/config.json -o -name *.ppk -o -name *.p12 -o -name *.pfx -o -name *.keytab
+    -o -path */ipa/nssdb/key*.db -o -path */ipa/nssdb/pwdfile.txt )"
   # These and the credential names are read whatever they hold (no grep first): a .pgpass or
   # .netrc line has no keyword grep knows. Each file meets as few tests as it can: find's
   # name matching is most of the walk's time in a large tree.
   DIRECT_NAMES="( -name .my.cnf -o -name .npmrc -o -name .pypirc
     -o -path */.kube/config -o -name user-data* -o -name .profile -o -name .bashrc
-    -o -name .bash_profile -o -name .zshrc -o -name .envrc -o -name .env )"
+    -o -name .bash_profile -o -name .zshrc -o -name .envrc -o -name .env -o -path */system-connections/* )"
   # grep's first pass (extended regex, any case): a superset of what SCAN_AWK reports. The
   # rules follow detect-secrets' plugins (tests/test_secret_rules.py compares them).
   export SCAN_PAT='BEGIN [A-Z0-9 ]*PRIVATE KEY|PuTTY-User-Key-File-|(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}|gh[pousr]_[A-Za-z0-9_]{36}|github_pat_|(glpat|gldt|glft|glsoat|glrt|glcbt|glimt|glptt|glagent|gloas)-|GR1348941|xox[aboprs]-|(api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|client_?key|client_?secret|key_?pass|pass|pwd|secret|token|_auth)[a-z0-9_]*[]"'"'"']*[ 	]*:?=|(api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|client_?key|client_?secret|key_?pass|pass|pwd|secret|token|_auth)[a-z0-9_]*[]"'"'"']*:|://[^ 	/:@]+:[^ 	/@]+@|client-key-data|BEGIN CERTIFICATE|password[ 	]'
@@ -528,6 +529,7 @@ if [ $# -gt 0 ]; then
         docker = f ~ /\/\.docker\/config\.json$/; npmrc = f ~ /\/\.npmrc$/
         ud = index(f, root "/var/lib/cloud/") == 1 && f ~ /\/user-data[^\/]*$/
         unit = index(f, root "/etc/systemd/system/") == 1
+        nm = index(f, root "/etc/NetworkManager/system-connections/") == 1; nmsec = 0
         # program code and scripts: only the formats above, no NAME=VALUE guesses
         code = f ~ /\.(py|pyc|rb|js|mjs|cjs|ts|go|java|kt|scala|c|h|cc|cpp|hpp|rs|php|pl|pm|lua|tcl|el|vim|html|htm|css|md|rst|bats)$/ || $0 ~ /^#!/
       }
@@ -553,6 +555,9 @@ if [ $# -gt 0 ]; then
         else if (netrc && match(l, /(^|[ \t])password[ \t]+/)) { v = substr(line, RSTART + RLENGTH); sub(/[ \t].*$/, "", v); if (v != "") hit("netrc-password", v) }
         else if (pgpass && line !~ /^[ \t]*#/ && match(line, /^([^:]|\\:)*:([^:]|\\:)*:([^:]|\\:)*:([^:]|\\:)*:/)) {
           v = substr(line, RLENGTH + 1); if (v != "" && v != "*") hit("pgpass-password", v) }
+        else if (nm && line ~ /^[ \t]*\[/) nmsec = l ~ /^[ \t]*\[vpn-secrets\]/
+        else if (nm && (nmsec ? match(l, /^[ \t]*[^=# \t][^=]*=[ \t]*/) : match(l, /^[ \t]*(psk|wep-key[0-3]|leap-password|password|private-key-password|phase2-private-key-password|pin|[a-z0-9_.-]*secret[a-z0-9_.-]*)[ \t]*=[ \t]*/))) {
+          v = substr(line, RSTART + RLENGTH); if (v != "") hit("network-secret", v) }
         else if (unit && match(line, /^[ \t]*EnvironmentFile=-?/)) {
           v = substr(line, RLENGTH + 1); if (tolower(v) ~ /secret|token|passw|cred/) hit("environment-file", v) }
         else if (!code && line !~ /^[ \t]*[#;]/ && (match(l, KW) || match(l, KWC)) && l !~ /aws_secret_access_key|aws_session_token|secretaccesskey|aws_secret_key|client-key-data/) {
@@ -881,7 +886,9 @@ for d in /var/log /tmp /var/tmp /var/crash /var/lib/systemd/coredump /var/spool/
   /var/lib/amazon/ssm /var/mail /var/spool/mail /var/lib/dhcp /var/lib/dhclient \
   /var/lib/dhcpcd /var/lib/dhcpd /var/lib/NetworkManager /var/lib/systemd/netif/leases \
   /var/account /var/lib/rpm /var/lib/sss/db /var/lib/puppet /var/lib/dovecot /var/lib/samba \
-  /etc/pki/consumer /etc/pki/entitlement; do
+  /etc/pki/consumer /etc/pki/entitlement /var/spool/cron /var/spool/at /var/spool/atjobs \
+  /var/spool/atspool /var/cache/gdm /var/lib/fprint /var/cache/fontconfig /var/cache/man \
+  /etc/ipa /var/lib/ipa-client /etc/NetworkManager/system-connections; do
   rp "$d" && [ "$RP" != / ] && [ -d "$R$RP" ] || continue
   case $NL$tr_seen$NL in *"$NL$RP$NL"*) continue ;; esac
   tr_seen=$tr_seen$NL$RP
@@ -899,10 +906,10 @@ if [ $# -gt 0 ]; then
   [ "$LIVE" = 1 ] && TR_PRUNE="-name systemd-private-* -prune -o"
   if [ "$FINDPRINTF" = 1 ]; then
     # shellcheck disable=SC2086
-    tr_walk trees "$@" -xdev $TR_PRUNE -type f ! -name lock ! -name *.lock ! -name *.pid -printf "t $PF"
+    tr_walk trees "$@" -xdev $TR_PRUNE -type f ! -name lock ! -name *.lock ! -name *.pid ! -name .SEQ -printf "t $PF"
   else
     # shellcheck disable=SC2086
-    tr_walk trees "$@" -xdev $TR_PRUNE -type f ! -name lock ! -name *.lock ! -name *.pid \
+    tr_walk trees "$@" -xdev $TR_PRUNE -type f ! -name lock ! -name *.lock ! -name *.pid ! -name .SEQ \
       -exec sh -c "$STAT_SH" t {} +
   fi
   set +f
@@ -949,7 +956,8 @@ for p in /etc/passwd- /etc/group- /etc/shadow- /etc/gshadow- /etc/subuid- /etc/s
   /var/lib/yum/uuid /etc/sysconfig/hw-uuid /etc/smolt/uuid /etc/smolt/hw-uuid \
   /etc/blkid/blkid.tab /etc/blkid/blkid.tab.old /etc/blkid.tab /etc/blkid.tab.old /etc/krb5.keytab \
   /etc/lvm/devices/system.devices /etc/sysconfig/rhn/systemid /etc/sysconfig/rhn/osad-auth.conf \
-  /etc/.updated /var/.updated; do
+  /etc/.updated /var/.updated /etc/hostname /etc/aliases.db /etc/pki/ca-trust/source/anchors/ipa-ca.crt \
+  /usr/local/share/ca-certificates/ipa-ca.crt /etc/pki/ca-trust/source/ipa.p11-kit; do
   rp "${p%/*}" || continue
   tr_f=${RP%/}/${p##*/}
   [ -f "$R$tr_f" ] && [ ! -L "$R$tr_f" ] || continue
@@ -957,6 +965,23 @@ for p in /etc/passwd- /etc/group- /etc/shadow- /etc/gshadow- /etc/subuid- /etc/s
   f "$s" "$R$tr_f"
 done
 end
+# Network settings pinned to the builder (the MAC address, the profile's UUID, the host name):
+# `tracepin METADATA PATH =TEXT` for each ifcfg file, and /etc/sysconfig/network, that holds such
+# a line, the whole text (small, no secret: keys live in keys-* files) so the fix can drop them.
+if rp /etc/sysconfig; then
+  tr_d=${RP%/}
+  set +f
+  for tr_f in "$R$tr_d"/network-scripts/ifcfg-* "$R$tr_d"/network; do
+    [ -f "$tr_f" ] && [ ! -L "$tr_f" ] || continue
+    grep -q -E '^[[:space:]]*(HWADDR|MACADDR|UUID|HOSTNAME|DHCP_HOSTNAME)=' -- "$tr_f" 2>/dev/null || continue
+    s=$(stat -c '%s %a %u %g %Y %d %i' -- "$tr_f" 2>/dev/null) || continue
+    f tracepin "$s" "$tr_f"
+    printf '='
+    head -c "$MAXSIZE" -- "$tr_f" 2>/dev/null | tr -d '\000'
+    printf '\000'
+    end
+  done
+fi
 if [ "$LIVE" = 1 ] && [ -d /proc/self/fd ]; then
   f traceopen "$(id -u 2>/dev/null)"
   $TO find /proc/[0-9]*/fd -mindepth 1 -maxdepth 1 -exec stat -L -c '%d:%i' -- {} + 2>/dev/null \

@@ -5,7 +5,8 @@ how each search ended (a search cut short is never a pass).
 Records (wizard/probe.sh, section "system traces"): `tracestart NAME RESOLVED` per tree
 searched, `traceskip NAME WHY` per tree left out, `traces trees|names` with find's
 "LETTER metadata", path pairs and "rc=STATUS", `tracefiles` with metadata, path pairs, and
-`traceopen UID "dev:ino ..."` on a live target.
+`traceopen UID "dev:ino ..."` on a live target, `tracepin METADATA PATH =TEXT` per network
+file with a line pinned to the builder (HWADDR=, UUID=, HOSTNAME=...).
 """
 
 from __future__ import annotations
@@ -51,6 +52,16 @@ _TREES = {
     "/var/lib/samba": "service-state",
     "/etc/pki/consumer": "subscription",
     "/etc/pki/entitlement": "subscription",
+    "/var/spool/at": "at-job",
+    "/var/spool/atjobs": "at-job",
+    "/var/spool/atspool": "at-job",
+    "/var/cache/gdm": "desktop-cache",
+    "/var/cache/fontconfig": "desktop-cache",
+    "/var/cache/man": "desktop-cache",
+    "/var/lib/fprint": "fingerprint",
+    "/etc/ipa": "ipa-enrolment",
+    "/var/lib/ipa-client": "ipa-enrolment",
+    "/etc/NetworkManager/system-connections": "network-profile",
 }
 _SINGLE = {
     "/etc/passwd-": "account-backup",
@@ -87,6 +98,11 @@ _SINGLE = {
     "/etc/sysconfig/rhn/osad-auth.conf": "subscription",
     "/etc/.updated": "update-stamp",
     "/var/.updated": "update-stamp",
+    "/etc/hostname": "hostname",
+    "/etc/aliases.db": "aliases-db",
+    "/etc/pki/ca-trust/source/anchors/ipa-ca.crt": "ipa-enrolment",
+    "/usr/local/share/ca-certificates/ipa-ca.crt": "ipa-enrolment",
+    "/etc/pki/ca-trust/source/ipa.p11-kit": "ipa-enrolment",
 }
 _SWAP = re.compile(r"^\..*\.sw[a-p]$")
 _CORE = re.compile(r"^core(\.\d+)?$")
@@ -119,6 +135,8 @@ def tree_category(tree: str, rel: str) -> str | None:
         return log_category(rel)
     if tree == "/var/lib/NetworkManager":
         return "dhcp-lease" if "lease" in posixpath.basename(rel) else None
+    if tree == "/var/spool/cron":  # Debian: crontabs/USER, atjobs/, atspool/; RHEL: USER
+        return "at-job" if rel.startswith(("/atjobs/", "/atspool/")) else "user-crontab"
     if tree == "/var/lib/rpm":  # the Berkeley DB environment, not the package database
         return "rpm-db-env" if posixpath.basename(rel).startswith("__db.") else None
     return _TREES.get(tree)
@@ -184,6 +202,7 @@ def parse_traces(
     starts: list[tuple[str, str]] = []  # (resolved path as printed, tree name)
     skipped: list[str] = []
     found: list[tuple[str, FileInfo]] = []
+    texts: dict[str, str] = {}  # path -> text, for the files the fix edits
     notes: list[SearchNote] = []
     opened: set[str] | None = None
     seen: set[str] = set()
@@ -206,6 +225,10 @@ def parse_traces(
             for meta, path in zip(args[0::2], args[1::2], strict=False):
                 info = file_info(meta, path)
                 add(_SINGLE.get(info.path), info)
+        elif kind == "tracepin" and len(args) == 3:
+            info = file_info(args[0], args[1])
+            texts[info.path] = args[2][1:] if args[2].startswith("=") else args[2]
+            add("pinned-network-id", info)
         elif kind == "traces" and args:
             pairs, reason = _walk(list(args[1:]), max_files, timeout)
             if reason:
@@ -232,6 +255,7 @@ def parse_traces(
             category=cat,
             file=info,
             held_open=bool(live and opened and f"{info.dev}:{info.ino}" in opened),
+            text=texts.get(info.path, ""),
         )
         for cat, info in sorted(found, key=lambda x: x[1].path)
     )

@@ -111,3 +111,30 @@ def test_every_kind_the_probe_sends_has_words() -> None:
     assert sent <= set(HIT_KINDS)
     kinds = {k for _, k in probe_secrets._CREDENTIAL_KINDS} | {"secret-in-file", "private-key"}
     assert kinds <= set(FILE_KINDS)
+
+
+def test_a_host_keytab_is_shredded_even_under_etc() -> None:
+    from checks import bundle_credentials
+    from wizard.actions import DeleteFile
+
+    keytab = CredentialFile(file("/etc/krb5.keytab"), "kerberos-keytab", ())
+    nm = CredentialFile(
+        file("/etc/NetworkManager/system-connections/w.nmconnection"),
+        "network-profile",
+        (
+            SecretHit(
+                "/etc/NetworkManager/system-connections/w.nmconnection", 8, "network-secret", "Tr0u"
+            ),
+        ),
+    )
+    facts = Facts(live=True, credentials=(keytab, nm))
+    finding = bundle_credentials.check(facts)
+    assert "1 in system files: edit by hand" in finding.summary
+    assert any(
+        e.detail == "network secret (Wi-Fi key, VPN or 802.1X password) Tr0u****"
+        for e in finding.evidence
+    )
+    actions = bundle_credentials.plan(facts, "delete")
+    assert [(a.path, a.shred) for a in actions if isinstance(a, DeleteFile)] == [
+        ("/etc/krb5.keytab", True)
+    ]

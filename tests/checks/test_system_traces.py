@@ -216,3 +216,46 @@ def test_backups_of_keys_are_never_journaled() -> None:
         "/etc/nginx/nginx.conf.bak": True,
         "/root/.ssh/known_hosts": True,
     }
+
+
+def test_crontabs_profiles_and_enrolment_are_listed_and_go_only_with_remove() -> None:
+    left = (
+        trace("user-crontab", "/var/spool/cron/crontabs/bob"),
+        trace("at-job", "/var/spool/cron/atjobs/a0001"),
+        trace("network-profile", "/etc/NetworkManager/system-connections/w.nmconnection"),
+        trace("ipa-enrolment", "/etc/ipa/default.conf"),
+        trace("aliases-db", "/etc/aliases.db"),
+    )
+    finding = check(Facts(live=False, traces=left))
+    assert finding.status is Status.WARN
+    details = {e.path: e.detail for e in finding.evidence}
+    assert "crontab of bob" in details["/var/spool/cron/crontabs/bob"]
+    assert plan(Facts(live=False, traces=left), "truncate") == ()
+    removed = {a.path for a in plan(Facts(live=False, traces=left), "remove")}
+    assert removed == {t.file.path for t in left}
+    # On a running instance the network profile stays, whatever the option, and says why.
+    live = Facts(live=True, traces=left)
+    assert left[2].file.path not in {a.path for a in plan(live, "remove")}
+    live_detail = {e.path: e.detail for e in check(live).evidence}[left[2].file.path]
+    assert "never removed here" in live_detail
+
+
+def test_hostname_is_emptied_and_pinned_lines_are_edited_out() -> None:
+    from wizard.actions import WriteFile
+
+    text = "DEVICE=eth0\nHWADDR=02:00:00:aa:bb:cc\nONBOOT=yes\nUUID=5fb0\n"
+    info = FileInfo(path="/etc/sysconfig/network-scripts/ifcfg-eth0", size=len(text), uid=0)
+    pinned = Trace("pinned-network-id", info, text=text)
+    facts = Facts(traces=(trace("hostname", "/etc/hostname", 10), pinned))
+    finding = check(facts)
+    assert finding.status is Status.FAIL
+    assert "HWADDR=, UUID=" in {e.path: e.detail for e in finding.evidence}[info.path]
+    for option in ("truncate", "remove"):
+        actions = plan(facts, option)
+        host = next(a for a in actions if isinstance(a, ClearTrace))
+        assert host.path == "/etc/hostname" and host.truncate and host.reversible
+        write = next(a for a in actions if isinstance(a, WriteFile))
+        assert write.content == b"DEVICE=eth0\nONBOOT=yes\n" and write.reversible
+    # A text that is not the whole file (cut at max_size) is never written back.
+    cut = Trace("pinned-network-id", FileInfo(path=info.path, size=9999), text=text)
+    assert plan(Facts(traces=(cut,)), "truncate") == ()

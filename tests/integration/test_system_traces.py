@@ -51,7 +51,6 @@ PLANTED = {
     "/root/anaconda-ks.cfg": ("installer-file", b"rootpw --iscrypted $6$x\n"),
     "/var/lib/rsyslog/imjournal.state": ("log-state", b"s=abc;i=1\n"),
     "/etc/.updated": ("update-stamp", b"TIMESTAMP_NSEC=1\n"),
-    "/etc/krb5.keytab": ("kerberos-keytab", b"\x05\x02keytab"),
     "/var/lib/sss/db/cache_example.ldb": ("service-state", b"TDB file"),
     "/srv/app/config.yml.bak": ("editor-backup", b"old: 1\n"),
 }
