@@ -304,6 +304,35 @@ def cmd_report_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _take_lang(argv: list[str]) -> list[str]:
+    """Take `--lang X` / `--lang=X` out of argv (any subcommand) and set the language:
+    --lang, else config `lang:`, else the locale variables (wizard.i18n.resolve)."""
+    from wizard.i18n import resolve, set_language
+
+    rest: list[str] = []
+    lang: str | None = None
+    it = iter(argv)
+    for arg in it:
+        if arg == "--lang":
+            lang = next(it, None)
+            if lang is None:
+                raise UsageError("--lang needs a value: en, es, ja or ko")
+        elif arg.startswith("--lang="):
+            lang = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    config_lang: str | None = None
+    if lang is None:
+        from wizard.config import load_config
+
+        try:
+            config_lang = load_config().lang or None
+        except UsageError:
+            config_lang = None  # the command reports a broken config itself
+    set_language(resolve(lang, config_lang))
+    return rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -315,6 +344,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # paramiko logs a traceback from its transport thread for every failed handshake;
         # the operator gets our one-line error instead (`--debug` shows both).
         logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    try:
+        argv = _take_lang(argv)
+    except UsageError as exc:
+        print(f"ami-wizard: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     parser = build_parser()
     first = next((a for a in argv if not a.startswith("-")), None)
     try:

@@ -8,6 +8,8 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from wizard.i18n import _
+from wizard.i18n import current as current_lang
 from wizard.report import STATUS_ORDER
 from wizard.report_doc import AccountCheckDoc, AccountDoc, CheckDoc, OpenDoc, ReportDoc, StateDoc
 from wizard.report_testboot import side_by_side
@@ -159,7 +161,9 @@ def _account_html(acc: AccountDoc) -> str:
         )
         runbook = f'<h2>Compromised-account runbook</h2><ul class="runbook">{items}</ul>'
     matrix = _matrix_html(acc)
-    return f'<h2>AWS account</h2><table class="meta">{meta}</table>{table}{matrix}{runbook}'
+    return (
+        f'<h2>{_e(_("AWS account"))}</h2><table class="meta">{meta}</table>{table}{matrix}{runbook}'
+    )
 
 
 def _matrix_html(acc: AccountDoc) -> str:
@@ -210,28 +214,28 @@ def to_html(report: ReportDoc) -> str:
     notices = ""
     for kind in ("errors", "warnings"):
         if report[kind]:
-            notices += f"<h2>{kind.capitalize()}</h2>{_html_list(report[kind])}"
+            notices += f"<h2>{_e(_(kind.capitalize()))}</h2>{_html_list(report[kind])}"
     if report["probe_notes"]:
         notes = [f"{n['kind']}: {n['text']}" for n in report["probe_notes"]]
-        notices += f"<h2>Probe notes</h2>{_html_list(notes)}"
+        notices += f"<h2>{_e(_('Probe notes'))}</h2>{_html_list(notes)}"
     if report.get("events"):
         items = "".join(
             f"<li>{_e(e['time'])} <strong>{_e(e['kind'])}</strong> "
             f"<code>{_e(e['session'])}</code>: {_e(e['summary'])}</li>"
             for e in report["events"]
         )
-        notices += f'<h2>Session events</h2><ul class="events">{items}</ul>'
+        notices += f'<h2>{_e(_("Session events"))}</h2><ul class="events">{items}</ul>'
     excludes = (
         f"<pre>{_e(chr(10).join(report['bundle_excludes']))}</pre>"
         if report["bundle_excludes"]
-        else "<p>(none)</p>"
+        else f"<p>{_e(_('(none)'))}</p>"
     )
     details = "".join(_html_check(c) for c in report["checks"])
     account = _account_html(report["account"]) if report.get("account") is not None else ""
     if report.get("test_boot") is not None:
         account += test_boot_html(report["test_boot"])
     page = f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{current_lang()}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -242,23 +246,23 @@ def to_html(report: ReportDoc) -> str:
 <body>
 <h1>{_e(title)}</h1>
 <table class="meta">{meta}</table>
-<h2>Checklist</h2>
+<h2>{_e(_("Checklist"))}</h2>
 <table class="list">
 <thead><tr><th>Guideline</th><th>Before</th><th>Choice</th><th>Steps done</th><th>After</th></tr></thead>
 <tbody>{rows}</tbody>
 </table>
-<h2>Left open</h2>
+<h2>{_e(_("Left open"))}</h2>
 {left_open}
 {notices}
-<h2>Bundle exclude list</h2>
+<h2>{_e(_("Bundle exclude list"))}</h2>
 <p class="muted">For <code>ec2-bundle-vol --exclude</code> (join with commas).</p>
 {excludes}
 {account}
 <div class="details">
-<h2>Guidelines in detail</h2>
+<h2>{_e(_("Guidelines in detail"))}</h2>
 {details}
 </div>
-<p class="sig">{_e(VERIFY_TEXT.replace("`", ""))}</p>
+<p class="sig">{_e(_(VERIFY_TEXT).replace("`", ""))}</p>
 </body>
 </html>
 """
