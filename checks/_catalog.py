@@ -29,6 +29,7 @@ import jsonschema
 import yaml
 
 from wizard.errors import WizardError
+from wizard.i18n import current as current_language
 from wizard.model import Evidence, Finding, Severity, Status
 
 # libyaml's safe loader when PyYAML has it: 20x faster on the catalog (audit start-up).
@@ -309,9 +310,15 @@ def _entry(data: dict[str, Any], words: dict[str, Any] | None = None) -> Catalog
     )
 
 
+def catalog(lang: str | None = None) -> dict[str, CatalogEntry]:
+    """Every catalog entry by check id (validated), in `lang` (default: the UI language,
+    wizard.i18n) when that language has a catalog folder, else in English."""
+    lang = lang or current_language()
+    return _catalog_in(lang if lang in languages() else ENGLISH)
+
+
 @cache
-def catalog(lang: str = ENGLISH) -> dict[str, CatalogEntry]:
-    """Every catalog entry by check id (validated), in `lang` when a translation exists."""
+def _catalog_in(lang: str) -> dict[str, CatalogEntry]:
     words = _translation(lang) if lang != ENGLISH else {}
     return {i: _entry(data, words.get(i)) for i, (_, data) in _english().items()}
 
@@ -344,5 +351,5 @@ def remove_package(package: str) -> None:
 
 
 def clear() -> None:
-    for fn in (_english, _translation, catalog):
+    for fn in (_english, _translation, _catalog_in):
         fn.cache_clear()

@@ -48,7 +48,7 @@ from screens.workers import failing_as
 from wizard.config import AwsConfig, Config, load_config, remember_recent
 from wizard.driver import Driver
 from wizard.errors import WizardError
-from wizard.i18n import _
+from wizard.i18n import LANGUAGE_NAMES, _, set_language
 from wizard.results import AuditResult
 from wizard.targets.base import ConnectOptions, UnknownHostKeyError
 
@@ -547,6 +547,15 @@ class WizardApp(App[None]):
         if message.what == "report":
             self.report_stale = False
         self.notify("\n".join(message.paths), title=f"{message.what} written", timeout=8)
+
+    def action_set_language(self, lang: str) -> None:
+        """The palette's "Language: ...": the whole UI in `lang` now (not saved in the config)."""
+        set_language(lang)
+        for screen in self.screen_stack:
+            screen.refresh(recompose=True)
+        if self.driver is not None and self.result is not None:
+            self.action_reprobe()  # the findings' summaries are written by the checks
+        self.notify(_("Language: {name}").format(name=LANGUAGE_NAMES[lang]), timeout=3)
 
     def action_toggle_learn(self) -> None:
         self.learn = not self.learn
