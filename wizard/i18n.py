@@ -27,8 +27,8 @@ ENV_ORDER = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 _state: dict[str, object] = {"lang": "en", "tr": gettext.NullTranslations()}
 
 
-def po_path(lang: str, locale_dir: Path = LOCALE_DIR) -> Path:
-    return locale_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(lang: str, locale_dir: Path | None = None) -> Path:
+    return (locale_dir or LOCALE_DIR) / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 def _from_locale(value: str) -> str | None:
@@ -65,7 +65,7 @@ def resolve(
 
 
 @cache
-def translations(lang: str, locale_dir: Path = LOCALE_DIR) -> gettext.NullTranslations:
+def translations(lang: str, locale_dir: Path | None = None) -> gettext.NullTranslations:
     """The compiled catalog of one language (English, or a missing .po: no translation)."""
     path = po_path(lang, locale_dir)
     if lang == "en" or not path.is_file():
@@ -84,7 +84,7 @@ def translations(lang: str, locale_dir: Path = LOCALE_DIR) -> gettext.NullTransl
 def set_language(lang: str) -> None:
     """Use this language from now on (a UsageError for an unknown one)."""
     _state["lang"] = check_lang(lang)
-    _state["tr"] = translations(lang)
+    _state["tr"] = translations(lang, LOCALE_DIR)
 
 
 def current() -> str:
