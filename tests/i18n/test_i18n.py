@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 POT = ROOT / "wizard" / "locale" / "ami_wizard.pot"
 STUB = Path(__file__).parent / "locale"
 TRANSLATED = ("es", "ja", "ko")
+# the README's `pybabel extract` options, less the output file
+EXTRACT = ("-F", "babel.cfg", "-k", "N_", "-k", "ngettext:1,2", "--no-location", "-o")
 
 
 @pytest.fixture(autouse=True)
@@ -68,8 +70,7 @@ def _msgids(path: Path) -> set[str]:
 def test_the_template_is_up_to_date_with_the_code(tmp_path: Path) -> None:
     fresh = tmp_path / "fresh.pot"
     subprocess.run(
-        [str(Path(sys.executable).parent / "pybabel"), "-q", "extract", "-F", "babel.cfg"]
-        + ["-k", "N_", "-k", "ngettext:1,2", "--no-location", "-o", str(fresh), "."],
+        [str(Path(sys.executable).parent / "pybabel"), "-q", "extract", *EXTRACT, str(fresh), "."],
         cwd=ROOT,
         check=True,
     )
