@@ -3,6 +3,7 @@ complete (gettext catalogs and catalog YAML), and a Spanish report end to end.""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -121,3 +122,17 @@ def test_a_spanish_report(
     i18n.set_language("en")
     assert main(["audit", "demo", "--format", "md"]) in (0, 1)
     assert capsys.readouterr().out.startswith("# ami-wizard audit of ")
+
+
+def test_every_marked_string_is_in_the_template() -> None:
+    """Babel (Python 3.11) skips a _() inside an f-string: such a label must also be N_()."""
+    marked = re.compile(r"\b_\(([\"'])((?:(?!\1).)+)\1\)")
+    ids = _msgids(POT)
+    missing = sorted(
+        f"{path.relative_to(ROOT)}: {m.group(2)!r}"
+        for package in ("wizard", "checks", "screens")
+        for path in (ROOT / package).rglob("*.py")
+        for m in marked.finditer(path.read_text(encoding="utf-8"))
+        if m.group(2) not in ids
+    )
+    assert not missing, missing[:10]
