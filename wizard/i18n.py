@@ -4,7 +4,9 @@ The language is chosen once per process (`set_language`) and may be switched liv
 command palette). Order: `--lang`, then config `lang:`, then LANGUAGE / LC_ALL / LC_MESSAGES /
 LANG (`ja_JP.UTF-8` -> ja); anything unknown -> en. No .mo file is kept in git: a catalog
 `locale/<lang>/LC_MESSAGES/ami_wizard.po` is parsed with Babel and turned into an in-memory
-GNUTranslations the first time that language is used (English needs neither).
+GNUTranslations the first time that language is used (English needs neither). Measured on
+the shared 2-core machine under load: ~0.3 s once per process for 228 messages (Babel's
+import ~190 ms, read_po + write_mo ~110 ms); nothing for English.
 """
 
 from __future__ import annotations
