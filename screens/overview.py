@@ -102,7 +102,7 @@ class OverviewScreen(WizardScreen):
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=len(result.findings) or 1, progress=done)
         self.query_one("#progress-label", Label).update(
-            f"{done}/{len(result.findings)} guidelines done"
+            _("{done}/{total} guidelines done").format(done=done, total=len(result.findings))
         )
         self.query_one("#summary", Static).update(summary_chart(result.findings))
         guidelines = self.query_one("#guidelines", OptionList)
