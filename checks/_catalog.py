@@ -6,7 +6,8 @@ twice); a bad file stops the load with one line naming the file and the field.
 
 Languages: `catalog/<id>.yaml` is English and complete. A translation lives in
 `catalog/<lang>/` under the English file's name and holds the same entry's words only (title, why, learn, console,
-cli, each option's label and tradeoff, each step's title, action and console): it must have a
+cli, each option's label and tradeoff, each step's title, action and console, each quiz
+question's question, choices (as many, in the same order) and reason, never its answer): it must have a
 file for every entry and every text key its English entry has, no more. `catalog(lang)` lays
 it over the English entry.
 
@@ -28,6 +29,7 @@ import jsonschema
 import yaml
 
 from wizard.errors import WizardError
+from wizard.i18n import current as current_language
 from wizard.model import Evidence, Finding, Severity, Status
 
 # libyaml's safe loader when PyYAML has it: 20x faster on the catalog (audit start-up).
@@ -38,6 +40,7 @@ ENGLISH = "en"
 TEXT_KEYS = ("title", "why", "learn", "console", "cli")
 OPTION_TEXT_KEYS = ("label", "tradeoff")
 STEP_TEXT_KEYS = ("title", "action", "console")
+QUIZ_TEXT_KEYS = ("id", "question", "choices", "reason")
 
 _packages: list[str] = ["checks"]
 
@@ -161,6 +164,9 @@ def _text_keys(data: dict[str, Any]) -> dict[str, Any]:
     for kind, keys in (("options", OPTION_TEXT_KEYS), ("steps", STEP_TEXT_KEYS)):
         if data.get(kind):
             out[kind] = [{"id": i["id"]} | {k: i[k] for k in keys if k in i} for i in data[kind]]
+    if data.get("quiz"):
+        # same ids, same number and order of choices as English, no `answer` (it stays English)
+        out["quiz"] = [{k: q[k] for k in QUIZ_TEXT_KEYS} for q in data["quiz"]]
     return out
 
 
@@ -257,7 +263,9 @@ def _first_difference(want: Any, got: Any, path: str = "") -> str:
         for key in want:
             if want[key] != got[key]:
                 return _first_difference(want[key], got[key], f"{path + '.' if path else ''}{key}")
-    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+    if isinstance(want, list) and isinstance(got, list) and len(want) != len(got):
+        return f"{here}: does not match the English entry ({len(got)} items, not {len(want)})"
+    if isinstance(want, list) and isinstance(got, list):
         for n, (w, g) in enumerate(zip(want, got, strict=True)):
             if w != g:
                 return _first_difference(w, g, f"{path}.{n}")
@@ -267,6 +275,7 @@ def _first_difference(want: Any, got: Any, path: str = "") -> str:
 def _entry(data: dict[str, Any], words: dict[str, Any] | None = None) -> CatalogEntry:
     text = data | ({k: words[k] for k in TEXT_KEYS if k in words} if words else {})
     labels = {o["id"]: o for o in (words or {}).get("options", [])}
+    asked = {q["id"]: q for q in (words or {}).get("quiz", [])}
     return CatalogEntry(
         id=data["id"],
         title=text["title"],
@@ -291,19 +300,25 @@ def _entry(data: dict[str, Any], words: dict[str, Any] | None = None) -> Catalog
         quiz=tuple(
             Question(
                 id=q["id"],
-                question=" ".join(q["question"].split()),
-                choices=tuple(" ".join(c.split()) for c in q["choices"]),
+                question=" ".join(asked.get(q["id"], q)["question"].split()),
+                choices=tuple(" ".join(c.split()) for c in asked.get(q["id"], q)["choices"]),
                 answer=int(q["answer"]),
-                reason=" ".join(q["reason"].split()),
+                reason=" ".join(asked.get(q["id"], q)["reason"].split()),
             )
             for q in data.get("quiz", [])
         ),
     )
 
 
+def catalog(lang: str | None = None) -> dict[str, CatalogEntry]:
+    """Every catalog entry by check id (validated), in `lang` (default: the UI language,
+    wizard.i18n) when that language has a catalog folder, else in English."""
+    lang = lang or current_language()
+    return _catalog_in(lang if lang in languages() else ENGLISH)
+
+
 @cache
-def catalog(lang: str = ENGLISH) -> dict[str, CatalogEntry]:
-    """Every catalog entry by check id (validated), in `lang` when a translation exists."""
+def _catalog_in(lang: str) -> dict[str, CatalogEntry]:
     words = _translation(lang) if lang != ENGLISH else {}
     return {i: _entry(data, words.get(i)) for i, (_, data) in _english().items()}
 
@@ -336,5 +351,5 @@ def remove_package(package: str) -> None:
 
 
 def clear() -> None:
-    for fn in (_english, _translation, catalog):
+    for fn in (_english, _translation, _catalog_in):
         fn.cache_clear()

@@ -15,6 +15,7 @@ from checks.registry import CheckMeta
 from wizard.actions import Action, PlanContext
 from wizard.errors import UsageError
 from wizard.facts import Facts, Unit
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Status
 
 ID = "ami-imdsv2"
@@ -69,8 +70,10 @@ def check(facts: Facts) -> Finding:
         )
     return entry.finding(
         Status.INFO,
-        "register the AMI with --imds-support v2.0 so that its instances require IMDSv2; "
-        "nothing found in the image's boot units still uses IMDSv1",
+        _(
+            "register the AMI with --imds-support v2.0 so that its instances require IMDSv2; "
+            "nothing found in the image's boot units still uses IMDSv1"
+        ),
         evidence,
     )
 

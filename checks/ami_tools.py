@@ -12,6 +12,7 @@ from checks.base import Unchanged, catalog
 from checks.registry import CheckMeta
 from wizard.actions import Action, PlanContext, PlanRefused, RunCommand
 from wizard.facts import Facts
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Status
 
 ID = "ami-tools"
@@ -108,8 +109,10 @@ def check(facts: Facts) -> Finding:
     if not installed:
         return entry.finding(
             Status.SKIP,
-            "the EC2 AMI tools are not installed: they are only needed to bundle instance-store "
-            "(S3-backed) AMIs, not for EBS-backed images",
+            _(
+                "the EC2 AMI tools are not installed: they are only needed to bundle instance-store "
+                "(S3-backed) AMIs, not for EBS-backed images"
+            ),
             evidence,
         )
     if facts.pending_updates is None:

@@ -12,6 +12,7 @@ from checks.base import catalog, unless_complete
 from checks.registry import CheckMeta
 from wizard.actions import Action, DeleteFile, Phase, PlanContext
 from wizard.facts import AuthorizedKeysFile, Facts, PublicKey
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Status
 
 ID = "authorized-keys"
@@ -62,7 +63,7 @@ def _verdict(facts: Facts) -> Finding:
     entry = catalog()[ID]
     files = facts.authorized_keys
     if not files:
-        return entry.finding(Status.PASS, "no authorized_keys file found for any account")
+        return entry.finding(Status.PASS, _("no authorized_keys file found for any account"))
     with_keys = [f for f in files if f.keys]
     if not with_keys:
         evidence = [Evidence(f.file.path, 0, f"{f.user}: file present, no keys") for f in files]

@@ -17,6 +17,7 @@ from checks.base import Unchanged, catalog
 from checks.registry import CheckMeta
 from wizard.actions import Action, PlanContext, PlanRefused, WriteFile
 from wizard.facts import Facts, PasswordState
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Status
 
 ID = "cloud-init-config"
@@ -230,10 +231,10 @@ def check(facts: Facts) -> Finding:
     entry = catalog()[ID]
     ci = facts.cloud_init
     if not ci.installed and not ci.config:
-        return entry.finding(Status.SKIP, "cloud-init is not installed")
+        return entry.finding(Status.SKIP, _("cloud-init is not installed"))
     cfg = cloud_config(facts)
     if not cfg.order:
-        return entry.finding(Status.PASS, "cloud-init has no configuration file in the image")
+        return entry.finding(Status.PASS, _("cloud-init has no configuration file in the image"))
     found = problems(cfg)
     evidence = [p.evidence() for p in found]
     evidence += [Evidence(p, 0, "not valid YAML: cloud-init ignores it") for p in cfg.broken]

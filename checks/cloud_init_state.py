@@ -10,6 +10,7 @@ from checks.base import catalog
 from checks.registry import CheckMeta
 from wizard.actions import Action, DeleteFile, PlanContext, RunCommand
 from wizard.facts import Facts
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Status
 
 ID = "cloud-init-state"
@@ -27,7 +28,7 @@ def check(facts: Facts) -> Finding:
     entry = catalog()[ID]
     ci = facts.cloud_init
     if not ci.installed:
-        return entry.finding(Status.SKIP, "cloud-init is not installed")
+        return entry.finding(Status.SKIP, _("cloud-init is not installed"))
     if not ci.state_entries:
         return entry.finding(Status.PASS, f"no cloud-init state under {STATE_DIR}")
     paths = [name if name.startswith("/") else f"{STATE_DIR}/{name}" for name in ci.state_entries]

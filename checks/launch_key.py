@@ -15,6 +15,7 @@ from checks.base import catalog
 from checks.registry import CheckMeta, OperatorInput
 from wizard.actions import Action, DeleteFile, PlanContext, PlanRefused, Symlink, WriteFile
 from wizard.facts import Facts, Unit
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Status
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def _check(facts: Facts) -> Finding:
             evidence.append(ev or Evidence("/etc/cloud/cloud.cfg", 0, "allow_public_ssh_keys"))
             return entry.finding(
                 Status.FAIL,
-                "cloud-init is told to ignore the launch key (allow_public_ssh_keys: false)",
+                _("cloud-init is told to ignore the launch key (allow_public_ssh_keys: false)"),
                 evidence,
             )
         found = cloud_init_ssh(facts)
@@ -112,13 +113,13 @@ def _check(facts: Facts) -> Finding:
                 0, dataclasses.replace(found, detail="cloud-init runs its ssh module at boot")
             )
             return entry.finding(
-                Status.PASS, "cloud-init installs the launch key at first boot", evidence
+                Status.PASS, _("cloud-init installs the launch key at first boot"), evidence
             )
         if ci.enabled and not ci.config:
             evidence.append(Evidence("/etc/cloud/cloud.cfg", 0, "not readable (not root?)"))
             return entry.finding(
                 Status.WARN,
-                "cloud-init is installed but its configuration could not be read",
+                _("cloud-init is installed but its configuration could not be read"),
                 evidence,
             )
         why = "disabled" if not ci.enabled else "configured without its ssh module"
@@ -137,22 +138,24 @@ def _check(facts: Facts) -> Finding:
     result: Finding
     if any(u.enabled for u in v2):
         result = entry.finding(
-            Status.PASS, "a first-boot unit fetches the launch key over IMDSv2", evidence
+            Status.PASS, _("a first-boot unit fetches the launch key over IMDSv2"), evidence
         )
     elif any(u.enabled for u in fetchers):
         result = entry.finding(
             Status.WARN,
-            "the launch key is fetched with IMDSv1 only: it fails on instances that require IMDSv2",
+            _(
+                "the launch key is fetched with IMDSv1 only: it fails on instances that require IMDSv2"
+            ),
             evidence,
         )
     elif fetchers:
         result = entry.finding(
-            Status.WARN, "a launch-key fetch unit exists but is not enabled", evidence
+            Status.WARN, _("a launch-key fetch unit exists but is not enabled"), evidence
         )
     else:
         result = entry.finding(
             Status.FAIL,
-            "nothing installs the launch key at boot: launched instances would accept no key",
+            _("nothing installs the launch key at boot: launched instances would accept no key"),
             evidence,
         )
     if not ci.installed:

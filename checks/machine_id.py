@@ -10,6 +10,7 @@ from checks.base import catalog
 from checks.registry import CheckMeta
 from wizard.actions import Action, DeleteFile, PlanContext, Symlink, WriteFile
 from wizard.facts import Facts
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Status
 from wizard.secrets import mask
 
@@ -46,7 +47,7 @@ def check(facts: Facts) -> Finding:
     if evidence:
         return entry.finding(
             Status.FAIL,
-            "the machine id would be the same on every launch of the image",
+            _("the machine id would be the same on every launch of the image"),
             evidence,
         )
     if facts.machine_id is None:

@@ -10,6 +10,7 @@ from checks.launch_key import boot_sources
 from checks.registry import CheckMeta
 from wizard.actions import Action, PlanContext
 from wizard.facts import Facts
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Status
 
 ID = "paid-product-code"
@@ -20,7 +21,7 @@ NEEDLE = "meta-data/product-codes"
 def check(facts: Facts) -> Finding:
     entry = catalog()[ID]
     if not facts.is_ec2 or not facts.product_codes:
-        return entry.finding(Status.SKIP, "free AMI: nothing to verify")
+        return entry.finding(Status.SKIP, _("free AMI: nothing to verify"))
     codes = ", ".join(facts.product_codes)
     evidence = [Evidence("instance metadata", 0, f"product code(s): {codes}")]
     verifiers = [u for u in boot_sources(facts) if NEEDLE in u.text]

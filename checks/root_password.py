@@ -21,6 +21,7 @@ from wizard.actions import (
     WriteFile,
 )
 from wizard.facts import Facts, PasswordState
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Severity, Status
 
 ID = "root-password"
@@ -102,21 +103,25 @@ def _check(facts: Facts) -> Finding:
     entry = catalog()[ID]
     root = facts.account("root")
     if root is None:
-        return entry.finding(Status.ERROR, "no root account in /etc/passwd: the probe saw none")
+        return entry.finding(Status.ERROR, _("no root account in /etc/passwd: the probe saw none"))
     where = Evidence("/etc/shadow", 0, f"root: password {root.password}")
     stamped = _stamp_keyed_unit(facts)
     if stamped is not None:
         return entry.finding(
             Status.FAIL,
-            "the first-boot root-password unit keys on a stamp file that rides into the image: "
-            "launches would keep the builder's root password state (reinstall it)",
+            _(
+                "the first-boot root-password unit keys on a stamp file that rides into the image: "
+                "launches would keep the builder's root password state (reinstall it)"
+            ),
             [stamped, where],
         )
     if _plans.LEGACY_ROOT_PASSWORD_STAMP in facts.stamps:
         return entry.finding(
             Status.FAIL,
-            "a bare first-boot stamp of the builder is in the image: a root-password unit "
-            "that checks it never runs on any launch (delete it)",
+            _(
+                "a bare first-boot stamp of the builder is in the image: a root-password unit "
+                "that checks it never runs on any launch (delete it)"
+            ),
             [
                 Evidence(
                     _plans.LEGACY_ROOT_PASSWORD_STAMP,
@@ -128,29 +133,29 @@ def _check(facts: Facts) -> Finding:
         )
     match root.password:
         case PasswordState.LOCKED:
-            return entry.finding(Status.PASS, "root's password is locked", [where])
+            return entry.finding(Status.PASS, _("root's password is locked"), [where])
         case PasswordState.USABLE:
             detail = f"root: a usable {scheme_name(root.password_scheme)} password hash is set"
             return entry.finding(
                 Status.FAIL,
-                "root has a usable password: everyone launching the image would share it",
+                _("root has a usable password: everyone launching the image would share it"),
                 [Evidence("/etc/shadow", 0, detail)],
             )
         case PasswordState.EMPTY:
             return entry.finding(
                 Status.FAIL,
-                "root has an EMPTY password: anyone at a console or su prompt becomes root",
+                _("root has an EMPTY password: anyone at a console or su prompt becomes root"),
                 [Evidence("/etc/shadow", 0, "root: the password field is empty")],
                 severity=Severity.CRITICAL,
             )
         case PasswordState.NO_ENTRY:
             return entry.finding(
                 Status.WARN,
-                "root has no line in /etc/shadow: its state depends on /etc/passwd alone",
+                _("root has no line in /etc/shadow: its state depends on /etc/passwd alone"),
                 [Evidence("/etc/shadow", 0, "root: no entry")],
             )
         case _:
-            return entry.finding(Status.ERROR, "could not read /etc/shadow (not root?)")
+            return entry.finding(Status.ERROR, _("could not read /etc/shadow (not root?)"))
 
 
 def plan(facts: Facts, option_id: str, ctx: PlanContext | None = None) -> tuple[Action, ...]:

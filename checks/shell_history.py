@@ -10,6 +10,7 @@ from checks.base import catalog, unless_complete
 from checks.registry import CheckMeta
 from wizard.actions import Action, Phase, PlanContext, ShredHistories
 from wizard.facts import Facts, FileInfo
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Status
 
 ID = "shell-history"
@@ -37,7 +38,7 @@ def check(facts: Facts) -> Finding:
 def _verdict(facts: Facts) -> Finding:
     entry = catalog()[ID]
     if not facts.histories:
-        return entry.finding(Status.PASS, "no shell or REPL history file found")
+        return entry.finding(Status.PASS, _("no shell or REPL history file found"))
     evidence = [Evidence(h.path, 0, _detail(h)) for h in facts.histories]
     owners = sorted({h.owner or f"uid {h.uid}" for h in facts.histories})
     return entry.finding(

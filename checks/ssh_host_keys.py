@@ -13,6 +13,7 @@ from checks.launch_key import boot_sources, cloud_config, cloud_init_ssh
 from checks.registry import CheckMeta
 from wizard.actions import Action, DeleteFile, Phase, PlanContext, Symlink, WriteFile
 from wizard.facts import Facts, HostKey, Unit
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Status
 
 ID = "ssh-host-keys"
@@ -106,11 +107,15 @@ def check(facts: Facts) -> Finding:
     if not active:
         return entry.finding(
             Status.FAIL,
-            "no host keys and nothing creates them at first boot: sshd would not start on launch",
+            _(
+                "no host keys and nothing creates them at first boot: sshd would not start on launch"
+            ),
             inactive,
         )
     return entry.finding(
-        Status.PASS, "no host keys in the image; new ones are made at first boot", active + inactive
+        Status.PASS,
+        _("no host keys in the image; new ones are made at first boot"),
+        active + inactive,
     )
 
 

@@ -11,6 +11,7 @@ from checks.registry import CheckMeta
 from checks.root_password import scheme_name
 from wizard.actions import Action, DeleteFile, DisablePassword, LockPassword, PlanContext
 from wizard.facts import Account, Facts, PasswordState
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Severity, Status
 
 ID = "user-passwords"
@@ -34,7 +35,7 @@ def check(facts: Facts) -> Finding:
     entry = catalog()[ID]
     others = [a for a in facts.accounts if a.uid != 0]
     if not others:
-        return entry.finding(Status.PASS, "no account other than root")
+        return entry.finding(Status.PASS, _("no account other than root"))
     bad = [a for a in others if a.password in (PasswordState.USABLE, PasswordState.EMPTY)]
     evidence = [Evidence("/etc/shadow", 0, _detail(a)) for a in bad]
     if bad:
@@ -52,7 +53,7 @@ def check(facts: Facts) -> Finding:
             Status.FAIL, f"{len(bad)} account(s) have a usable password: {names}", evidence
         )
     if all(a.password is PasswordState.UNKNOWN for a in others):
-        return entry.finding(Status.ERROR, "could not read /etc/shadow (not root?)")
+        return entry.finding(Status.ERROR, _("could not read /etc/shadow (not root?)"))
     return entry.finding(
         Status.PASS, f"none of the {len(others)} other accounts has a usable or empty password"
     )

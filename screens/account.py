@@ -18,6 +18,7 @@ from checks.base import catalog
 from screens.badges import badge
 from screens.base import WizardScreen, letter
 from screens.guideline import NOTE_LABEL, NOTE_MAX, reflow, why_text
+from wizard.i18n import _
 from wizard.model import Finding, Status
 from wizard.results import AuditResult
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 class AccountCheckScreen(WizardScreen):
     CSS_PATH = "account.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="account-back"),
+        Binding("escape", "back", _("Back"), id="account-back"),
         letter("r", "app.read_account", "Read again", id="account-reread"),
         letter("n", "next_check", "Next", id="account-next"),
         letter("t", "note", "Note", id="account-note"),
@@ -55,8 +56,8 @@ class AccountCheckScreen(WizardScreen):
                 max_length=NOTE_MAX,
             )
         with Horizontal(id="actions"):
-            yield Button("Read the account again", id="reread")
-            yield Button("Back", id="back")
+            yield Button(_("Read the account again"), id="reread")
+            yield Button(_("Back"), id="back")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -185,7 +186,7 @@ class AccountMatrixScreen(WizardScreen):
 
     CSS_PATH = "account.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="matrix-back"),
+        Binding("escape", "back", _("Back"), id="matrix-back"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -48,6 +48,7 @@ from screens.workers import failing_as
 from wizard.config import AwsConfig, Config, load_config, remember_recent
 from wizard.driver import Driver
 from wizard.errors import WizardError
+from wizard.i18n import LANGUAGE_NAMES, _, set_language
 from wizard.results import AuditResult
 from wizard.targets.base import ConnectOptions, UnknownHostKeyError
 
@@ -59,8 +60,8 @@ class WizardApp(App[None]):
     TITLE = "ami-wizard"
     COMMANDS: ClassVar = App.COMMANDS | {WizardCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
-        Binding("f2", "toggle_learn", "Learn", id="learn"),
+        Binding("ctrl+q", "quit", _("Quit"), id="quit", priority=True),
+        Binding("f2", "toggle_learn", _("Learn"), id="learn"),
     ]
 
     learn: reactive[bool] = reactive(False)
@@ -272,7 +273,7 @@ class WizardApp(App[None]):
         self.account_missing_extra = message.missing_extra
         self.account_line = message.message
         if not message.missing_extra:
-            self.notify(message.message, title="AWS account not read", severity="error")
+            self.notify(message.message, title=_("AWS account not read"), severity="error")
 
     @on(RunbookLoaded)
     def _runbook_loaded(self, message: RunbookLoaded) -> None:
@@ -309,7 +310,7 @@ class WizardApp(App[None]):
     def _audited(self, message: Audited) -> None:
         self.result = message.result  # every screen watching it shows it
         if message.reason == "re-probe":
-            self.notify("probed again: badges are up to date", timeout=3)
+            self.notify(_("probed again: badges are up to date"), timeout=3)
         elif message.reason == "verify":
             self.report_stale = True  # an apply, undo or the final phase changed the target
 
@@ -336,7 +337,7 @@ class WizardApp(App[None]):
     def _back_to_connect(self, why: str) -> None:
         spec = self.driver.spec if self.driver else ""
         self.close_target()
-        self.notify(why, title="not connected", severity="error", timeout=10)
+        self.notify(why, title=_("not connected"), severity="error", timeout=10)
         while isinstance(self.screen, OverviewScreen) or self.screen.is_modal:
             self.pop_screen()
         if not isinstance(self.screen, ConnectScreen):
@@ -349,14 +350,14 @@ class WizardApp(App[None]):
             error = event.worker.error
             self.log.error(f"worker {event.worker.name} failed: {error!r}")
             self.notify(
-                f"{type(error).__name__}: {error}", title="unexpected error", severity="error"
+                f"{type(error).__name__}: {error}", title=_("unexpected error"), severity="error"
             )
 
     # --- actions ----------------------------------------------------------------------
 
     def _connected_or_warn(self) -> bool:
         if self.driver is None or self.result is None:
-            self.notify("not connected yet: wait for the probe", severity="warning")
+            self.notify(_("not connected yet: wait for the probe"), severity="warning")
             return False
         return True
 
@@ -396,7 +397,7 @@ class WizardApp(App[None]):
         if self.driver is None:
             return
         if self.account_missing_extra:
-            self.notify(self.account_line, title="account chapter off", severity="warning")
+            self.notify(self.account_line, title=_("account chapter off"), severity="warning")
             return
         if self.aws is None:
             self.action_choose_account()
@@ -407,7 +408,7 @@ class WizardApp(App[None]):
     def action_choose_account(self) -> None:
         """Ask which AWS profile and region to read (standard credential chain)."""
         if self.account_missing_extra:
-            self.notify(self.account_line, title="account chapter off", severity="warning")
+            self.notify(self.account_line, title=_("account chapter off"), severity="warning")
             return
         current = self.aws or AwsConfig()
 
@@ -504,7 +505,7 @@ class WizardApp(App[None]):
     def _undone(self, message: Undone) -> None:
         if message.result is not None:
             self.post_message(Audited(message.result, "verify"))
-        self.notify("the session's reversible changes were restored", title="undo")
+        self.notify(_("the session's reversible changes were restored"), title=_("undo"))
 
     def action_export(self) -> None:
         if not self._connected_or_warn():
@@ -512,7 +513,7 @@ class WizardApp(App[None]):
 
         def chosen(answer: str | None) -> None:
             if answer:
-                folder, _, key = answer.partition(" ")
+                folder, _sep, key = answer.partition(" ")
                 self.export_report(folder, key.strip() or None)
 
         self.push_screen(
@@ -546,6 +547,15 @@ class WizardApp(App[None]):
         if message.what == "report":
             self.report_stale = False
         self.notify("\n".join(message.paths), title=f"{message.what} written", timeout=8)
+
+    def action_set_language(self, lang: str) -> None:
+        """The palette's "Language: ...": the whole UI in `lang` now (not saved in the config)."""
+        set_language(lang)
+        for screen in self.screen_stack:
+            screen.refresh(recompose=True)
+        if self.driver is not None and self.result is not None:
+            self.action_reprobe()  # the findings' summaries are written by the checks
+        self.notify(_("Language: {name}").format(name=LANGUAGE_NAMES[lang]), timeout=3)
 
     def action_toggle_learn(self) -> None:
         self.learn = not self.learn

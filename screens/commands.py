@@ -10,29 +10,43 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from checks import registry
 from checks.account import ACCOUNT_CHECKS
 from checks.base import catalog
+from wizard.i18n import LANGUAGE_NAMES, N_, _
 
 ACTIONS = (
-    ("Re-probe the target", "reprobe", "probe again and refresh every badge"),
-    ("Go to the finale", "finale", "final phase, exclude list, last command"),
-    ("Export the signed report", "export", "JSON, Markdown and HTML, signed with your SSH key"),
-    ("Undo this session's changes", "undo", "restore every reversible change"),
-    ("Toggle learn mode", "toggle_learn", "fuller explanations for newcomers"),
-    ("Overview", "overview", "back to the list of guidelines"),
-    ("Read the AWS account", "choose_account", "profile and region; the wizard only reads"),
-    ("Compromised-account runbook", "runbook", "the steps in order, ticked off as you go"),
+    (N_("Re-probe the target"), "reprobe", N_("probe again and refresh every badge")),
+    (N_("Go to the finale"), "finale", N_("final phase, exclude list, last command")),
+    (
+        N_("Export the signed report"),
+        "export",
+        N_("JSON, Markdown and HTML, signed with your SSH key"),
+    ),
+    (N_("Undo this session's changes"), "undo", N_("restore every reversible change")),
+    (N_("Toggle learn mode"), "toggle_learn", N_("fuller explanations for newcomers")),
+    (N_("Overview"), "overview", N_("back to the list of guidelines")),
+    (N_("Read the AWS account"), "choose_account", N_("profile and region; the wizard only reads")),
+    (N_("Compromised-account runbook"), "runbook", N_("the steps in order, ticked off as you go")),
 )
 
 
 class WizardCommands(Provider):
     def _commands(self) -> list[tuple[str, str, str]]:
         entries = catalog()
-        out = [(title, action, help_text) for title, action, help_text in ACTIONS]
+        out = [(_(title), action, _(help_text)) for title, action, help_text in ACTIONS]
         out += [
-            (f"Guideline: {entries[i].title}", f"open_guideline('{i}')", i) for i in registry.ids()
+            (_("Guideline: {title}").format(title=entries[i].title), f"open_guideline('{i}')", i)
+            for i in registry.ids()
         ]
         out += [
-            (f"AWS account: {entries[i].title}", f"open_account_check('{i}')", i)
+            (
+                _("AWS account: {title}").format(title=entries[i].title),
+                f"open_account_check('{i}')",
+                i,
+            )
             for i in ACCOUNT_CHECKS
+        ]
+        out += [
+            (_("Language: {name}").format(name=name), f"set_language('{lang}')", lang)
+            for lang, name in LANGUAGE_NAMES.items()
         ]
         return out
 

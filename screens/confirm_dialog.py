@@ -15,15 +15,17 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from wizard.i18n import _
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """Yes or no; the focus starts on No, so a stray Enter changes nothing."""
 
     CSS_PATH = "dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm-yes"),
-        Binding("n", "answer(False)", "No", id="confirm-no"),
-        Binding("escape", "answer(False)", "No", id="confirm-escape", show=False),
+        Binding("y", "answer(True)", _("Yes"), id="confirm-yes"),
+        Binding("n", "answer(False)", _("No"), id="confirm-no"),
+        Binding("escape", "answer(False)", _("No"), id="confirm-escape", show=False),
     ]
 
     def __init__(self, title: str, body: str, yes: str = "Yes") -> None:
@@ -38,7 +40,7 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Static(self.body, id="confirm-body")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning")
-                yield Button("No (n)", id="no", variant="primary")
+                yield Button(_("No (n)"), id="no", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

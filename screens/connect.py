@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from screens.base import WizardScreen
 from wizard.config import recent_targets
 from wizard.driver import ssh_aliases
+from wizard.i18n import _
 
 HELP = (
     "ssh://user@host[:port], user@host or an ssh config alias; local (this machine); "
@@ -34,7 +35,7 @@ class Suggestions(Message):
 class ConnectScreen(WizardScreen):
     CSS_PATH = "connect.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+d", "demo", "Practice", id="connect-demo"),
+        Binding("ctrl+d", "demo", _("Practice"), id="connect-demo"),
     ]
 
     def __init__(self, prefill: str = "") -> None:
@@ -44,7 +45,7 @@ class ConnectScreen(WizardScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="connect"):
-            yield Label("Which machine do you want to prepare for sharing?", id="connect-title")
+            yield Label(_("Which machine do you want to prepare for sharing?"), id="connect-title")
             yield Input(self.prefill, placeholder="target, e.g. ubuntu@203.0.113.10", id="target")
             yield Static(Text(HELP), id="connect-help")
             yield OptionList(id="suggestions")
@@ -94,7 +95,7 @@ class ConnectScreen(WizardScreen):
     def _typed(self, event: Input.Submitted) -> None:
         spec = event.value.strip()
         if not spec:
-            self.notify("type a target, or pick one from the list", severity="warning")
+            self.notify(_("type a target, or pick one from the list"), severity="warning")
             return
         self._go(spec)
 

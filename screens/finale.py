@@ -32,6 +32,7 @@ from screens.messages import (
 )
 from screens.typed_confirm_dialog import TypedConfirmDialog
 from screens.workers import failing_as
+from wizard.i18n import _
 from wizard.progress import ProgressEvent
 from wizard.report_testboot import TestBootInput, side_by_side
 from wizard.results import AuditResult
@@ -68,7 +69,7 @@ def boot_outcome_text(run: TestBootInput) -> Text:
     rows = side_by_side(run.launches)
     if rows:
         text.append("Side by side\n", style="bold")
-        width = max(len(label) for label, _ in rows)
+        width = max(len(label) for label, _value in rows)
         for label, values in rows:
             text.append(f"  {label:<{width}}  " + "  |  ".join(values) + "\n")
     for finding in run.findings:
@@ -110,7 +111,7 @@ class FinaleLoaded(Message):
 class FinaleScreen(WizardScreen):
     CSS_PATH = "finale.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="finale-back"),
+        Binding("escape", "back", _("Back"), id="finale-back"),
         letter("y", "copy_excludes", "Copy excludes", id="copy-excludes"),
         letter("s", "save_excludes", "Save excludes", id="save-excludes"),
         letter("x", "run_last", "Run last command", id="run-last"),
@@ -127,30 +128,30 @@ class FinaleScreen(WizardScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="finale"):
-            yield Label("Final phase, in order", classes="section")
+            yield Label(_("Final phase, in order"), classes="section")
             yield Static(id="phase")
             yield Static(Text(WARNING), id="warning")
-            yield Label("Bundle exclude list (ec2-bundle-vol --exclude)", classes="section")
+            yield Label(_("Bundle exclude list (ec2-bundle-vol --exclude)"), classes="section")
             yield Static(id="excludes")
             with Horizontal(classes="row"):
-                yield Button("Copy", id="copy")
-                yield Button("Save…", id="save")
-            yield Label("The last command", classes="section")
+                yield Button(_("Copy"), id="copy")
+                yield Button(_("Save…"), id="save")
+            yield Label(_("The last command"), classes="section")
             yield Static(Text("Working it out…"), id="last")
             yield Static(id="final-result")
             yield ProgressBar(total=None, show_eta=False, id="final-progress")
-            yield Label("Registering and sharing the image", classes="section")
+            yield Label(_("Registering and sharing the image"), classes="section")
             yield Static(id="registration")
-            yield Label("Test-boot the image", classes="section")
+            yield Label(_("Test-boot the image"), classes="section")
             yield Static(id="testboot")
             yield ProgressBar(total=None, show_eta=False, id="testboot-progress")
             with Horizontal(classes="row"):
-                yield Button("Test-boot…", id="test-boot-run")
+                yield Button(_("Test-boot…"), id="test-boot-run")
         with Horizontal(id="finale-actions"):
-            yield Button("Run final phase…", id="run", variant="error", disabled=True)
-            yield Button("Export report…", id="export", variant="primary")
-            yield Button("Back", id="back")
-            yield Button("Quit", id="quit")
+            yield Button(_("Run final phase…"), id="run", variant="error", disabled=True)
+            yield Button(_("Export report…"), id="export", variant="primary")
+            yield Button(_("Back"), id="back")
+            yield Button(_("Quit"), id="quit")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -264,7 +265,7 @@ class FinaleScreen(WizardScreen):
     @on(Button.Pressed, "#run")
     def action_run_last(self) -> None:
         if self.last_preview is None or self.done:
-            self.notify("nothing to run", severity="warning")
+            self.notify(_("nothing to run"), severity="warning")
             return
         word = "shred"
         body = (
@@ -346,7 +347,9 @@ class FinaleScreen(WizardScreen):
         self.query_one("#final-result", Static).update(text)
         self.query_one("#run", Button).disabled = self.done
         self.show_excludes()  # what the final probe found, not what was there before
-        self.notify("final phase done" if self.done else "final phase incomplete", title="finale")
+        self.notify(
+            "final phase done" if self.done else "final phase incomplete", title=_("finale")
+        )
 
     @on(EngineFailed)
     def _failed(self, message: EngineFailed) -> None:
@@ -377,7 +380,7 @@ class FinaleScreen(WizardScreen):
     def action_test_boot(self) -> None:
         driver = self.wizard.driver
         if driver is None or not driver.test_boot_offer().spec:
-            self.notify("this target cannot be test-booted from here", severity="warning")
+            self.notify(_("this target cannot be test-booted from here"), severity="warning")
             return
         if self.wizard.run_on_target("test-booting the image", self.run_test_boot):
             self.query_one("#test-boot-run", Button).disabled = True
@@ -418,11 +421,11 @@ class FinaleScreen(WizardScreen):
         self.query_one("#test-boot-run", Button).disabled = False
         failed = any(str(f.status) in ("fail", "error") for f in message.run.findings)
         if not message.run.booted:
-            self.notify("nothing was booted: see what is not proven", severity="warning")
+            self.notify(_("nothing was booted: see what is not proven"), severity="warning")
         else:
             self.notify(
                 "test-boot found problems" if failed else "test-boot passed",
-                title="test-boot",
+                title=_("test-boot"),
                 severity="error" if failed else "information",
             )
 

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from wizard.driver import audit_inventory
+from wizard.i18n import _
 from wizard.secrets import clean_text
 from wizard.targets.base import ConnectOptions
 
@@ -30,7 +31,7 @@ class FleetAudited(Message):
 
 class FleetScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="fleet-back")
+        Binding("escape", "app.pop_screen", _("Back"), id="fleet-back")
     ]
 
     def __init__(self, inventory: str, options: ConnectOptions) -> None:
@@ -93,7 +94,7 @@ class FleetTargetScreen(Screen[None]):
     """One target of the fleet: its findings, or why it could not be audited."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="fleet-target-back")
+        Binding("escape", "app.pop_screen", _("Back"), id="fleet-target-back")
     ]
 
     def __init__(self, outcome: Any) -> None:

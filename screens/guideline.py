@@ -25,6 +25,7 @@ from screens.messages import Applied, ApplyProgress, Audited, EngineFailed, Prev
 from screens.typed_confirm_dialog import TypedConfirmDialog
 from screens.workers import failing_as
 from wizard.actions import Phase
+from wizard.i18n import _
 from wizard.model import Finding
 from wizard.results import AuditResult
 from wizard.session import Preview
@@ -105,9 +106,9 @@ NOTE_LABEL = "Your note (optional, kept in the report) — t to write, Tab or Es
 class GuidelineScreen(WizardScreen):
     CSS_PATH = "guideline.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="guideline-back"),
-        Binding("left", "cycle(-1)", "Prev option", id="option-prev", show=False),
-        Binding("right", "cycle(1)", "Next option", id="option-next", show=False),
+        Binding("escape", "back", _("Back"), id="guideline-back"),
+        Binding("left", "cycle(-1)", _("Prev option"), id="option-prev", show=False),
+        Binding("right", "cycle(1)", _("Next option"), id="option-next", show=False),
         letter("a", "apply", "Apply", id="apply"),
         letter("u", "app.undo", "Undo", id="guideline-undo"),
         letter("n", "next_guideline", "Next", id="next-guideline"),
@@ -135,7 +136,7 @@ class GuidelineScreen(WizardScreen):
             yield Static(id="why")
             if registry.inputs(self.check_id):
                 yield InputsPanel(self.check_id)
-            yield Label("Your options (1-9, ←/→ or click):", classes="section")
+            yield Label(_("Your options (1-9, ←/→ or click):"), classes="section")
             with Horizontal(id="options"):
                 for index, option in enumerate(self.entry.options):
                     yield OptionCard(self.entry, option, index)
@@ -145,7 +146,7 @@ class GuidelineScreen(WizardScreen):
                 placeholder="why this choice, e.g. a ticket or who agreed",
                 max_length=NOTE_MAX,
             )
-            yield Label("What will change", classes="section")
+            yield Label(_("What will change"), classes="section")
             yield Static(id="preview")
             yield ProgressBar(
                 total=None, show_eta=False, show_percentage=False, id="apply-progress"
@@ -153,9 +154,9 @@ class GuidelineScreen(WizardScreen):
             yield Static(id="progress-text")
             yield Static(id="verify")
         with Horizontal(id="actions"):
-            yield Button("Apply", id="apply", variant="primary", disabled=True)
-            yield Button("Undo session", id="undo")
-            yield Button("Back", id="back")
+            yield Button(_("Apply"), id="apply", variant="primary", disabled=True)
+            yield Button(_("Undo session"), id="undo")
+            yield Button(_("Back"), id="back")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -348,10 +349,10 @@ class GuidelineScreen(WizardScreen):
     @on(Button.Pressed, "#apply")
     def action_apply(self) -> None:
         if self.chosen is None or self.preview is None:
-            self.notify("nothing to apply yet: wait for the preview", severity="warning")
+            self.notify(_("nothing to apply yet: wait for the preview"), severity="warning")
             return
         if self.preview.refusal:
-            self.notify(self.preview.refusal, title="refused", severity="error")
+            self.notify(self.preview.refusal, title=_("refused"), severity="error")
             return
         self.save_note(self.query_one("#note", Input).value)
         if self._is_final(self.preview):

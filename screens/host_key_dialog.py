@@ -14,11 +14,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from wizard.i18n import _
+
 
 class HostKeyDialog(ModalScreen[bool]):
     CSS_PATH = "dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "reject", "Reject", id="host-key-reject")
+        Binding("escape", "reject", _("Reject"), id="host-key-reject")
     ]
 
     def __init__(self, host: str, key_type: str, fingerprint: str) -> None:
@@ -29,7 +31,7 @@ class HostKeyDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Unknown host key", classes="dialog-title")
+            yield Label(_("Unknown host key"), classes="dialog-title")
             yield Static(
                 f"{self.host} is not in your known_hosts. It presented this key:\n\n"
                 f"  {self.key_type}  {self.fingerprint}\n\n"
@@ -38,8 +40,8 @@ class HostKeyDialog(ModalScreen[bool]):
                 id="host-key-text",
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Accept and remember", id="accept", variant="warning")
-                yield Button("Reject", id="reject", variant="primary")
+                yield Button(_("Accept and remember"), id="accept", variant="warning")
+                yield Button(_("Reject"), id="reject", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#reject", Button).focus()

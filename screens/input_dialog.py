@@ -11,11 +11,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from wizard.i18n import _
+
 
 class InputDialog(ModalScreen[str | None]):
     CSS_PATH = "dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="input-cancel")
+        Binding("escape", "cancel", _("Cancel"), id="input-cancel")
     ]
 
     def __init__(self, title: str, help_text: str, value: str = "") -> None:
@@ -30,8 +32,8 @@ class InputDialog(ModalScreen[str | None]):
             yield Static(self.help_text)
             yield Input(self.value, id="value")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("OK", id="ok", variant="primary")
-                yield Button("Cancel", id="cancel")
+                yield Button(_("OK"), id="ok", variant="primary")
+                yield Button(_("Cancel"), id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#value", Input).focus()

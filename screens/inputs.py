@@ -24,6 +24,7 @@ from screens.host import WizardHost
 from screens.messages import Audited, EngineFailed, Saved
 from screens.workers import failing_as
 from wizard.facts import Facts
+from wizard.i18n import _
 
 
 class _Rule(Validator):
@@ -85,7 +86,7 @@ class InputsPanel(Vertical):
             )
             yield Static(id=f"input-hint-{n}", classes="input-hint")
             yield Static(id=f"input-error-{n}", classes="input-error")
-        yield Button("Save", id="save-inputs")
+        yield Button(_("Save"), id="save-inputs")
 
     def on_mount(self) -> None:
         driver = self.wizard.driver
@@ -119,7 +120,7 @@ class InputsPanel(Vertical):
     def problems(self) -> list[str]:
         """Validate every input now, show each one's error under it; the errors, in order."""
         found = []
-        for n, _ in enumerate(self.specs):
+        for n in range(len(self.specs)):
             field = self.query_one(f"#input-{n}", Input)
             outcome = field.validate(field.value)
             error = "; ".join(outcome.failure_descriptions) if outcome is not None else ""
@@ -139,7 +140,7 @@ class InputsPanel(Vertical):
     def save(self) -> None:
         problems = self.problems()
         if problems:
-            self.notify(problems[0], title="not saved", severity="error")
+            self.notify(problems[0], title=_("not saved"), severity="error")
             return
         self.save_values(self.values())
 
@@ -161,10 +162,10 @@ class InputsPanel(Vertical):
     def _saved(self, message: Saved) -> None:
         if message.what == "answers":
             message.stop()
-            self.notify("kept in the config file", title="answers saved", timeout=4)
+            self.notify(_("kept in the config file"), title=_("answers saved"), timeout=4)
 
     @on(EngineFailed)
     def _failed(self, message: EngineFailed) -> None:
         if message.action == "save":
             message.stop()
-            self.notify(message.message, title="answers not saved", severity="error")
+            self.notify(message.message, title=_("answers not saved"), severity="error")

@@ -23,6 +23,7 @@ from checks.base import catalog
 from screens.app import WizardApp
 from screens.base import WizardScreen, letter
 from wizard.config import AwsConfig, Config
+from wizard.i18n import _
 from wizard.learn import LearnRun
 from wizard.learn_account import REGION
 from wizard.results import AuditResult
@@ -60,8 +61,8 @@ class QuizScreen(ModalScreen[bool]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(str(n), f"answer({n - 1})", show=False) for n in range(1, 6)),
-        Binding("n,enter", "next", "Next", id="quiz-next"),
-        Binding("escape", "dismiss_quiz", "Later", id="quiz-later"),
+        Binding("n,enter", "next", _("Next"), id="quiz-next"),
+        Binding("escape", "dismiss_quiz", _("Later"), id="quiz-later"),
     ]
 
     def __init__(self, run: LearnRun, check_id: str) -> None:
@@ -242,7 +243,7 @@ class CourseScreen(WizardScreen):
 
     def action_quiz(self) -> None:
         if not self.learn_run.course.quiz(self.current):
-            self.notify("this guideline has no quiz yet")
+            self.notify(_("this guideline has no quiz yet"))
             return
 
         def done(_: bool | None) -> None:
@@ -259,7 +260,7 @@ class LearnApp(WizardApp):
     """The wizard on the course's practice image, with the course screen on top."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f3", "course", "Course", id="course"),
+        Binding("f3", "course", _("Course"), id="course"),
     ]
 
     def __init__(self, run: LearnRun) -> None:
@@ -279,7 +280,7 @@ class LearnApp(WizardApp):
         self.call_after_refresh(self.push_screen, CourseScreen(self.learn_run))
         self.watch(self, "result", self._judge, init=False)
         if self.learn_run.account_note:
-            self.notify(self.learn_run.account_note, title="chapter 003", timeout=8)
+            self.notify(self.learn_run.account_note, title=_("chapter 003"), timeout=8)
 
     def _judge(self, result: AuditResult | None) -> None:
         """Every fresh probe judges the lessons: a guideline that now passes is fixed."""
@@ -288,7 +289,7 @@ class LearnApp(WizardApp):
         fixed = self.learn_run.verify(result)
         if fixed:
             self.notify(
-                "\n".join(f"fixed: {self.learn_run.title(i)}" for i in fixed), title="well done"
+                "\n".join(f"fixed: {self.learn_run.title(i)}" for i in fixed), title=_("well done")
             )
             self.action_save_progress()
         for screen in self.screen_stack:

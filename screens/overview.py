@@ -22,6 +22,7 @@ from checks.base import GROUPS, catalog
 from screens.badges import DONE, GROUP_TITLES, badge
 from screens.base import WizardScreen, letter
 from screens.summary_chart import summary_chart
+from wizard.i18n import _
 from wizard.model import Finding
 from wizard.results import AuditResult
 
@@ -53,7 +54,7 @@ class OverviewScreen(WizardScreen):
         with Vertical(id="overview"):
             yield Static(Text(self._target_line(None)), id="target-line")
             with Horizontal(id="progress-row"):
-                yield Label("Progress", id="progress-label")
+                yield Label(_("Progress"), id="progress-label")
                 yield ProgressBar(total=len(registry.ids()), show_eta=False, id="progress")
             yield Static(summary_chart(()), id="summary")
             yield OptionList(id="guidelines")
@@ -101,7 +102,7 @@ class OverviewScreen(WizardScreen):
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=len(result.findings) or 1, progress=done)
         self.query_one("#progress-label", Label).update(
-            f"{done}/{len(result.findings)} guidelines done"
+            _("{done}/{total} guidelines done").format(done=done, total=len(result.findings))
         )
         self.query_one("#summary", Static).update(summary_chart(result.findings))
         guidelines = self.query_one("#guidelines", OptionList)

@@ -19,6 +19,7 @@ from checks.base import catalog
 from checks.runbook import RunbookStep, RunbookView, runbook_steps
 from screens.base import WizardScreen, letter
 from screens.guideline import reflow
+from wizard.i18n import _
 
 if TYPE_CHECKING:
     pass
@@ -29,7 +30,7 @@ RUNBOOK_ID = "account-runbook"  # its catalog entry (title, why, learn)
 class RunbookScreen(WizardScreen):
     CSS_PATH = "account.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="runbook-back"),
+        Binding("escape", "back", _("Back"), id="runbook-back"),
         letter("r", "app.load_runbook", "Read live data", id="runbook-reread"),
         letter("e", "app.export", "Export", id="runbook-export"),
     ]
@@ -58,8 +59,8 @@ class RunbookScreen(WizardScreen):
                     live.display = False  # shown once there is live data for this step
                     yield live
         with Horizontal(id="actions"):
-            yield Button("Read live data", id="reread")
-            yield Button("Back", id="back")
+            yield Button(_("Read live data"), id="reread")
+            yield Button(_("Back"), id="back")
         yield Footer()
 
     def on_mount(self) -> None:

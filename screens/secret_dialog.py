@@ -15,6 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
 
+from wizard.i18n import _
+
 
 @dataclass(frozen=True)
 class SecretAnswer:
@@ -28,7 +30,7 @@ class SecretAnswer:
 class SecretDialog(ModalScreen[SecretAnswer | None]):
     CSS_PATH = "dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="secret-cancel")
+        Binding("escape", "cancel", _("Cancel"), id="secret-cancel")
     ]
 
     def __init__(self, label: str) -> None:
@@ -41,8 +43,8 @@ class SecretDialog(ModalScreen[SecretAnswer | None]):
             yield Input(password=True, id="secret", placeholder="type it, then Enter")
             yield Checkbox("Remember in the keyring", id="remember")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("OK", id="ok", variant="primary")
-                yield Button("Cancel", id="cancel")
+                yield Button(_("OK"), id="ok", variant="primary")
+                yield Button(_("Cancel"), id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#secret", Input).focus()

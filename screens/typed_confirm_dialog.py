@@ -13,13 +13,15 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from wizard.i18n import _
+
 
 class TypedConfirmDialog(ModalScreen[bool]):
     """Type the word to go ahead; the Run button stays off until it matches."""
 
     CSS_PATH = "dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="confirm-cancel")
+        Binding("escape", "cancel", _("Cancel"), id="confirm-cancel")
     ]
 
     def __init__(self, title: str, body: str, word: str) -> None:
@@ -35,8 +37,8 @@ class TypedConfirmDialog(ModalScreen[bool]):
             yield Label(f"Type {self.word} to go ahead:")
             yield Input(id="confirm-input", placeholder=self.word)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Run it", id="confirm", variant="error", disabled=True)
-                yield Button("Cancel", id="cancel", variant="primary")
+                yield Button(_("Run it"), id="confirm", variant="error", disabled=True)
+                yield Button(_("Cancel"), id="cancel", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#confirm-input", Input).focus()

@@ -15,6 +15,7 @@ from typing import NoReturn
 from wizard import __version__
 from wizard.cli_report import emit, prompt, sign_output, write_checklist
 from wizard.errors import SignatureError, UsageError, WizardError
+from wizard.i18n import _
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 COMMANDS = (
@@ -40,17 +41,19 @@ class _Parser(argparse.ArgumentParser):
 
 def _ssh_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("SSH")
-    g.add_argument("-i", "--identity", metavar="FILE", help="private key file to log in with")
+    g.add_argument("-i", "--identity", metavar="FILE", help=_("private key file to log in with"))
     g.add_argument(
-        "--known-hosts", metavar="FILE", help="known_hosts file (default ~/.ssh/known_hosts)"
+        "--known-hosts", metavar="FILE", help=_("known_hosts file (default ~/.ssh/known_hosts)")
     )
     g.add_argument(
         "--accept-new-host-key",
         action="store_true",
-        help="trust and record the host key of a host not yet in known_hosts (a changed key is always refused)",
+        help=_(
+            "trust and record the host key of a host not yet in known_hosts (a changed key is always refused)"
+        ),
     )
     g.add_argument(
-        "-F", "--ssh-config", metavar="FILE", help="ssh config file (default ~/.ssh/config)"
+        "-F", "--ssh-config", metavar="FILE", help=_("ssh config file (default ~/.ssh/config)")
     )
 
 
@@ -63,51 +66,57 @@ def _sign_options(p: argparse.ArgumentParser, what: str = "the output file") -> 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ami-wizard",
-        description="Prepare a Linux machine image (AWS AMI) to be shared: audit, fix, sign.",
+        description=_("Prepare a Linux machine image (AWS AMI) to be shared: audit, fix, sign."),
     )
     parser.add_argument("--version", action="version", version=f"ami-wizard {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--debug", action="store_true", help=_("show tracebacks and debug logs"))
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    a = sub.add_parser("audit", help="audit a target headless and print a report")
+    a = sub.add_parser("audit", help=_("audit a target headless and print a report"))
     a.add_argument(
         "target",
         metavar="TARGET",
         nargs="*",
-        help="ssh://user@host[:port], user@host, alias, local, image:/path, demo; "
-        "several, or @FILE (one a line), audit them all at once",
+        help=_(
+            "ssh://user@host[:port], user@host, alias, local, image:/path, demo; "
+            "several, or @FILE (one a line), audit them all at once"
+        ),
     )
     a.add_argument("--format", choices=("json", "md", "sarif", "junit"), default="md")
-    a.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    a.add_argument(
+        "-o", "--output", metavar="FILE", help=_("write the report here instead of stdout")
+    )
     a.add_argument(
         "--check",
         action="append",
         metavar="ID",
         dest="checks",
-        help="run only this check (repeatable)",
+        help=_("run only this check (repeatable)"),
     )
     a.add_argument(
         "--region",
         metavar="REGION[,REGION...]",
-        help="aws:[PROFILE] only: read these regions (default: every enabled region)",
+        help=_("aws:[PROFILE] only: read these regions (default: every enabled region)"),
     )
     a.add_argument(
         "--report",
         metavar="STEM",
-        help="also write the checklist report as STEM.json, STEM.md and STEM.html "
-        "(each signed with --sign-key/--sign-agent)",
+        help=_(
+            "also write the checklist report as STEM.json, STEM.md and STEM.html "
+            "(each signed with --sign-key/--sign-agent)"
+        ),
     )
     _ssh_options(a)
     _sign_options(a)
     _fleet_options(a, "audit")
 
     d = sub.add_parser(
-        "demo", help="the wizard on a practice instance (a temp dir seeded with flaws)"
+        "demo", help=_("the wizard on a practice instance (a temp dir seeded with flaws)")
     )
     d.add_argument(
         "--format",
         choices=("json", "md", "sarif", "junit"),
-        help="audit the practice instance headless in this format instead of opening the wizard",
+        help=_("audit the practice instance headless in this format instead of opening the wizard"),
     )
 
     from wizard.cli_apply import add_parsers as add_apply_parsers
@@ -133,18 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser(
         "report",
-        help="work with signed reports",
+        help=_("work with signed reports"),
         epilog="ami-wizard report SESSION_ID --report STEM [--sign-key FILE | --sign-agent] "
         "writes an apply session's checklist report again",
     )
     rsub = r.add_subparsers(dest="report_command", parser_class=_Parser, required=True)
-    v = rsub.add_parser("verify", help="verify a report's SSH signature")
+    v = rsub.add_parser("verify", help=_("verify a report's SSH signature"))
     v.add_argument("report", metavar="REPORT")
-    v.add_argument("--signature", metavar="FILE", help="signature file (default REPORT.sig)")
+    v.add_argument("--signature", metavar="FILE", help=_("signature file (default REPORT.sig)"))
     g = v.add_mutually_exclusive_group(required=True)
     g.add_argument("--allowed-signers", metavar="FILE")
     g.add_argument("--public-key", metavar="FILE")
-    v.add_argument("--principal", metavar="ID", help="require this signer identity")
+    v.add_argument("--principal", metavar="ID", help=_("require this signer identity"))
     return parser
 
 
@@ -163,7 +172,7 @@ def _one_target(args: argparse.Namespace) -> bool:
     if wants_fleet(args):
         return False
     if not args.target:
-        raise UsageError("no target given: name a TARGET, @FILE or --inventory FILE")
+        raise UsageError(_("no target given: name a TARGET, @FILE or --inventory FILE"))
     args.target = args.target[0]
     return True
 
@@ -218,7 +227,9 @@ def _audit_aws(args: argparse.Namespace) -> int:
     from wizard.formats import render
 
     if args.checks:
-        raise UsageError("--check selects instance checks; the account chapter runs all of its own")
+        raise UsageError(
+            _("--check selects instance checks; the account chapter runs all of its own")
+        )
     result = audit_account(args.target, args.region, _account_progress())
     emit(render(result, args.format), args.output)
     sign_output(args)
@@ -243,15 +254,15 @@ def _account_progress() -> Callable[[str, int, int], None] | None:
 
 def build_tui_parser() -> argparse.ArgumentParser:
     """`ami-wizard [TARGET]`: the wizard itself (the connect screen when no TARGET)."""
-    p = _Parser(prog="ami-wizard", description="The wizard: prepare an image to be shared.")
-    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    p = _Parser(prog="ami-wizard", description=_("The wizard: prepare an image to be shared."))
+    p.add_argument("--debug", action="store_true", help=_("show tracebacks and debug logs"))
     p.add_argument(
         "target",
         metavar="TARGET",
         nargs="?",
-        help="ssh://user@host[:port], user@host, alias, local, image:/path (none: choose)",
+        help=_("ssh://user@host[:port], user@host, alias, local, image:/path (none: choose)"),
     )
-    p.add_argument("--learn", action="store_true", help="start with fuller explanations")
+    p.add_argument("--learn", action="store_true", help=_("start with fuller explanations"))
     _ssh_options(p)
     return p
 
@@ -318,6 +329,35 @@ def cmd_report_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _take_lang(argv: list[str]) -> list[str]:
+    """Take `--lang X` / `--lang=X` out of argv (any subcommand) and set the language:
+    --lang, else config `lang:`, else the locale variables (wizard.i18n.resolve)."""
+    from wizard.i18n import resolve, set_language
+
+    rest: list[str] = []
+    lang: str | None = None
+    it = iter(argv)
+    for arg in it:
+        if arg == "--lang":
+            lang = next(it, None)
+            if lang is None:
+                raise UsageError(_("--lang needs a value: en, es, ja or ko"))
+        elif arg.startswith("--lang="):
+            lang = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    config_lang: str | None = None
+    if lang is None:
+        from wizard.config import load_config
+
+        try:
+            config_lang = load_config().lang or None
+        except UsageError:
+            config_lang = None  # the command reports a broken config itself
+    set_language(resolve(lang, config_lang))
+    return rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -329,6 +369,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # paramiko logs a traceback from its transport thread for every failed handshake;
         # the operator gets our one-line error instead (`--debug` shows both).
         logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    try:
+        argv = _take_lang(argv)
+    except UsageError as exc:
+        print(f"ami-wizard: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     parser = build_parser()
     first = next((a for a in argv if not a.startswith("-")), None)
     try:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from wizard.errors import UsageError
+from wizard.i18n import _
 from wizard.secrets import clean_lines
 
 PLAN_SCHEMA = "ami-wizard/plan/v1"
@@ -25,44 +26,54 @@ def add_parsers(
     sign_options: Callable[[argparse.ArgumentParser, str], None],
 ) -> None:
     """Register `apply` and `undo` on the main parser's subcommands."""
-    p = sub.add_parser("apply", help="apply fixes headless (a plan file or the recommended ones)")
+    p = sub.add_parser(
+        "apply", help=_("apply fixes headless (a plan file or the recommended ones)")
+    )
     p.add_argument(
         "target",
         metavar="TARGET",
         nargs="*",
-        help="ssh://user@host[:port], local, image:/path; several, or @FILE (one a line)",
+        help=_("ssh://user@host[:port], local, image:/path; several, or @FILE (one a line)"),
     )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--plan", metavar="PLAN.yaml", help=f"choices per check ({PLAN_SCHEMA})")
     which.add_argument(
-        "--recommended", action="store_true", help="the recommended option of every check"
+        "--recommended", action="store_true", help=_("the recommended option of every check")
     )
     p.add_argument(
-        "--dry-run", action="store_true", help="print the exact diffs and commands; change nothing"
+        "--dry-run",
+        action="store_true",
+        help=_("print the exact diffs and commands; change nothing"),
     )
     p.add_argument(
         "--yes",
         action="store_true",
-        help="confirm steps that cannot be undone (host keys, credentials, histories)",
+        help=_("confirm steps that cannot be undone (host keys, credentials, histories)"),
     )
     p.add_argument(
         "--report",
         metavar="FILE",
-        help="write the checklist report (FILE.json, FILE.md, FILE.html: before, choice, "
-        "actions, after for every guideline)",
+        help=_(
+            "write the checklist report (FILE.json, FILE.md, FILE.html: before, choice, "
+            "actions, after for every guideline)"
+        ),
     )
     sign_options(p, "the report files")
     ssh_options(p)
 
-    u = sub.add_parser("undo", help="restore every reversible change of an apply session")
+    u = sub.add_parser("undo", help=_("restore every reversible change of an apply session"))
     u.add_argument("session", metavar="SESSION_ID")
     u.add_argument(
         "--force",
         action="store_true",
-        help="also restore files that changed since the session wrote them, asking for each "
-        "(a session already undone, or one a later session changed, is still refused)",
+        help=_(
+            "also restore files that changed since the session wrote them, asking for each "
+            "(a session already undone, or one a later session changed, is still refused)"
+        ),
     )
-    u.add_argument("--yes", action="store_true", help="with --force: restore them without asking")
+    u.add_argument(
+        "--yes", action="store_true", help=_("with --force: restore them without asking")
+    )
     ssh_options(u)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from wizard.cli_report import prompt, write_output
 from wizard.errors import SignatureError, UsageError
+from wizard.i18n import _
 from wizard.learn_progress import completion_record, load_course
 from wizard.learn_scenario import LEVELS
 
@@ -25,36 +26,36 @@ def add_parser(
     """Register `learn` on the main parser's subcommands."""
     p = sub.add_parser(
         "learn",
-        help="a course: find and fix planted flaws on a practice image, then a quiz",
+        help=_("a course: find and fix planted flaws on a practice image, then a quiz"),
         epilog="Without --seed and --level the last course resumes (or a new one starts). "
         "Progress is kept in $XDG_STATE_HOME/ami-wizard/learn/progress.json.",
     )
-    p.add_argument("--seed", type=int, metavar="N", help="the scenario's seed (reproducible)")
-    p.add_argument("--level", choices=LEVELS, help="basic, real-world or tricky (default basic)")
+    p.add_argument("--seed", type=int, metavar="N", help=_("the scenario's seed (reproducible)"))
+    p.add_argument("--level", choices=LEVELS, help=_("basic, real-world or tricky (default basic)"))
     p.add_argument(
         "--plan",
         action="store_true",
-        help="print the scenario as JSON (for a trainer: it names the flaws) and exit",
+        help=_("print the scenario as JSON (for a trainer: it names the flaws) and exit"),
     )
     p.add_argument(
         "--no-account",
         action="store_true",
-        help="do not start the practice AWS account (a local moto server)",
+        help=_("do not start the practice AWS account (a local moto server)"),
     )
     p.add_argument(
         "--report",
         metavar="FILE",
-        help="write the signed completion record of the course to FILE (FILE.sig beside it)",
+        help=_("write the signed completion record of the course to FILE (FILE.sig beside it)"),
     )
-    p.add_argument("--learner", metavar="NAME", help="the name in the record (default: login)")
+    p.add_argument("--learner", metavar="NAME", help=_("the name in the record (default: login)"))
     p.add_argument(
-        "--verify", metavar="FILE", help="verify a completion record's signature and show it"
+        "--verify", metavar="FILE", help=_("verify a completion record's signature and show it")
     )
-    p.add_argument("--signature", metavar="FILE", help="with --verify: default FILE.sig")
+    p.add_argument("--signature", metavar="FILE", help=_("with --verify: default FILE.sig"))
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--allowed-signers", metavar="FILE", help="with --verify")
-    g.add_argument("--public-key", metavar="FILE", help="with --verify")
-    p.add_argument("--principal", metavar="ID", help="with --verify: require this signer")
+    g.add_argument("--allowed-signers", metavar="FILE", help=_("with --verify"))
+    g.add_argument("--public-key", metavar="FILE", help=_("with --verify"))
+    p.add_argument("--principal", metavar="ID", help=_("with --verify: require this signer"))
     sign_options(p, "the completion record")
 
 
@@ -99,7 +100,7 @@ def _report(args: argparse.Namespace, course: object) -> int:
 
     assert isinstance(course, Course)
     if not (args.sign_key or args.sign_agent):
-        raise UsageError("a completion record is signed: add --sign-key FILE or --sign-agent")
+        raise UsageError(_("a completion record is signed: add --sign-key FILE or --sign-agent"))
     record = completion_record(course, args.learner or getpass.getuser())
     write_output(args.report, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     if args.sign_key:
@@ -117,7 +118,7 @@ def _verify(args: argparse.Namespace) -> int:
     from wizard.sshsig import SIGNED_FILE_LIMIT
 
     if not (args.allowed_signers or args.public_key):
-        raise UsageError("--verify needs --allowed-signers FILE or --public-key FILE")
+        raise UsageError(_("--verify needs --allowed-signers FILE or --public-key FILE"))
     sig_path = args.signature or args.verify + ".sig"
     try:
         data = read_capped(args.verify, SIGNED_FILE_LIMIT)
@@ -162,7 +163,7 @@ def _run_tui(args: argparse.Namespace, course: object) -> int:
 
     assert isinstance(course, Course)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError("learn needs a terminal; `ami-wizard learn --plan` prints the scenario")
+        raise UsageError(_("learn needs a terminal; `ami-wizard learn --plan` prints the scenario"))
     run = LearnRun.start(course)
     try:
         run.save()

@@ -12,6 +12,7 @@ import sys
 
 from wizard.errors import UsageError
 from wizard.fsutil import write_atomic as _write_atomic
+from wizard.i18n import _
 from wizard.report_doc import ReportDoc
 
 
@@ -61,7 +62,7 @@ def sign_output(args: argparse.Namespace) -> None:
     if not args.output:
         if args.report:
             return  # only the --report files are signed (by _report)
-        raise UsageError("signing needs -o FILE: the signature is written beside it as FILE.sig")
+        raise UsageError(_("signing needs -o FILE: the signature is written beside it as FILE.sig"))
     from wizard.signing import sign_file
 
     if args.sign_key:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from wizard.i18n import _
 from wizard.journal import Entry, Journal
 
 EXIT_OK, EXIT_FAIL = 0, 1
@@ -20,10 +21,12 @@ EXIT_OK, EXIT_FAIL = 0, 1
 
 def add_parsers(sub: Any) -> None:
     """Register `sessions` on the main parser's subcommands."""
-    s = sub.add_parser("sessions", help="the apply/undo sessions on this machine and their state")
+    s = sub.add_parser(
+        "sessions", help=_("the apply/undo sessions on this machine and their state")
+    )
     ssub = s.add_subparsers(dest="sessions_command", parser_class=type(s))
-    ssub.add_parser("list", help="every session: target, start, state, number of changes")
-    show = ssub.add_parser("show", help="one session's journal, entry by entry")
+    ssub.add_parser("list", help=_("every session: target, start, state, number of changes"))
+    show = ssub.add_parser("show", help=_("one session's journal, entry by entry"))
     show.add_argument("session", metavar="SESSION_ID")
 
 
@@ -34,15 +37,17 @@ def build_report_parser(
     """`ami-wizard report SESSION_ID ...` (parsed apart from `report verify`)."""
     p = parser_class(
         prog="ami-wizard report",
-        description="Write the checklist report of an apply session again, from what the "
-        "session recorded (its final findings and its undo events).",
+        description=_(
+            "Write the checklist report of an apply session again, from what the "
+            "session recorded (its final findings and its undo events)."
+        ),
     )
     p.add_argument("session", metavar="SESSION_ID")
     p.add_argument(
         "--report",
         metavar="STEM",
         required=True,
-        help="write STEM.json, STEM.md and STEM.html (each signed with --sign-key/--sign-agent)",
+        help=_("write STEM.json, STEM.md and STEM.html (each signed with --sign-key/--sign-agent)"),
     )
     sign_options(p, "the report files")
     return p

@@ -10,6 +10,7 @@ from dataclasses import replace
 from wizard.cli_report import emit, sign_output, write_checklist
 from wizard.config import Config, load_config
 from wizard.errors import UsageError
+from wizard.i18n import _
 from wizard.model import Summary
 from wizard.report import ReportInput
 from wizard.testboot import Options, TestBootResult, test_boot, to_text
@@ -22,36 +23,41 @@ def add_parser(
 ) -> None:
     """Register `test-boot` on the main parser's subcommands."""
     p = sub.add_parser(
-        "test-boot", help="boot throw-away copies of an image under systemd-nspawn and prove them"
+        "test-boot",
+        help=_("boot throw-away copies of an image under systemd-nspawn and prove them"),
     )
     p.add_argument(
         "target",
         metavar="TARGET",
-        help="image:/path (a mounted root volume), a directory or a root-fs tarball",
+        help=_("image:/path (a mounted root volume), a directory or a root-fs tarball"),
     )
     p.add_argument(
-        "--launches", type=int, default=2, metavar="N", help="how many launches (default 2)"
+        "--launches", type=int, default=2, metavar="N", help=_("how many launches (default 2)")
     )
     p.add_argument("--format", choices=("json", "md"), default="md")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help=_("write the report here instead of stdout")
+    )
     p.add_argument(
         "--refuse-key",
         action="append",
         default=[],
         metavar="FILE",
-        help="a private key (e.g. the builder's) that must NOT log in (repeatable)",
+        help=_("a private key (e.g. the builder's) that must NOT log in (repeatable)"),
     )
-    p.add_argument("--no-reboot", action="store_true", help="skip the reboot of each launch")
+    p.add_argument("--no-reboot", action="store_true", help=_("skip the reboot of each launch"))
     p.add_argument(
         "--allow-imdsv1",
         action="store_true",
-        help="let the metadata stub answer IMDSv1 requests too (default: IMDSv2 only)",
+        help=_("let the metadata stub answer IMDSv1 requests too (default: IMDSv2 only)"),
     )
     p.add_argument(
         "--report",
         metavar="STEM",
-        help="also write the checklist report of the image, with a test_boot section, as "
-        "STEM.json, STEM.md and STEM.html (each signed with --sign-key/--sign-agent)",
+        help=_(
+            "also write the checklist report of the image, with a test_boot section, as "
+            "STEM.json, STEM.md and STEM.html (each signed with --sign-key/--sign-agent)"
+        ),
     )
     sign_options(p, "the -o file (FILE.sig beside it) and the --report files")
 

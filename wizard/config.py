@@ -130,6 +130,7 @@ class Config:
     launch_key_user: str = ""  # launch_key.user: who receives the launch key ("" = the default)
     # guidelines.enable: optional guidelines that are off by default, turned on
     selected: tuple[str, ...] = ()
+    lang: str = ""  # lang: the UI language (en, es, ja, ko; "" = from the locale)
 
     def value(self, key: str) -> str:
         """The operator's value for an input key ("identity.publisher"), "" when not set."""
@@ -241,7 +242,20 @@ def load_config(path: Path | None = None) -> Config:
         aws=_aws(raw, path),
         launch_key_user=str(launch_key.get("user") or ""),
         selected=_selected(raw, path),
+        lang=_lang(raw, path),
     )
+
+
+def _lang(raw: dict[str, Any], path: Path) -> str:
+    from wizard.i18n import check_lang
+
+    lang = raw.get("lang")
+    if lang is None or lang == "":
+        return ""
+    try:
+        return check_lang(str(lang))
+    except UsageError as exc:
+        raise UsageError(f"config {path}: lang: {exc}") from None
 
 
 def _selected(raw: dict[str, Any], path: Path) -> tuple[str, ...]:

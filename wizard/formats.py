@@ -12,6 +12,7 @@ from xml.etree import ElementTree as ET
 
 from checks.base import catalog
 from wizard.facts import Facts
+from wizard.i18n import _
 from wizard.model import Evidence, Finding, Status
 from wizard.results import AuditResult
 from wizard.secrets import clean_text, scrub
@@ -73,17 +74,23 @@ def to_markdown(result: AuditResult) -> str:
     t = result.target
     counts = result.summary.counts
     out = [
-        f"# ami-wizard audit of {t.hostname or t.uri}",
+        "# " + _("ami-wizard audit of {target}").format(target=t.hostname or t.uri),
         "",
-        f"- Target: `{t.uri}`" + (f" ({t.os})" if t.os else ""),
+        _("- Target: `{uri}`").format(uri=t.uri) + (f" ({t.os})" if t.os else ""),
     ]
     if t.instance_id or t.ami_id:
-        out.append(f"- Instance: {t.instance_id or '?'}, AMI: {t.ami_id or '?'}")
+        out.append(
+            _("- Instance: {instance}, AMI: {ami}").format(
+                instance=t.instance_id or "?", ami=t.ami_id or "?"
+            )
+        )
     out += [
-        f"- Generated: {result.started} by ami-wizard {result.tool_version}",
-        "- Summary: " + ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in Status),
+        _("- Generated: {time} by ami-wizard {version}").format(
+            time=result.started, version=result.tool_version
+        ),
+        _("- Summary: ") + ", ".join(f"{counts.get(s.value, 0)} {s.value}" for s in Status),
         "",
-        "| | Check | Status | Severity | Summary |",
+        "| | {} | {} | {} | {} |".format(_("Check"), _("Status"), _("Severity"), _("Summary")),
         "|---|---|---|---|---|",
     ]
     for f in result.findings:
@@ -93,7 +100,7 @@ def to_markdown(result: AuditResult) -> str:
         )
     notes = probe_notes(result)
     if notes:
-        out += ["", "## Probe notes", ""]
+        out += ["", "## " + _("Probe notes"), ""]
         out += [f"- {n['kind']}: {n['text']}" for n in notes]
     for f in result.findings:
         if f.status in (Status.PASS, Status.SKIP) and not f.evidence:
@@ -103,8 +110,11 @@ def to_markdown(result: AuditResult) -> str:
             out.append("")
             out += [f"- {_evidence_line(e)}" for e in f.evidence]
         if f.options:
-            marked = [f"**{o}** (recommended)" if o == f.recommended else o for o in f.options]
-            out += ["", "Options: " + ", ".join(marked)]
+            marked = [
+                _("**{option}** (recommended)").format(option=o) if o == f.recommended else o
+                for o in f.options
+            ]
+            out += ["", _("Options: ") + ", ".join(marked)]
     return "\n".join(out) + "\n"
 
 

@@ -8,6 +8,8 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from wizard.i18n import N_, _
+from wizard.i18n import current as current_lang
 from wizard.report import STATUS_ORDER
 from wizard.report_doc import AccountCheckDoc, AccountDoc, CheckDoc, OpenDoc, ReportDoc, StateDoc
 from wizard.report_testboot import side_by_side
@@ -69,6 +71,17 @@ td code { background: var(--soft); padding: 0 3px; border-radius: 3px; }
 
 
 _DASH = '<span class="muted">—</span>'
+
+# Babel (on Python 3.11) cannot see a _() inside an f-string: the labels used only there
+# are marked here for extraction.
+_F_STRING_LABELS = (
+    N_("Finding"),
+    N_("Findings"),
+    N_("Image"),
+    N_("Ran"),
+    N_("Steps done"),
+    N_("Test-boot"),
+)
 
 
 def _e(value: object) -> str:
@@ -145,7 +158,7 @@ def _account_html(acc: AccountDoc) -> str:
         for c in acc["checks"]
     )
     table = (
-        '<table class="list"><thead><tr><th>Check</th><th>Status</th><th>Finding</th></tr>'
+        f'<table class="list"><thead><tr><th>{_e(_("Check"))}</th><th>{_e(_("Status"))}</th><th>{_e(_("Finding"))}</th></tr>'
         f"</thead><tbody>{rows}</tbody></table>"
         if rows
         else ""
@@ -157,9 +170,11 @@ def _account_html(acc: AccountDoc) -> str:
             f'<code class="muted">{_e(t["id"])}</code></li>'
             for t in acc["runbook"]
         )
-        runbook = f'<h2>Compromised-account runbook</h2><ul class="runbook">{items}</ul>'
+        runbook = f'<h2>{_e(_("Compromised-account runbook"))}</h2><ul class="runbook">{items}</ul>'
     matrix = _matrix_html(acc)
-    return f'<h2>AWS account</h2><table class="meta">{meta}</table>{table}{matrix}{runbook}'
+    return (
+        f'<h2>{_e(_("AWS account"))}</h2><table class="meta">{meta}</table>{table}{matrix}{runbook}'
+    )
 
 
 def _matrix_html(acc: AccountDoc) -> str:
@@ -174,7 +189,7 @@ def _matrix_html(acc: AccountDoc) -> str:
         for c, cells in rows
     )
     return (
-        '<h3>By region</h3><table class="list matrix"><thead><tr><th>Check</th>'
+        f'<h3>{_e(_("By region"))}</h3><table class="list matrix"><thead><tr><th>{_e(_("Check"))}</th>'
         f"{head}</tr></thead><tbody>{body}</tbody></table>"
     )
 
@@ -187,8 +202,8 @@ def to_html(report: ReportDoc) -> str:
     title = report_title(report)
     meta = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in target_rows(report))
     s = report["summary"]
-    meta += f"<tr><th>Before</th><td>{_e(counts_text(s['before']))}</td></tr>"
-    meta += f"<tr><th>After</th><td>{_e(counts_text(s['after']))}</td></tr>"
+    meta += f"<tr><th>{_e(_('Before'))}</th><td>{_e(counts_text(s['before']))}</td></tr>"
+    meta += f"<tr><th>{_e(_('After'))}</th><td>{_e(counts_text(s['after']))}</td></tr>"
     rows = "".join(
         "<tr>"
         f'<td>{_e(c["title"])}<br><code class="muted">{_e(c["id"])}</code></td>'
@@ -210,28 +225,28 @@ def to_html(report: ReportDoc) -> str:
     notices = ""
     for kind in ("errors", "warnings"):
         if report[kind]:
-            notices += f"<h2>{kind.capitalize()}</h2>{_html_list(report[kind])}"
+            notices += f"<h2>{_e(_(kind.capitalize()))}</h2>{_html_list(report[kind])}"
     if report["probe_notes"]:
         notes = [f"{n['kind']}: {n['text']}" for n in report["probe_notes"]]
-        notices += f"<h2>Probe notes</h2>{_html_list(notes)}"
+        notices += f"<h2>{_e(_('Probe notes'))}</h2>{_html_list(notes)}"
     if report.get("events"):
         items = "".join(
             f"<li>{_e(e['time'])} <strong>{_e(e['kind'])}</strong> "
             f"<code>{_e(e['session'])}</code>: {_e(e['summary'])}</li>"
             for e in report["events"]
         )
-        notices += f'<h2>Session events</h2><ul class="events">{items}</ul>'
+        notices += f'<h2>{_e(_("Session events"))}</h2><ul class="events">{items}</ul>'
     excludes = (
         f"<pre>{_e(chr(10).join(report['bundle_excludes']))}</pre>"
         if report["bundle_excludes"]
-        else "<p>(none)</p>"
+        else f"<p>{_e(_('(none)'))}</p>"
     )
     details = "".join(_html_check(c) for c in report["checks"])
     account = _account_html(report["account"]) if report.get("account") is not None else ""
     if report.get("test_boot") is not None:
         account += test_boot_html(report["test_boot"])
     page = f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{current_lang()}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -242,23 +257,23 @@ def to_html(report: ReportDoc) -> str:
 <body>
 <h1>{_e(title)}</h1>
 <table class="meta">{meta}</table>
-<h2>Checklist</h2>
+<h2>{_e(_("Checklist"))}</h2>
 <table class="list">
-<thead><tr><th>Guideline</th><th>Before</th><th>Choice</th><th>Steps done</th><th>After</th></tr></thead>
+<thead><tr><th>{_e(_("Guideline"))}</th><th>{_e(_("Before"))}</th><th>{_e(_("Choice"))}</th><th>{_e(_("Steps done"))}</th><th>{_e(_("After"))}</th></tr></thead>
 <tbody>{rows}</tbody>
 </table>
-<h2>Left open</h2>
+<h2>{_e(_("Left open"))}</h2>
 {left_open}
 {notices}
-<h2>Bundle exclude list</h2>
+<h2>{_e(_("Bundle exclude list"))}</h2>
 <p class="muted">For <code>ec2-bundle-vol --exclude</code> (join with commas).</p>
 {excludes}
 {account}
 <div class="details">
-<h2>Guidelines in detail</h2>
+<h2>{_e(_("Guidelines in detail"))}</h2>
 {details}
 </div>
-<p class="sig">{_e(VERIFY_TEXT.replace("`", ""))}</p>
+<p class="sig">{_e(_(VERIFY_TEXT).replace("`", ""))}</p>
 </body>
 </html>
 """
@@ -268,14 +283,14 @@ def to_html(report: ReportDoc) -> str:
 def test_boot_html(sec: Mapping[str, Any]) -> str:
     """The section as HTML (every value escaped)."""
     meta = (
-        f"<tr><th>Image</th><td><code>{_e(sec['target'])}</code></td></tr>"
-        f"<tr><th>Ran</th><td>{_e(sec['ran_at'])}</td></tr>"
+        f"<tr><th>{_e(_('Image'))}</th><td><code>{_e(sec['target'])}</code></td></tr>"
+        f"<tr><th>{_e(_('Ran'))}</th><td>{_e(sec['ran_at'])}</td></tr>"
     )
     if sec["booted"]:
-        meta += f"<tr><th>Findings</th><td>{_e(counts_text(sec['summary']))}</td></tr>"
+        meta += f"<tr><th>{_e(_('Findings'))}</th><td>{_e(counts_text(sec['summary']))}</td></tr>"
     if not sec["booted"]:
         return (
-            f'<h2>Test-boot</h2><table class="meta">{meta}</table>'
+            f'<h2>{_e(_("Test-boot"))}</h2><table class="meta">{meta}</table>'
             f"<p><strong>Not booted:</strong> {_e(sec['not_proven'])}</p>"
         )
     rows = sec["launches"]
@@ -304,6 +319,4 @@ def test_boot_html(sec: Mapping[str, Any]) -> str:
         + "</li>"
         for f in sec["findings"]
     )
-    return (
-        f'<h2>Test-boot</h2><table class="meta">{meta}</table>{table}<ul class="open">{items}</ul>'
-    )
+    return f'<h2>{_e(_("Test-boot"))}</h2><table class="meta">{meta}</table>{table}<ul class="open">{items}</ul>'

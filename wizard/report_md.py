@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from wizard.i18n import N_, _
 from wizard.report import OPEN_STATUSES
 from wizard.report_doc import AccountCheckDoc, AccountDoc, ReportDoc, StateDoc
 from wizard.report_testboot import side_by_side
@@ -25,6 +26,10 @@ from wizard.secrets import scrub
 _ICON = {"pass": "✅", "fail": "❌", "warn": "⚠️", "info": "ℹ️", "skip": "⏭️", "error": "💥"}
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
+
+# Babel (on Python 3.11) cannot see a _() inside an f-string: the labels used only there
+# are marked here for extraction.
+_F_STRING_LABELS = (N_("CLI"), N_("Changes"), N_("Console"), N_("Finding"))
 
 
 def _md(text: str) -> str:
@@ -54,12 +59,14 @@ def to_markdown(report: ReportDoc) -> str:
     out += [f"- **{k}:** {_md(v)}" for k, v in target_rows(report)]
     s = report["summary"]
     out += [
-        f"- **Before:** {counts_text(s['before'])}",
-        f"- **After:** {counts_text(s['after'])}",
+        f"- **{_('Before')}:** {counts_text(s['before'])}",
+        f"- **{_('After')}:** {counts_text(s['after'])}",
         "",
-        "## Checklist",
+        "## " + _("Checklist"),
         "",
-        "| Guideline | Before | Choice | Done | After |",
+        "| {} | {} | {} | {} | {} |".format(
+            _("Guideline"), _("Before"), _("Choice"), _("Done"), _("After")
+        ),
         "|---|---|---|---|---|",
     ]
     for c in report["checks"]:
@@ -68,68 +75,68 @@ def to_markdown(report: ReportDoc) -> str:
             f"| {_md(c['title'])} ({_md_code(c['id'])}) | {_status_md(c['before'])} | "
             f"{_md(choice_text(c['choice'])) or '—'} | {done or '—'} | {_status_md(c['after'])} |"
         )
-    out += ["", "## Left open", ""]
+    out += ["", "## " + _("Left open"), ""]
     if report["open"]:
         out += [f"- {_md_code(o['id'])} {o['status']}: {_md(o['summary'])}" for o in report["open"]]
     else:
-        out.append("Nothing: every guideline passes or does not apply.")
-    for kind in ("errors", "warnings"):
-        if report[kind]:
-            out += ["", f"## {kind.capitalize()}", ""]
-            out += [f"- {_md(w)}" for w in report[kind]]
+        out.append(_("Nothing: every guideline passes or does not apply."))
+    for heading, notes in ((_("Errors"), report["errors"]), (_("Warnings"), report["warnings"])):
+        if notes:
+            out += ["", f"## {heading}", ""]
+            out += [f"- {_md(w)}" for w in notes]
     if report["probe_notes"]:
-        out += ["", "## Probe notes", ""]
+        out += ["", "## " + _("Probe notes"), ""]
         out += [f"- **{_md(n['kind'])}** {_md(n['text'])}" for n in report["probe_notes"]]
     if report.get("events"):
-        out += ["", "## Session events", ""]
+        out += ["", "## " + _("Session events"), ""]
         out += [
             f"- {_md(e['time'])} **{_md(e['kind'])}** {_md_code(e['session'])}: {_md(e['summary'])}"
             for e in report["events"]
         ]
-    out += ["", "## Guidelines in detail"]
+    out += ["", "## " + _("Guidelines in detail")]
     for c in report["checks"]:
         out += ["", f"### {_md(c['title'])} ({_md_code(c['id'])})", ""]
-        for label, state in (("Before", c["before"]), ("After", c["after"])):
+        for label, state in ((_("Before"), c["before"]), (_("After"), c["after"])):
             if state:
                 out.append(f"- **{label}:** {_status_md(state)}: {_md(state['summary'])}")
         if c["choice"]:
             out.append(
-                f"- **Choice:** {_md(choice_text(c['choice']))} ({_md_code(c['choice']['option'])})"
+                f"- **{_('Choice')}:** {_md(choice_text(c['choice']))} ({_md_code(c['choice']['option'])})"
             )
         if c["note"]:
-            out.append(f"- **Operator's note:** {_md(c['note'])}")
+            out.append("- **" + _("Operator's note") + f":** {_md(c['note'])}")
         acts = c["actions"]
         if acts["commands"]:
-            out.append("- **Done:**")
+            out.append(f"- **{_('Done')}:**")
             out += [f"  - {_md_code(cmd)}" for cmd in acts["commands"]]
         if acts["diff_summary"]:
-            out.append(f"- **Changes:** {_md_code(acts['diff_summary'])}")
+            out.append(f"- **{_('Changes')}:** {_md_code(acts['diff_summary'])}")
         if acts["error"]:
-            rolled = " (rolled back)" if acts["rolled_back"] else ""
-            out.append(f"- **Error{rolled}:** {_md(acts['error'])}")
+            label = _("Error (rolled back)") if acts["rolled_back"] else _("Error")
+            out.append(f"- **{label}:** {_md(acts['error'])}")
         for label, evidence in evidence_sets(c):
             out.append(f"- **{label}:**")
             out += [
                 f"  - {_md_code(evidence_where(e))} {_md(e['detail'])}".rstrip() for e in evidence
             ]
-    out += ["", "## Bundle exclude list", ""]
+    out += ["", "## " + _("Bundle exclude list"), ""]
     if report["bundle_excludes"]:
         out += [f"- {_md_code(p)}" for p in report["bundle_excludes"]]
     else:
-        out.append("(none)")
+        out.append(_("(none)"))
     if report.get("account") is not None:
         out += _account_md(report["account"])
     if report.get("test_boot") is not None:
         out += test_boot_markdown(report["test_boot"])
-    out += ["", VERIFY_TEXT, ""]
+    out += ["", _(VERIFY_TEXT), ""]
     return scrub("\n".join(out))
 
 
 def _account_md(acc: AccountDoc) -> list[str]:
-    out = ["", "## AWS account", ""]
+    out = ["", "## " + _("AWS account"), ""]
     out += [f"- **{k}:** {_md(v)}" for k, v in account_rows(acc)]
     if acc["checks"]:
-        out += ["", "| Check | Status | Finding |", "|---|---|---|"]
+        out += ["", f"| {_('Check')} | {_('Status')} | {_('Finding')} |", "|---|---|---|"]
         out += [
             f"| {_md(c['title'])} ({_md_code(c['id'])}) | {_status_md(c)} | {_md(c['summary'])} |"
             for c in acc["checks"]
@@ -139,21 +146,21 @@ def _account_md(acc: AccountDoc) -> list[str]:
         if c["status"] not in OPEN_STATUSES and not c["note"]:
             continue
         out += ["", f"### {_md(c['title'])} ({_md_code(c['id'])})", ""]
-        out.append(f"- **Status:** {_status_md(c)}: {_md(c['summary'])}")
+        out.append(f"- **{_('Status')}:** {_status_md(c)}: {_md(c['summary'])}")
         if c["evidence"]:
-            out.append("- **Evidence:**")
+            out.append(f"- **{_('Evidence')}:**")
             out += [
                 f"  - {_md_code(evidence_where(e))} {_md(e['detail'])}".rstrip()
                 for e in c["evidence"]
             ]
         if c["console"]:
-            out.append(f"- **Console:** {_md(c['console'])}")
+            out.append(f"- **{_('Console')}:** {_md(c['console'])}")
         if c["cli"]:
-            out.append(f"- **CLI:** {_md_code(c['cli'])}")
+            out.append(f"- **{_('CLI')}:** {_md_code(c['cli'])}")
         if c["note"]:
-            out.append(f"- **Operator's note:** {_md(c['note'])}")
+            out.append("- **" + _("Operator's note") + f":** {_md(c['note'])}")
     if acc["runbook"]:
-        out += ["", "## Compromised-account runbook", ""]
+        out += ["", "## " + _("Compromised-account runbook"), ""]
         out += [
             f"- [{'x' if t['done'] else ' '}] {t['step']}. {_md(t['title'])} ({_md_code(t['id'])})"
             for t in acc["runbook"]
@@ -165,8 +172,8 @@ def _matrix_md(acc: AccountDoc) -> list[str]:
     columns, rows = region_matrix(acc)
     if len(columns) < 2:
         return []
-    out = ["", "### By region", ""]
-    out.append("| Check | " + " | ".join(_md(c) for c in columns) + " |")
+    out = ["", "### " + _("By region"), ""]
+    out.append(f"| {_('Check')} | " + " | ".join(_md(c) for c in columns) + " |")
     out.append("|---|" + "---|" * len(columns))
     out += [
         f"| {_md_code(c['id'])} | " + " | ".join(cell or "·" for cell in cells) + " |"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from wizard.i18n import N_, _
 from wizard.report import STATUS_ORDER
 from wizard.report_doc import (
     AccountCheckDoc,
@@ -34,31 +35,35 @@ def counts_text(counts: Mapping[str, int] | None) -> str:
 def target_rows(report: ReportDoc) -> list[tuple[str, str]]:
     t = report["target"]
     rows = [
-        ("Target", t.get("uri", "")),
-        ("Hostname", t.get("hostname", "")),
-        ("OS", t.get("os", "")),
-        ("Kernel", t.get("kernel", "")),
-        ("Instance id", t.get("instance_id", "")),
-        ("AMI id", t.get("ami_id", "")),
+        (_("Target"), t.get("uri", "")),
+        (_("Hostname"), t.get("hostname", "")),
+        (_("OS"), t.get("os", "")),
+        (_("Kernel"), t.get("kernel", "")),
+        (_("Instance id"), t.get("instance_id", "")),
+        (_("AMI id"), t.get("ami_id", "")),
     ]
-    rows += [(f"Account {k}", v) for k, v in sorted((t.get("account") or {}).items())]
     rows += [
-        ("Publisher", report["image"]["publisher"] or "(not set)"),
-        ("Description", report["image"]["description"] or "(not set)"),
-        ("Contact", report["image"].get("contact") or "(not set)"),
-        ("Operator", report["operator"]),
-        ("Started", report["started"]),
-        ("Finished", report["finished"]),
-        ("Tool", f"ami-wizard {report['tool']['version']}"),
+        (_("Account {key}").format(key=k), v) for k, v in sorted((t.get("account") or {}).items())
+    ]
+    rows += [
+        (_("Publisher"), report["image"]["publisher"] or _("(not set)")),
+        (_("Description"), report["image"]["description"] or _("(not set)")),
+        (_("Contact"), report["image"].get("contact") or _("(not set)")),
+        (_("Operator"), report["operator"]),
+        (_("Started"), report["started"]),
+        (_("Finished"), report["finished"]),
+        (_("Tool"), f"ami-wizard {report['tool']['version']}"),
     ]
     if report.get("session"):
-        rows.append(("Session", report["session"]))
+        rows.append((_("Session"), report["session"]))
     return [(k, v) for k, v in rows if v]
 
 
 def report_title(report: ReportDoc) -> str:
     t = report["target"]
-    return f"AMI checklist report: {t.get('hostname') or t.get('uri') or 'target'}"
+    return _("AMI checklist report: {target}").format(
+        target=t.get("hostname") or t.get("uri") or _("target")
+    )
 
 
 def evidence_where(e: EvidenceDoc) -> str:
@@ -71,9 +76,11 @@ def evidence_sets(check: CheckDoc) -> list[tuple[str, list[EvidenceDoc]]]:
     before = was["evidence"] if was else []
     after = now["evidence"] if now else []
     if now is None or before == after:
-        return [("Evidence", before)] if before else []
+        return [(_("Evidence"), before)] if before else []
     return [
-        (label, ev) for label, ev in (("Evidence before", before), ("Evidence after", after)) if ev
+        (label, ev)
+        for label, ev in ((_("Evidence before"), before), (_("Evidence after"), after))
+        if ev
     ]
 
 
@@ -107,7 +114,7 @@ def region_matrix(acc: AccountDoc) -> tuple[list[str], list[tuple[AccountCheckDo
     return [columns[i] for i in used], [(c, [cells[i] for i in used]) for c, cells in rows]
 
 
-VERIFY_TEXT = (
+VERIFY_TEXT = N_(
     "Verify the signature: `ssh-keygen -Y verify -f allowed_signers -I SIGNER -n ami-wizard "
     "-s REPORT.json.sig < REPORT.json` or `ami-wizard report verify REPORT.json "
     "--allowed-signers allowed_signers`."

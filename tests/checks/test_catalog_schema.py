@@ -167,3 +167,52 @@ def test_a_missing_translation_file_is_named(package: Path) -> None:
 def test_the_shipped_languages_are_complete() -> None:
     for lang in _catalog.languages():
         assert set(_catalog.catalog(lang)) == set(_catalog.catalog())
+
+
+QUIZ = [
+    {"id": q, "question": f"Question {q}?", "choices": ["Yes", "No", "Maybe"], "answer": 1}
+    | {"reason": "Because."}
+    for q in ("one", "two")
+]
+
+
+def spanish_quiz(**changes: Any) -> list[dict[str, Any]]:
+    return [
+        {"id": q, "question": f"¿Pregunta {q}?", "choices": ["Sí", "No", "Quizá"]}
+        | {"reason": "Porque sí."}
+        | changes
+        for q in ("one", "two")
+    ]
+
+
+def test_a_translated_quiz_keeps_the_english_answer(package: Path) -> None:
+    (package / "sample.yaml").write_text(yaml.safe_dump(_with(quiz=QUIZ)))
+    (package / "es").mkdir()
+    words = spanish(quiz=spanish_quiz())
+    (package / "es" / "sample.yaml").write_text(yaml.safe_dump(words, allow_unicode=True))
+    question = _catalog.catalog("es")["sample"].quiz[0]
+    assert question.question == "¿Pregunta one?" and question.choices[0] == "Sí"
+    assert question.answer == 1 and question.reason == "Porque sí."
+    assert _catalog.catalog("en")["sample"].quiz[0].question == "Question one?"
+
+
+@pytest.mark.parametrize(
+    ("quiz", "message"),
+    [
+        (spanish_quiz(answer=1), "quiz.0.answer: not in the English entry"),
+        ([{k: v for k, v in q.items() if k != "reason"} for q in spanish_quiz()], "quiz.0.reason"),
+        (spanish_quiz(choices=["Sí", "No"]), "quiz.0.choices: does not match the English entry"),
+        (spanish_quiz()[:1], "quiz: does not match the English entry (1 items, not 2)"),
+    ],
+)
+def test_a_translated_quiz_must_match_english(
+    package: Path, quiz: list[dict[str, Any]], message: str
+) -> None:
+    (package / "sample.yaml").write_text(yaml.safe_dump(_with(quiz=QUIZ)))
+    (package / "es").mkdir()
+    words = spanish(quiz=quiz)
+    (package / "es" / "sample.yaml").write_text(yaml.safe_dump(words, allow_unicode=True))
+    with pytest.raises(CatalogError) as info:
+        _catalog.catalog("es")
+    assert str(info.value).startswith(f"catalog_sample/catalog/es/sample.yaml: {message}")
+    assert "\n" not in str(info.value)
