@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from checks._catalog import _shape
+
 CATALOG = Path(__file__).resolve().parent.parent / "checks" / "catalog"
 KO = CATALOG / "ko"
 TEXT = ("title", "why", "learn", "console", "cli")
@@ -33,14 +35,6 @@ def _expected(en: dict[str, Any]) -> dict[str, Any]:
             for q in en["quiz"]
         ]
     return out
-
-
-def _shape(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: (v if k == "id" else _shape(v)) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_shape(v) for v in data]
-    return None
 
 
 ENGLISH = sorted(CATALOG.glob("*.yaml"))
