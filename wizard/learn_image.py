@@ -81,7 +81,7 @@ def base_files() -> dict[str, File]:
     """The clean base, path -> File (a new dict each call: the scenario edits it)."""
     return {
         "/etc/os-release": File(OS_RELEASE),
-        "/etc/hostname": File("practice-learner\n"),
+        "/etc/hostname": File(""),  # empty: cloud-init names each instance
         "/etc/passwd": File(USERS_FILE),
         "/etc/shadow": File(SHADOW, 0o640),
         "/etc/sudoers": File("root ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) ALL\n", 0o440),
