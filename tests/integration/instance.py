@@ -41,6 +41,9 @@ mount -t tmpfs -o mode=0755 tmpfs "$M/run"
 mount -t tmpfs -o mode=1777 tmpfs "$M/tmp"
 mkdir -m 0755 "$M/run/sshd" "$M/run/ami-test"
 mount --bind "$T/log" "$M/run/ami-test"
+# The test machine's own browser (chromium, for the serve tests) ships Google API keys in
+# /etc/chromium.d; the builder an instance stands for has no browser, so hide that directory.
+if [ -d "$M/etc/chromium.d" ]; then mount -t tmpfs -o mode=0755 tmpfs "$M/etc/chromium.d"; fi
 if ! ls "$M"/etc/ssh/ssh_host_*_key >/dev/null 2>&1; then
   chroot "$M" ssh-keygen -A >&2
 fi
