@@ -11,6 +11,7 @@ the server removes the whole root when it stops (so even a killed session leaves
 from __future__ import annotations
 
 import argparse
+import atexit
 import ipaddress
 import os
 import shlex
@@ -19,6 +20,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -179,8 +181,38 @@ def ClassroomServer(command: str, **kw: Any) -> Any:
 # -- the per-browser session process ------------------------------------------------------
 
 
+_RUNNING: list[Any] = []  # the session's Textual app, once built (for the signal handler)
+
+
 def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+    """SIGTERM/SIGHUP: ask the running app to exit through its own loop (an exception raised
+    inside asyncio's loop tears its tasks down half-way); a second signal, or one before the
+    app runs, exits at once. Either way the `finally` of run_session removes the dir."""
+    app = _RUNNING[0] if _RUNNING else None
+    loop = getattr(app, "_loop", None)
+    if app is None or loop is None or getattr(app, "_signalled", False):
+        raise SystemExit(128 + signum)
+    app._signalled = True
+    loop.call_soon_threadsafe(app.exit, None, 128 + signum)
+
+
+def _remove_dir(home: Path, patience: float = 5.0) -> None:
+    """Remove the session dir, again if a worker thread still wrote into it meanwhile."""
+    deadline = time.monotonic() + patience
+    while True:
+        shutil.rmtree(home, ignore_errors=True)
+        if not os.path.lexists(home) or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
+
+
+def _run_app(app: Any) -> int:
+    _RUNNING[:] = [app]
+    try:
+        app.run()
+    finally:
+        _RUNNING.clear()
+    return int(app.return_code or 0)
 
 
 def run_session(args: argparse.Namespace) -> int:
@@ -188,22 +220,21 @@ def run_session(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _exit_on_signal)
     home = Path(tempfile.mkdtemp(prefix="session-", dir=args.session_root))
+    atexit.register(_remove_dir, home, 1.0)  # after worker threads are joined, a last look
     try:
         os.environ["XDG_STATE_HOME"] = str(home / "state")
         os.environ["TMPDIR"] = str(home)
         tempfile.tempdir = str(home)  # every later mkdtemp (practice image, learn) goes here
         if args.mode == "learn":
-            _run_learn(args)
-        else:
-            from screens.app import make_app
+            return _run_learn(args)
+        from screens.app import make_app
 
-            make_app("demo").run()
+        return _run_app(make_app("demo"))
     finally:
-        shutil.rmtree(home, ignore_errors=True)
-    return 0
+        _remove_dir(home)
 
 
-def _run_learn(args: argparse.Namespace) -> None:
+def _run_learn(args: argparse.Namespace) -> int:
     from screens.learn import LearnApp
     from wizard.learn import LearnRun
     from wizard.learn_progress import load_course
@@ -211,7 +242,8 @@ def _run_learn(args: argparse.Namespace) -> None:
     run = LearnRun.start(load_course(args.seed, args.level))
     try:
         run.save()  # no practice AWS account per browser: a moto server each is too heavy
-        LearnApp(run).run()
+        code = _run_app(LearnApp(run))
         run.save()
+        return code
     finally:
         run.close()
