@@ -337,4 +337,12 @@ def _unpin(t: Trace) -> list[Action]:
     if not pinned or len(t.text.encode("utf-8", "surrogateescape")) != t.file.size:
         return []  # nothing to drop, or the text read is not the whole file (NULs, max_size)
     kept = "\n".join(line for line in t.text.split("\n") if line not in pinned)
-    return [WriteFile(check_id=ID, path=t.file.path, content=kept.encode(), phase=Phase.FINAL)]
+    return [
+        WriteFile(
+            check_id=ID,
+            path=t.file.path,
+            content=kept.encode("utf-8", "surrogateescape"),
+            based_on=t.text.encode("utf-8", "surrogateescape"),
+            phase=Phase.FINAL,
+        )
+    ]

@@ -70,13 +70,16 @@ class Action:
 @dataclass(frozen=True, kw_only=True)
 class WriteFile(Action):
     """Replace (or create) a file atomically. An existing file keeps its mode and owner;
-    `mode`/`uid`/`gid` apply to a new file."""
+    `mode`/`uid`/`gid` apply to a new file. `based_on`, for an edit of a file the probe read
+    (its content with some lines dropped), is the content the edit was made from: the step
+    refuses when the file no longer holds exactly that (changed since the audit)."""
 
     path: str
     content: bytes
     mode: int = 0o644
     uid: int = 0
     gid: int = 0
+    based_on: bytes | None = None
 
     def describe(self) -> str:
         return f"write {self.path} ({len(self.content)} bytes)"

@@ -181,6 +181,10 @@ class Applier:
                 st = states[a.path]
                 if st.kind == "link":
                     raise ApplyError(f"{a.path} is a symlink: not replaced (write it by hand)")
+                if a.based_on is not None and (st.kind != "file" or st.content != a.based_on):
+                    raise ApplyError(
+                        f"{a.path} changed since the audit: not rewritten (audit again)"
+                    )
                 entry = self._record(check_id, st)
                 mode, uid, gid = (
                     (st.mode, st.uid, st.gid) if st.kind == "file" else (a.mode, a.uid, a.gid)

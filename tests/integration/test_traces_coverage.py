@@ -141,3 +141,24 @@ def test_found_reported_and_fixed_without_touching_anything_else(
     assert inst.read("/etc/hostname") == b"builder-7.build.internal\n"
     assert inst.read(CRONTAB) == b"0 3 * * * /home/builder/sync.sh\n"
     assert not inst.exists(KEYTAB)  # a host secret is never journaled
+
+
+def test_a_network_file_changed_after_the_audit_is_not_rewritten(
+    inst: Instance, target: Target
+) -> None:
+    """The unpinned ifcfg is the probe's text minus some lines: if the file changed since the
+    audit (someone added a line), writing it would lose that change, so the step refuses."""
+    session = Session(target)
+    session.audit()
+    changed = IFCFG_TEXT + "MTU=9001\n"
+    inst.write(IFCFG, changed)
+    try:
+        outcome = session.apply({"system-traces": "truncate"})
+        assert not outcome.ok
+        assert any(IFCFG in e and "changed since the audit" in e for e in outcome.errors), (
+            outcome.errors
+        )
+        assert inst.read(IFCFG) == changed.encode()
+    finally:
+        session.undo()
+        inst.write(IFCFG, IFCFG_TEXT)
