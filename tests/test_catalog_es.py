@@ -18,14 +18,13 @@ import pytest
 import yaml
 
 from checks._catalog import _shape
+from tests.translation_shape import wanted
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGLISH = ROOT / "checks" / "catalog"
 SPANISH = ENGLISH / "es"
 PO = ROOT / "wizard" / "locale" / "es" / "LC_MESSAGES" / "ami_wizard.po"
 
-TEXT = ("title", "why", "learn", "console", "cli")
-ITEM_TEXT = {"options": ("label", "tradeoff"), "steps": ("title", "action", "console")}
 QUIZ_TEXT = ("question", "choices", "reason")
 
 
@@ -33,20 +32,6 @@ def _load(path: Path) -> dict[str, Any]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert isinstance(data, dict), path
     return data
-
-
-def _wanted(en: dict[str, Any]) -> dict[str, Any]:
-    """The shape a translation of `en` must have: ids kept, every text key set to None."""
-    out: dict[str, Any] = {"id": en["id"]} | {k: None for k in TEXT if k in en}
-    for kind, keys in ITEM_TEXT.items():
-        if en.get(kind):
-            out[kind] = [{"id": i["id"]} | {k: None for k in keys if k in i} for i in en[kind]]
-    if en.get("quiz"):
-        out["quiz"] = [
-            {"id": q["id"], "question": None, "choices": [None] * len(q["choices"]), "reason": None}
-            for q in en["quiz"]
-        ]
-    return out
 
 
 SKIP = {
@@ -89,7 +74,7 @@ def test_every_english_file_has_a_spanish_one() -> None:
 @pytest.mark.parametrize("name", ENGLISH_FILES)
 def test_translation_has_the_english_shape(name: str) -> None:
     en, es = _load(ENGLISH / name), _load(SPANISH / name)
-    want = _wanted(en)
+    want = wanted(en)
     if "quiz" in es and "quiz" not in en:
         # A quiz translated ahead of its English text (the lead's late quizzes, merged later).
         es = {k: v for k, v in es.items() if k != "quiz"}

@@ -11,30 +11,15 @@ import pytest
 import yaml
 
 from checks._catalog import _shape
+from tests.translation_shape import wanted
 
 CATALOG = Path(__file__).resolve().parent.parent / "checks" / "catalog"
 KO = CATALOG / "ko"
-TEXT = ("title", "why", "learn", "console", "cli")
-ITEM_TEXT = {"options": ("label", "tradeoff"), "steps": ("title", "action", "console")}
 HANGUL = re.compile("[\uac00-\ud7a3]")
 
 
 def _load(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def _expected(en: dict[str, Any]) -> dict[str, Any]:
-    """The keys a translation of `en` must have, with ids kept and words replaced by None."""
-    out: dict[str, Any] = {"id": en["id"]} | {k: None for k in TEXT if k in en}
-    for kind, keys in ITEM_TEXT.items():
-        if en.get(kind):
-            out[kind] = [{"id": i["id"]} | {k: None for k in keys if k in i} for i in en[kind]]
-    if en.get("quiz"):
-        out["quiz"] = [
-            {"id": q["id"], "question": None, "choices": [None] * len(q["choices"]), "reason": None}
-            for q in en["quiz"]
-        ]
-    return out
 
 
 ENGLISH = sorted(CATALOG.glob("*.yaml"))
@@ -52,7 +37,7 @@ def test_korean_file_has_the_english_shape(english: Path) -> None:
         # a quiz the lead added to main after this branch forked: checked once both are merged
         ko.pop("quiz", None)
     # _shape turns `[None, None]` choices into the same list of None, so counts must agree
-    assert _shape(ko) == _expected(en)
+    assert _shape(ko) == wanted(en)
 
 
 @pytest.mark.parametrize("english", ENGLISH, ids=lambda p: p.stem)
