@@ -38,4 +38,8 @@ fi
 .venv/bin/mypy
 .venv/bin/lint-imports
 .venv/bin/vulture
-exec .venv/bin/pytest -q "$@"
+# One worker per core (at most 4: each integration module runs its own sshd instances); a
+# file's tests stay in one worker so the instances it shares are built once.
+workers="${AMI_WIZARD_TEST_WORKERS:-$(nproc)}"
+[ "$workers" -le 4 ] || workers=4
+exec .venv/bin/pytest -q -n "$workers" --dist loadfile "$@"

@@ -8,6 +8,7 @@ to build (or just locate) the images: `python -m tests.integration.testimage [--
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -73,6 +74,16 @@ def image(recipe: Recipe = BASE) -> Path:
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Parallel test workers wait for the one that builds (3 minutes of both cores) instead of
+    # building the same image alongside it.
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            _build(recipe, path)
+    return path
+
+
+def _build(recipe: Recipe, path: Path) -> None:
     partial = path.with_suffix(f".tar.{os.getpid()}.partial")  # two builders never share one
     argv = [
         "mmdebstrap",
@@ -90,7 +101,6 @@ def image(recipe: Recipe = BASE) -> Path:
         partial.unlink(missing_ok=True)
         raise
     partial.rename(path)
-    return path
 
 
 def main() -> int:
