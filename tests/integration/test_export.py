@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -371,7 +372,13 @@ def test_ansible_export_checks_over_ssh_then_matches_the_wizard_and_is_idempoten
         ],
         capture_output=True,
         text=True,
-        env={**os.environ, **ANSIBLE_ENV, "HOME": str(tmp_path)},
+        env={
+            **os.environ,
+            **ANSIBLE_ENV,
+            "HOME": str(tmp_path),
+            # a unix socket path has ~108 bytes: tmp_path under an xdist worker is too long
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": tempfile.mkdtemp(prefix="awcp-"),
+        },
         timeout=300,
         check=False,
     )
