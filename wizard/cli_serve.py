@@ -188,11 +188,10 @@ def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
     """SIGTERM/SIGHUP: ask the running app to exit through its own loop (an exception raised
     inside asyncio's loop tears its tasks down half-way); a second signal, or one before the
     app runs, exits at once. Either way the `finally` of run_session removes the dir."""
-    app = _RUNNING[0] if _RUNNING else None
+    app = _RUNNING.pop() if _RUNNING else None  # taken: a second signal finds none
     loop = getattr(app, "_loop", None)
-    if app is None or loop is None or getattr(app, "_signalled", False):
+    if app is None or loop is None:
         raise SystemExit(128 + signum)
-    app._signalled = True
     loop.call_soon_threadsafe(app.exit, None, 128 + signum)
 
 
